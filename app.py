@@ -1,0 +1,41 @@
+"""Deep-learning playground: `streamlit run app.py`.
+
+Entry point: navigation over pages/, session defaults, and the sidebar with the global
+state (device, this session's run, live workers)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.device import pick_device
+from engine.trainer import live_workers
+from ui.session import workers
+from ui.state import init_defaults
+
+st.set_page_config(page_title="Deep-learning playground", page_icon="🧠", layout="wide")
+init_defaults()
+
+PAGES = {
+    "Train": [
+        st.Page("pages/playground.py", title="Playground", icon="🎛️", default=True),
+        st.Page("pages/inside.py", title="Inside the network", icon="🔬"),
+        st.Page("pages/arena.py", title="Optimizer arena", icon="🏁"),
+    ],
+    "Learn": [
+        st.Page("pages/conv_lab.py", title="Convolution lab", icon="🧮"),
+        st.Page("pages/activations.py", title="Activation functions", icon="📈"),
+        st.Page("pages/backprop.py", title="Backprop step by step", icon="🔁"),
+    ],
+}
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    dev = pick_device()
+    st.markdown(f"**Device:** {dev.name}")
+    st.caption(f"Chosen once at start: {dev.reason}.")
+    trainer = workers().get("playground")
+    snap = trainer.snapshot() if trainer else None
+    st.markdown(f"**Playground run:** {snap.state if snap else 'none yet'}")
+    st.caption(f"Training workers on this server: {live_workers()}",
+               help="Each browser session has its own runs; closing the tab stops them.")
+
+page.run()

@@ -1,0 +1,172 @@
+"""Headless CLI: the same RunSpec JSON the page uses, run to the same numbers.
+
+    python -m engine presets
+    python -m engine check SPEC.json | --preset NAME
+    python -m engine run SPEC.json | --preset NAME [--epochs N | --steps N] [--json]
+    python -m engine export SPEC.json | --preset NAME [-o model.py]
+    python -m engine bench [--json] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .spec import RunSpec, SpecError, from_json
+
+
+def _spec(args: argparse.Namespace) -> RunSpec:
+    from .presets import load_preset
+    if args.preset:
+        return load_preset(args.preset)
+    if not args.spec:
+        raise SpecError(["give a SPEC.json file or --preset NAME"])
+    path = Path(args.spec)
+    if not path.is_file():
+        raise SpecError([f"{path}: no such file"])
+    return from_json(path.read_text())
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .presets import all_presets
+    for name, spec in all_presets().items():
+        print(f"{name:22s} {spec.name}  [{spec.data.name}, {len(spec.layers)} layers, {spec.optim.name}]")
+    return 0
+
+
+def layer_table(spec: RunSpec) -> tuple[list[str], list[str]]:
+    """(table lines, problems) for a spec on its dataset."""
+    from .build import infer_shapes
+    from .run import load_dataset
+    from .trainer import validate
+    problems = validate(spec)
+    try:
+        data = load_dataset(spec.data, spec.seed)
+    except Exception:  # noqa: BLE001 - the problem is already in `problems`
+        return [], problems
+    rows = infer_shapes(spec.layers, data.input_shape)
+    lines = [f"{'#':>3}  {'layer':24s} {'output shape':18s} {'parameters':>12s}",
+             f"{'':>3}  {'input':24s} {str(data.input_shape):18s} {'':>12s}"]
+    for r in rows:
+        shape = str(r.out_shape) if r.out_shape else "-- does not fit"
+        lines.append(f"{r.index + 1:>3}  {r.label:24s} {shape:18s} {r.n_params:>12,}")
+    lines.append(f"{'':>3}  {'total':24s} {'':18s} {sum(r.n_params for r in rows):>12,}")
+    return lines, problems
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    spec = _spec(args)
+    lines, problems = layer_table(spec)
+    print("\n".join(lines))
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .trainer import Trainer, validate
+    spec = _spec(args)
+    if args.epochs:
+        spec = replace(spec, epochs=args.epochs, steps=0)
+    if args.steps:
+        spec = replace(spec, steps=args.steps)
+    if problems := validate(spec):
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return 1
+    trainer = Trainer(spec, autostart=True)
+    printed = 0
+    try:
+        while True:
+            snap = trainer.wait(lambda s: s.state not in ("preparing", "running")
+                                or (s.run and len(s.run.evals.get("step", [])) > printed), timeout=3600)
+            run = snap.run
+            rows = _rows(run.evals)[printed:] if run else []
+            for row in rows:
+                if args.json:
+                    print(json.dumps(row | {"samples_per_s": round(snap.samples_per_s, 1)}), flush=True)
+            printed += len(rows)
+            if not args.json and run:
+                _progress(run, snap)
+            if snap.state not in ("preparing", "running"):
+                break
+    finally:
+        trainer.stop()
+    final = {"final": True, "state": snap.state, "error": snap.error or (run.message if run else "")}
+    if run:
+        final |= {k: v for k, v in run.last_eval.items() if not isinstance(v, list)}
+        final["step"], final["epoch"] = run.step, round(run.epoch, 4)
+    if args.json:
+        print(json.dumps(final), flush=True)
+    else:
+        print("\n" + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in final.items() if k != "final"))
+    return 0 if snap.state == "done" else 1
+
+
+def _rows(cols: dict[str, list]) -> list[dict]:
+    n = len(cols.get("step", []))
+    return [{k: v[i] for k, v in cols.items()} for i in range(n)]
+
+
+def _progress(run, snap) -> None:
+    done = run.step / max(1, run.total_steps)
+    bar = "#" * int(done * 30)
+    last = run.last_eval
+    acc = f" test_acc {last['test_acc']:.3f}" if "test_acc" in last else ""
+    loss = f" loss {last.get('train_loss', float('nan')):.4f}"
+    sys.stderr.write(f"\r[{bar:30s}] {done:6.1%} epoch {run.epoch:.1f}{loss}{acc} "
+                     f"{snap.samples_per_s:,.0f} samples/s ")
+    sys.stderr.flush()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_script
+    text = export_script(_spec(args))
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import main as bench_main
+    return bench_main(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m engine", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("presets", help="list the bundled presets").set_defaults(fn=cmd_presets)
+    for name, fn, help in (("check", cmd_check, "print the layer table or the problems"),
+                           ("run", cmd_run, "train a spec headless"),
+                           ("export", cmd_export, "print a standalone PyTorch script")):
+        p = sub.add_parser(name, help=help)
+        p.add_argument("spec", nargs="?", help="RunSpec JSON file")
+        p.add_argument("--preset", help="a bundled preset name instead of a file")
+        p.set_defaults(fn=fn)
+        if name == "run":
+            p.add_argument("--epochs", type=int, help="override the spec's epochs")
+            p.add_argument("--steps", type=int, help="train this many steps instead")
+            p.add_argument("--json", action="store_true", help="one JSON object per evaluation")
+        if name == "export":
+            p.add_argument("-o", "--output", help="write to this file")
+    b = sub.add_parser("bench", help="samples/s of the engine vs a bare PyTorch loop")
+    b.add_argument("--json", action="store_true", help="print the results as JSON")
+    b.add_argument("--quick", action="store_true", help="fewer, shorter cases (a smoke test)")
+    b.set_defaults(fn=cmd_bench)
+    args = ap.parse_args(argv)
+    try:
+        return args.fn(args)
+    except (SpecError, KeyError) as e:
+        for p in getattr(e, "problems", [str(e)]):
+            print(f"error: {p}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

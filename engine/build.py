@@ -1,0 +1,136 @@
+"""Shape inference, stack checks and model building from a RunSpec's layer stack.
+
+`infer_shapes` walks the stack with each kind's shape rule (no torch module is made);
+`check` adds what only the whole spec knows (output size vs classes, loss vs task,
+budgets); `build_model` makes the nn.Sequential that the trainer and the export use.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .layers import LAYERS, Shape, ShapeError
+from .optim import resolve_loss
+from .spec import LayerSpec, RunSpec
+
+MAX_PARAMS = 5_000_000           # keeps a laptop responsive: ~20 MB of weights, 3x with Adam state
+MAX_ACTIVATIONS = 2_000_000      # values per example summed over layers (memory for backprop)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    index: int
+    kind: str
+    label: str                   # "Conv2d(8, 3x3)"
+    in_shape: Shape
+    out_shape: Shape | None      # None when this layer (or one before it) does not fit
+    n_params: int
+    error: str = ""
+
+
+def describe(layer: LayerSpec) -> str:
+    """Short label of a layer with its main parameters, e.g. 'Conv2d 8@3x3 s2'."""
+    p, kind = layer.params, LAYERS[layer.kind]
+    if layer.kind == "linear":
+        return f"Linear {p['units']}"
+    if layer.kind == "conv2d":
+        extra = "".join(f" {k[0]}{p[k]}" for k in ("stride", "padding", "dilation")
+                        if p[k] != (1 if k != "padding" else 0))
+        return f"Conv2d {p['channels']}@{p['kernel']}x{p['kernel']}{extra}"
+    if kind.group == "pool":
+        return f"{kind.label} {p['kernel']}x{p['kernel']}" + (f" s{p['stride']}" if p["stride"] != p["kernel"] else "")
+    if layer.kind == "dropout":
+        return f"Dropout {p['p']:g}"
+    return kind.label
+
+
+def infer_shapes(layers: tuple[LayerSpec, ...], input_shape: Shape) -> list[LayerInfo]:
+    """Output shape and parameter count of every layer, without building the model.
+    After the first layer that does not fit, later rows have out_shape None."""
+    rows: list[LayerInfo] = []
+    shape: Shape | None = tuple(input_shape)
+    for i, layer in enumerate(layers):
+        kind = LAYERS[layer.kind]
+        label = describe(layer)
+        if shape is None:
+            rows.append(LayerInfo(i, layer.kind, label, (), None, 0))
+            continue
+        try:
+            out = kind.out_shape(shape, layer.params)
+            rows.append(LayerInfo(i, layer.kind, label, shape, out, kind.n_params(shape, layer.params)))
+            shape = out
+        except ShapeError as e:
+            rows.append(LayerInfo(i, layer.kind, label, shape, None, 0,
+                                  f"layer {i + 1} ({label}) gets input {shape} and {kind.label} {e}"))
+            shape = None
+    return rows
+
+
+def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str) -> list[str]:
+    """Every problem with this spec on this data, one sentence each with the fix."""
+    rows = infer_shapes(spec.layers, input_shape)
+    problems = [r.error for r in rows if r.error]
+    if data_task != "any" and data_task != spec.task:
+        problems.append(f"task: the dataset is {data_task} but the spec says {spec.task}; "
+                        f"set task to {data_task}")
+    if problems or not rows:
+        return problems or ["layers: the network needs at least one layer"]
+    out = rows[-1].out_shape
+    last = f"the last layer ({rows[-1].label}) outputs {out}"
+    loss = resolve_loss(spec.loss, spec.task, out[0] if len(out) == 1 else -1)
+    if len(out) != 1:
+        problems.append(f"{last}; add Flatten and a Linear layer with {n_outputs} units at the end")
+    elif spec.task == "regression" and loss != "mse":
+        problems.append(f"loss: {loss} is for classification; use mse (or auto) for regression")
+    elif loss == "bce":
+        if n_outputs != 2 or out[0] != 1:
+            problems.append(f"loss: binary cross-entropy needs 2 classes and 1 output unit; "
+                            f"{last} for {n_outputs} classes - use cross_entropy or 1 unit")
+    elif out[0] != n_outputs:
+        what = "classes" if spec.task == "classification" else "targets"
+        problems.append(f"{last} but the data has {n_outputs} {what}; "
+                        f"set the last Linear layer to {n_outputs} units")
+    if spec.task == "classification" and spec.layers[-1].kind in ("sigmoid", "tanh", "relu") \
+            and loss in ("cross_entropy", "bce"):
+        problems.append(f"layer {len(rows)} ({rows[-1].label}): the {loss} loss applies softmax/sigmoid "
+                        "itself, so the network must end in a Linear layer; remove the final activation")
+    total = sum(r.n_params for r in rows)
+    if total > MAX_PARAMS:
+        biggest = max(rows, key=lambda r: r.n_params)
+        problems.append(f"the network has {total:,} parameters, above the limit of {MAX_PARAMS:,}; "
+                        f"layer {biggest.index + 1} ({biggest.label}) holds {biggest.n_params:,}: "
+                        "shrink it or pool before it")
+    acts = sum(math.prod(r.out_shape) for r in rows)
+    if acts > MAX_ACTIVATIONS:
+        problems.append(f"the layers produce {acts:,} values per example, above the limit of "
+                        f"{MAX_ACTIVATIONS:,}; use fewer channels, a stride or pooling")
+    return problems
+
+
+def build_model(layers: tuple[LayerSpec, ...], input_shape: Shape) -> nn.Sequential:
+    """The torch model for a stack that `infer_shapes` accepts (raises ShapeError otherwise)."""
+    modules, shape = [], tuple(input_shape)
+    for row, layer in zip(infer_shapes(layers, input_shape), layers):
+        if row.error:
+            raise ShapeError(row.error)
+        modules.append(LAYERS[layer.kind].build(shape, layer.params))
+        shape = row.out_shape
+    return nn.Sequential(*modules)
+
+
+def count_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def torch_shapes(model: nn.Sequential, input_shape: Shape) -> list[Shape]:
+    """What torch really produces per layer for one example (the reference for tests)."""
+    x, out = torch.zeros(2, *input_shape), []
+    model.eval()
+    for m in model:
+        x = m(x)
+        out.append(tuple(x.shape[1:]))
+    return out

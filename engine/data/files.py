@@ -1,0 +1,179 @@
+"""Datasets read from a local path the user names: MNIST / Fashion-MNIST IDX files,
+CIFAR-10 python batches, and a CSV file. Nothing is downloaded; a missing or malformed
+file gets a DataError that says which file and what to do."""
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from ..spec import DataSpec
+from . import DataError, Dataset, DatasetInfo, finish, register
+from .images import _subsample
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+MAX_CSV_CLASSES = 20
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def _folder(spec: DataSpec) -> Path:
+    if not spec.path:
+        raise DataError("no folder given: set data.path to the folder that holds the files")
+    p = Path(spec.path).expanduser()
+    if not p.is_dir():
+        raise DataError(f"folder {p} does not exist: check data.path")
+    return p
+
+
+# ---------------------------------------------------------------- IDX (MNIST, Fashion-MNIST)
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (optionally .gz): a big-endian header, then unsigned bytes."""
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path.name} is not an IDX file of unsigned bytes (bad magic number)")
+    ndim = raw[3]
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise DataError(f"{path.name} holds {body.size} bytes but its header says {dims}: "
+                        "the file is truncated or corrupt")
+    return body.reshape(dims)
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
+        if (folder / name).is_file():
+            return folder / name
+    raise DataError(f"{folder} has no {stem} (or {stem}.gz): put the four IDX files "
+                    "(train/t10k images and labels) in this folder")
+
+
+def _load_idx(spec: DataSpec, seed: int, info: DatasetInfo, classes: list[str]) -> Dataset:
+    folder = _folder(spec)
+    xs, ys = [], []
+    for part in ("train", "t10k"):
+        x = read_idx(_find(folder, f"{part}-images-idx3-ubyte"))
+        y = read_idx(_find(folder, f"{part}-labels-idx1-ubyte"))
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise DataError(f"{part} images {x.shape} and labels {y.shape} do not match")
+        xs.append(x)
+        ys.append(y)
+    x = np.concatenate(xs)[:, None].astype(np.float32)
+    y = np.concatenate(ys).astype(np.int64)
+    x, y = _subsample(x, y, spec.n_samples, seed)
+    return finish(spec, info, x, y, seed, classes, value_range=(0, 255))
+
+
+# ---------------------------------------------------------------- CIFAR-10 python batches
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """CIFAR batches are pickles; only numpy arrays and plain types may come out of them."""
+    ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        d = _NumpyOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+        data = np.asarray(d[b"data"], np.uint8)
+        labels = np.asarray(d[b"labels"], np.int64)
+    except Exception as e:  # noqa: BLE001 - any malformed file gets the same message
+        raise DataError(f"{path.name} is not a CIFAR-10 python batch ({e})") from None
+    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+        raise DataError(f"{path.name}: expected data (N, 3072) and N labels, got {data.shape}")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def _load_cifar(spec: DataSpec, seed: int) -> Dataset:
+    folder = _folder(spec)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    present = [folder / n for n in names if (folder / n).is_file()]
+    if not present:
+        raise DataError(f"{folder} has none of data_batch_1..5 or test_batch: point data.path "
+                        "at the extracted cifar-10-batches-py folder")
+    parts = [read_cifar_batch(p) for p in present]
+    x = np.concatenate([p[0] for p in parts]).astype(np.float32)
+    y = np.concatenate([p[1] for p in parts])
+    x, y = _subsample(x, y, spec.n_samples, seed)
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    return finish(spec, CIFAR, x, y, seed, classes, value_range=(0, 255))
+
+
+# ---------------------------------------------------------------- CSV
+def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str] | None]:
+    """Numeric feature columns plus a target column -> (x, y, feature names, class names).
+
+    A target with few distinct values (or text) is a class label; otherwise a number."""
+    import pandas as pd
+    if not path.is_file():
+        raise DataError(f"CSV file {path} does not exist")
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise DataError(f"{path.name} is {path.stat().st_size / 1e6:.1f} MB; the limit is "
+                        f"{MAX_CSV_BYTES / 1e6:.0f} MB")
+    try:
+        df = pd.read_csv(path)
+    except Exception as e:  # noqa: BLE001
+        raise DataError(f"{path.name} could not be read as CSV ({e})") from None
+    problems = []
+    if target not in df.columns:
+        problems.append(f"no column {target!r} to predict (columns: {', '.join(map(str, df.columns))})")
+    feats = [c for c in df.columns if c != target]
+    bad = [str(c) for c in feats if not pd.api.types.is_numeric_dtype(df[c])]
+    if bad:
+        problems.append(f"feature columns must be numbers; not numeric: {', '.join(bad)}")
+    if not feats:
+        problems.append("no feature columns besides the target")
+    if len(df) < 10:
+        problems.append(f"only {len(df)} rows; at least 10 are needed")
+    if problems:
+        raise DataError("; ".join(problems))
+    df = df.dropna()
+    if len(df) < 10:
+        raise DataError("fewer than 10 rows are left after dropping rows with missing values")
+    x = df[feats].to_numpy(np.float32)
+    col = df[target]
+    if not pd.api.types.is_numeric_dtype(col) or (
+            col.nunique() <= MAX_CSV_CLASSES and np.all(np.mod(col.to_numpy(float), 1) == 0)):
+        codes, names = pd.factorize(col, sort=True)
+        return x, codes.astype(np.int64), [str(f) for f in feats], [str(n) for n in names]
+    return x, col.to_numpy(np.float32), [str(f) for f in feats], None
+
+
+def _load_csv(spec: DataSpec, seed: int) -> Dataset:
+    if not spec.path:
+        raise DataError("no CSV file given: upload one or set data.path")
+    x, y, feats, classes = read_csv(Path(spec.path).expanduser(), spec.target)
+    x, y = _subsample(x, y, spec.n_samples, seed)
+    return finish(spec, CSV, x, y, seed, classes, feats)
+
+
+MNIST_IDX = register(DatasetInfo(
+    "mnist_idx", "MNIST, full (IDX files in a folder)", "files", "classification",
+    lambda s, seed: _load_idx(s, seed, MNIST_IDX, [str(d) for d in range(10)]),
+    "The four MNIST IDX files (optionally .gz) in a local folder.",
+    ("path", "n_samples", "test_fraction", "preprocessing"), "unit"))
+FASHION_IDX = register(DatasetInfo(
+    "fashion_idx", "Fashion-MNIST (IDX files in a folder)", "files", "classification",
+    lambda s, seed: _load_idx(s, seed, FASHION_IDX, FASHION_CLASSES),
+    "Zalando's clothing images in MNIST's IDX format, from a local folder.",
+    ("path", "n_samples", "test_fraction", "preprocessing"), "unit"))
+CIFAR = register(DatasetInfo(
+    "cifar10", "CIFAR-10 (python batches in a folder)", "files", "classification", _load_cifar,
+    "32x32 colour photos in 10 classes, from the extracted cifar-10-batches-py folder.",
+    ("path", "n_samples", "test_fraction", "preprocessing"), "unit"))
+CSV = register(DatasetInfo(
+    "csv", "Your CSV file", "files", "any", _load_csv,
+    "Numeric feature columns and a target column you choose.",
+    ("path", "target", "n_samples", "test_fraction", "preprocessing"), "standardize"))

@@ -1,0 +1,231 @@
+"""Layer registry: a layer kind's name -> its parameters, shape rule, parameter count and builder.
+
+Shapes here never include the batch dimension: a dense input is (F,), an image (C, H, W).
+A new kind (an RNN, an Embedding) is one more `register(LayerKind(...))` call; the pages
+build their widgets from `Param`s, so they need no change.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+Shape = tuple[int, ...]
+
+
+class ShapeError(ValueError):
+    """A layer cannot take the shape it is given; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    lo: float | None = None        # inclusive bounds for numbers
+    hi: float | None = None
+    choices: tuple = ()            # allowed values for strings
+    help: str = ""
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+    def problem(self, value: Any) -> str | None:
+        """None when `value` fits this parameter, else a sentence saying what is wrong."""
+        t = self.type
+        ok_type = isinstance(value, t) and not (t is int and isinstance(value, bool))
+        if t is float and isinstance(value, int) and not isinstance(value, bool):
+            ok_type = True
+        if not ok_type:
+            return f"must be {t.__name__}, got {type(value).__name__} {value!r}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+        if t in (int, float):
+            if not math.isfinite(value):
+                return f"must be a finite number, got {value!r}"
+            if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
+                return f"must be between {self.lo:g} and {self.hi:g}, got {value!r}"
+        return None
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str                                   # stored in specs: "linear"
+    label: str                                  # shown in the UI: "Linear"
+    group: str                                  # dense | conv | pool | activation | shape | regularisation
+    help: str
+    params: tuple[Param, ...] = ()
+    out_shape: Callable[[Shape, dict], Shape] = lambda s, p: s   # raises ShapeError
+    n_params: Callable[[Shape, dict], int] = lambda s, p: 0
+    build: Callable[[Shape, dict], nn.Module] = field(default=lambda s, p: nn.Identity())
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+
+LAYERS: dict[str, LayerKind] = {}
+
+
+def register(kind: LayerKind) -> LayerKind:
+    LAYERS[kind.name] = kind
+    return kind
+
+
+def _need_rank(shape: Shape, rank: int, what: str, fix: str) -> None:
+    if len(shape) != rank:
+        raise ShapeError(f"expects {what}, got shape {shape}; {fix}")
+
+
+# ---------------------------------------------------------------- dense
+def _linear_shape(s: Shape, p: dict) -> Shape:
+    _need_rank(s, 1, "a flat vector (features,)", "add a Flatten layer before it")
+    return (p["units"],)
+
+
+register(LayerKind(
+    "linear", "Linear", "dense",
+    "A fully connected layer: every output is a weighted sum of all inputs plus a bias.",
+    (Param("units", 8, 1, 4096, help="Number of output neurons."),
+     Param("bias", True, help="Add a learned constant to each output.")),
+    _linear_shape,
+    lambda s, p: s[0] * p["units"] + (p["units"] if p["bias"] else 0),
+    lambda s, p: nn.Linear(s[0], p["units"], bias=p["bias"]),
+))
+
+
+# ---------------------------------------------------------------- conv and pool
+def _conv_out(n: int, k: int, s: int, pad: int, d: int) -> int:
+    """out = floor((in + 2p - d(k-1) - 1) / s) + 1, as torch computes it."""
+    return (n + 2 * pad - d * (k - 1) - 1) // s + 1
+
+
+def _spatial(s: Shape, p: dict, dilation: int, label: str) -> tuple[int, int]:
+    _need_rank(s, 3, "an image (channels, height, width)",
+               "use it on image data, before any Flatten")
+    k, st, pad = p["kernel"], p["stride"], p["padding"]
+    span = dilation * (k - 1) + 1
+    h, w = (_conv_out(n, k, st, pad, dilation) for n in s[1:])
+    if h < 1 or w < 1:
+        raise ShapeError(
+            f"{label} with kernel {k}" + (f", dilation {dilation}" if dilation > 1 else "")
+            + f" spans {span} pixels but the padded input is only {s[1] + 2 * pad}x{s[2] + 2 * pad}; "
+            "use a smaller kernel, more padding, or remove an earlier pooling layer")
+    return h, w
+
+
+def _conv_shape(s: Shape, p: dict) -> Shape:
+    return (p["channels"], *_spatial(s, p, p["dilation"], "Conv2d"))
+
+
+register(LayerKind(
+    "conv2d", "Conv2d", "conv",
+    "Slides small learned filters over the image; each output channel is one filter's response map.",
+    (Param("channels", 8, 1, 512, help="Number of filters, i.e. output feature maps."),
+     Param("kernel", 3, 1, 15, help="Filter size in pixels (kernel x kernel)."),
+     Param("stride", 1, 1, 8, help="Step between filter positions; 2 halves the map size."),
+     Param("padding", 0, 0, 8, help="Zeros added around the border; kernel//2 keeps the size."),
+     Param("dilation", 1, 1, 8, help="Gap between filter taps; widens the view without more weights."),
+     Param("bias", True, help="Add a learned constant to each output channel.")),
+    _conv_shape,
+    lambda s, p: p["channels"] * s[0] * p["kernel"] ** 2 + (p["channels"] if p["bias"] else 0),
+    lambda s, p: nn.Conv2d(s[0], p["channels"], p["kernel"], p["stride"], p["padding"],
+                           p["dilation"], bias=p["bias"]),
+))
+
+_POOL_PARAMS = (
+    Param("kernel", 2, 1, 15, help="Window size in pixels."),
+    Param("stride", 2, 1, 15, help="Step between windows; equal to the kernel means no overlap."),
+    Param("padding", 0, 0, 7, help="Padding added around the border (at most half the kernel)."),
+)
+
+
+def _pool_shape(label: str) -> Callable[[Shape, dict], Shape]:
+    def rule(s: Shape, p: dict) -> Shape:
+        if p["padding"] > p["kernel"] // 2:
+            raise ShapeError(f"{label} padding {p['padding']} is more than half the kernel "
+                             f"{p['kernel']}; lower the padding")
+        return (s[0], *_spatial(s, p, 1, label))
+    return rule
+
+
+register(LayerKind(
+    "maxpool2d", "MaxPool2d", "pool",
+    "Keeps the largest value in each window: shrinks the map and keeps the strongest response.",
+    _POOL_PARAMS, _pool_shape("MaxPool2d"),
+    build=lambda s, p: nn.MaxPool2d(p["kernel"], p["stride"], p["padding"]),
+))
+register(LayerKind(
+    "avgpool2d", "AvgPool2d", "pool",
+    "Averages each window: shrinks the map smoothly.",
+    _POOL_PARAMS, _pool_shape("AvgPool2d"),
+    build=lambda s, p: nn.AvgPool2d(p["kernel"], p["stride"], p["padding"]),
+))
+
+
+# ---------------------------------------------------------------- shape, regularisation
+register(LayerKind(
+    "flatten", "Flatten", "shape",
+    "Unrolls an image or feature maps into one long vector so Linear layers can use it.",
+    out_shape=lambda s, p: (math.prod(s),),
+    build=lambda s, p: nn.Flatten(),
+))
+
+
+class SeededDropout(nn.Dropout):
+    """nn.Dropout that draws its mask from `self.generator` when one is set, so two runs
+    training at the same time in different threads stay reproducible."""
+    generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0 or self.generator is None:
+            return super().forward(x)
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
+        return x * keep / (1 - self.p)
+
+
+register(LayerKind(
+    "dropout", "Dropout", "regularisation",
+    "While training, zeroes a random share of values so the network cannot rely on any one unit.",
+    (Param("p", 0.5, 0.0, 0.95, help="Share of values dropped at each training step."),),
+    build=lambda s, p: SeededDropout(p["p"]),
+))
+
+
+def _bn_shape(s: Shape, p: dict) -> Shape:
+    if len(s) not in (1, 3):
+        raise ShapeError(f"expects (features,) or (channels, height, width), got shape {s}")
+    return s
+
+
+register(LayerKind(
+    "batchnorm", "BatchNorm", "regularisation",
+    "Normalises each feature (or channel) over the batch, then rescales; steadies and speeds training.",
+    (),
+    _bn_shape,
+    lambda s, p: 2 * s[0],
+    lambda s, p: nn.BatchNorm1d(s[0]) if len(s) == 1 else nn.BatchNorm2d(s[0]),
+))
+
+
+# ---------------------------------------------------------------- activations
+def _activation(name: str, label: str, module: Callable[[dict], nn.Module], help: str,
+                params: tuple[Param, ...] = ()) -> None:
+    register(LayerKind(name, label, "activation", help, params, build=lambda s, p: module(p)))
+
+
+_activation("relu", "ReLU", lambda p: nn.ReLU(), "max(0, x): cheap, does not saturate for x > 0.")
+_activation("leaky_relu", "LeakyReLU", lambda p: nn.LeakyReLU(p["slope"]),
+            "Like ReLU but keeps a small slope for x < 0, so units cannot die.",
+            (Param("slope", 0.01, 0.0, 1.0, help="Slope for negative inputs."),))
+_activation("elu", "ELU", lambda p: nn.ELU(p["alpha"]),
+            "Smooth ReLU that goes to -alpha for very negative inputs.",
+            (Param("alpha", 1.0, 0.01, 10.0, help="Value approached for very negative inputs."),))
+_activation("gelu", "GELU", lambda p: nn.GELU(), "x times the chance x is positive; used in transformers.")
+_activation("tanh", "Tanh", lambda p: nn.Tanh(), "Squashes to (-1, 1); saturates, centred at 0.")
+_activation("sigmoid", "Sigmoid", lambda p: nn.Sigmoid(), "Squashes to (0, 1); saturates, gradients vanish in deep stacks.")
+_activation("identity", "Identity", lambda p: nn.Identity(), "Passes values through unchanged (a linear activation).")
+
+ACTIVATIONS = tuple(k for k, v in LAYERS.items() if v.group == "activation")

@@ -1,0 +1,111 @@
+"""Optimizer, learning-rate schedule and loss registries: names in the spec -> torch objects."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .spec import OptimSpec
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    name: str
+    label: str
+    make: Callable[[Iterable[nn.Parameter], OptimSpec], torch.optim.Optimizer]
+    uses: tuple[str, ...]          # OptimSpec fields this optimizer reads (the UI shows these)
+    help: str
+
+
+OPTIMIZERS: dict[str, OptimizerInfo] = {}
+
+
+def _reg(name, label, make, uses, help):
+    OPTIMIZERS[name] = OptimizerInfo(name, label, make, ("lr",) + uses, help)
+
+
+_reg("sgd", "SGD", lambda p, o: torch.optim.SGD(
+    p, o.lr, momentum=o.momentum, nesterov=o.nesterov and o.momentum > 0, weight_decay=o.weight_decay),
+    ("momentum", "nesterov", "weight_decay"),
+    "Steps straight down the gradient; momentum carries speed along steady directions.")
+_reg("adagrad", "Adagrad", lambda p, o: torch.optim.Adagrad(p, o.lr, weight_decay=o.weight_decay),
+     ("weight_decay",), "Divides each weight's step by the root of its summed squared gradients.")
+_reg("adadelta", "Adadelta", lambda p, o: torch.optim.Adadelta(p, o.lr, weight_decay=o.weight_decay),
+     ("weight_decay",), "Adagrad with a decaying window; the classic runs with lr=1.")
+_reg("rmsprop", "RMSprop", lambda p, o: torch.optim.RMSprop(
+    p, o.lr, momentum=o.momentum, weight_decay=o.weight_decay), ("momentum", "weight_decay"),
+    "Divides steps by a running root-mean-square of recent gradients.")
+_reg("adam", "Adam", lambda p, o: torch.optim.Adam(
+    p, o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay), ("beta1", "beta2", "weight_decay"),
+    "Momentum plus per-weight step sizes; a strong default.")
+_reg("adamw", "AdamW", lambda p, o: torch.optim.AdamW(
+    p, o.lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay), ("beta1", "beta2", "weight_decay"),
+    "Adam with weight decay applied directly to the weights (decoupled).")
+
+
+def make_optimizer(params: Iterable[nn.Parameter], spec: OptimSpec) -> torch.optim.Optimizer:
+    return OPTIMIZERS[spec.name].make(params, spec)
+
+
+def make_scheduler(opt: torch.optim.Optimizer, spec: OptimSpec, steps_per_epoch: int,
+                   total_steps: int):
+    """A per-step scheduler for spec.schedule, or None. Epoch-based schedules are expressed
+    in steps so every schedule is stepped once per batch."""
+    if spec.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, spec.step_size * steps_per_epoch, spec.gamma)
+    if spec.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, total_steps))
+    if spec.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, spec.lr, total_steps=max(2, total_steps))
+    return None
+
+
+# ---------------------------------------------------------------- losses
+@dataclass(frozen=True)
+class LossInfo:
+    name: str
+    label: str
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]   # (outputs, targets) -> mean loss
+    help: str
+
+
+def _bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(out.squeeze(-1), y.to(out.dtype))
+
+
+def _mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if y.dtype == torch.long:                     # classification scored by MSE on one-hot targets
+        y = F.one_hot(y, out.shape[-1]).to(out.dtype)
+    return F.mse_loss(out, y)
+
+
+LOSSES: dict[str, LossInfo] = {
+    "cross_entropy": LossInfo("cross_entropy", "Cross-entropy (softmax)", F.cross_entropy,
+                              "For classes: softmax turns outputs into probabilities; "
+                              "the loss is -log of the true class's probability."),
+    "bce": LossInfo("bce", "Binary cross-entropy (sigmoid)", _bce,
+                    "For two classes with one output: sigmoid gives P(class 1)."),
+    "mse": LossInfo("mse", "Mean squared error", _mse,
+                    "For numbers: the average squared distance to the target."),
+}
+
+
+def resolve_loss(loss: str, task: str, n_out: int) -> str:
+    """The loss 'auto' stands for: BCE for one-output classification, cross-entropy for
+    several outputs, MSE for regression."""
+    if loss != "auto":
+        return loss
+    if task == "regression":
+        return "mse"
+    return "bce" if n_out == 1 else "cross_entropy"
+
+
+def predict(loss: str, out: torch.Tensor) -> torch.Tensor:
+    """Model outputs -> class probabilities (N, C) for classification losses."""
+    if loss == "bce":
+        p1 = torch.sigmoid(out.squeeze(-1))
+        return torch.stack([1 - p1, p1], -1)
+    return torch.softmax(out, -1)

@@ -1,0 +1,211 @@
+"""RunSpec: one run (data, layer stack, loss, optimizer, schedule, seed) as plain, versioned data.
+
+`to_dict` / `from_dict` round-trip through JSON; `from_dict` refuses unknown keys, wrong
+types, values out of range and unknown names with one message per problem, each naming
+the field (`data.noise: must be between 0 and 0.5, got 0.9`). Shape problems of the layer
+stack are checked separately by `engine.build.check`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .layers import LAYERS, Param
+
+SPEC_VERSION = 1
+TASKS = ("classification", "regression")
+LOSSES = ("auto", "cross_entropy", "bce", "mse")
+REGULARISATION = ("none", "l1", "l2")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PREPROCESSING = ("auto", "none", "unit", "symmetric", "standardize")
+FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
+SCHEDULES = ("none", "step", "cosine", "onecycle")
+
+
+class SpecError(ValueError):
+    """Raised with every problem found, one sentence each, in `.problems`."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _f(default: Any, lo: float | None = None, hi: float | None = None,
+       choices: tuple = (), help: str = "") -> Any:
+    """A dataclass field whose metadata is the Param that validates it."""
+    return field(default=default, metadata={"param": Param("", default, lo, hi, choices, help)})
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    kind: str
+    params: dict = field(default_factory=dict)   # every parameter of the kind, defaults filled
+
+    @staticmethod
+    def make(kind: str, **params: Any) -> "LayerSpec":
+        return LayerSpec(kind, {**LAYERS[kind].defaults(), **params})
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    name: str = _f("spiral", help="Dataset name from the dataset registry.")
+    n_samples: int = _f(500, 10, 100_000, help="Points to generate, or most examples to load.")
+    noise: float = _f(0.0, 0.0, 0.5, help="Label/position noise for generated data (0-50%).")
+    test_fraction: float = _f(0.5, 0.1, 0.9, help="Share of examples held out for testing.")
+    features: tuple = _f(("x1", "x2"), choices=FEATURES, help="Input features for 2-D data.")
+    preprocessing: str = _f("auto", choices=PREPROCESSING,
+                            help="none, unit [0,1], symmetric [-1,1], standardize (mean 0, std 1).")
+    path: str = _f("", help="Folder (IDX, CIFAR-10) or CSV file for datasets read from disk.")
+    target: str = _f("", help="CSV: the column to predict.")
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    name: str = _f("adam", help="Optimizer from the optimizer registry.")
+    lr: float = _f(0.01, 1e-6, 10.0, help="Learning rate: the size of each step downhill.")
+    momentum: float = _f(0.0, 0.0, 0.999, help="SGD/RMSprop: share of the last step carried on.")
+    nesterov: bool = _f(False, help="SGD: look ahead along the momentum before taking the gradient.")
+    beta1: float = _f(0.9, 0.0, 0.9999, help="Adam: decay of the running mean of gradients.")
+    beta2: float = _f(0.999, 0.0, 0.99999, help="Adam: decay of the running mean of squared gradients.")
+    weight_decay: float = _f(0.0, 0.0, 1.0, help="Shrinks weights toward zero at every step.")
+    schedule: str = _f("none", choices=SCHEDULES, help="How the learning rate changes over epochs.")
+    step_size: int = _f(10, 1, 10_000, help="step schedule: epochs between learning-rate drops.")
+    gamma: float = _f(0.5, 0.01, 1.0, help="step schedule: factor applied at each drop.")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    version: int = _f(SPEC_VERSION, SPEC_VERSION, SPEC_VERSION, help="Spec format version.")
+    name: str = _f("", help="A label for this run.")
+    task: str = _f("classification", choices=TASKS, help="Predict a class or a number.")
+    data: DataSpec = field(default_factory=DataSpec)
+    layers: tuple = ()                                            # tuple[LayerSpec, ...]
+    loss: str = _f("auto", choices=LOSSES, help="auto picks cross-entropy, BCE or MSE by task and output.")
+    optim: OptimSpec = field(default_factory=OptimSpec)
+    regularization: str = _f("none", choices=REGULARISATION, help="Penalty on weight size added to the loss.")
+    reg_rate: float = _f(0.0, 0.0, 1.0, help="Strength of the L1/L2 penalty.")
+    batch_size: int = _f(32, 1, 4096, help="Examples per gradient step.")
+    epochs: int = _f(20, 1, 100_000, help="Passes over the training set.")
+    steps: int = _f(0, 0, 10_000_000, help="If > 0, train this many steps instead of `epochs`.")
+    eval_every: int = _f(0, 0, 100_000, help="Steps between evaluations; 0 = once per epoch, at most every 100 steps.")
+    seed: int = _f(0, 0, 2**31 - 1, help="Seeds data, initial weights and batch order.")
+    device: str = _f("auto", choices=DEVICES, help="auto = cuda, then mps, then cpu.")
+
+    def to_json(self) -> str:
+        return json.dumps(to_dict(self), indent=2)
+
+    def with_(self, **changes: Any) -> "RunSpec":
+        return replace(self, **changes)
+
+
+# ---------------------------------------------------------------- dict <-> spec
+def to_dict(spec: RunSpec) -> dict:
+    def plain(obj: Any) -> Any:
+        if isinstance(obj, (DataSpec, OptimSpec)):
+            return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
+        if isinstance(obj, tuple):
+            return [plain(v) for v in obj]
+        return obj
+    d = {f.name: plain(getattr(spec, f.name)) for f in fields(spec) if f.name != "layers"}
+    d["layers"] = [{"kind": l.kind, **l.params} for l in spec.layers]
+    return d
+
+
+def _scalars(cls: type, raw: Any, where: str, problems: list[str]) -> dict:
+    """Validate the plain fields of dataclass `cls` in `raw`; return the good ones."""
+    if not isinstance(raw, dict):
+        problems.append(f"{where or 'spec'}: must be an object, got {type(raw).__name__}")
+        return {}
+    known = {f.name: f for f in fields(cls)}
+    out: dict = {}
+    for key, value in raw.items():
+        name = f"{where}.{key}" if where else key
+        f = known.get(key)
+        if f is None:
+            problems.append(f"{name}: unknown key (known: {', '.join(known)})")
+            continue
+        p: Param | None = f.metadata.get("param")
+        if p is None:
+            continue                                   # nested: the caller handles it
+        if isinstance(p.default, tuple):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                problems.append(f"{name}: must be a list of names, got {value!r}")
+                continue
+            bad = [v for v in value if v not in p.choices]
+            if bad:
+                problems.append(f"{name}: unknown {', '.join(bad)} (choose from {', '.join(p.choices)})")
+                continue
+            if not value:
+                problems.append(f"{name}: choose at least one")
+                continue
+            value = tuple(value)
+        elif (msg := p.problem(value)) is not None:
+            problems.append(f"{name}: {msg}")
+            continue
+        out[key] = float(value) if p.type is float else value
+    return out
+
+
+def _layer(raw: Any, where: str, problems: list[str]) -> LayerSpec | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
+        problems.append(f"{where}: must be an object with a 'kind', got {raw!r}")
+        return None
+    kind = LAYERS.get(raw["kind"])
+    if kind is None:
+        problems.append(f"{where}.kind: unknown layer kind {raw['kind']!r} "
+                        f"(known: {', '.join(LAYERS)})")
+        return None
+    params = kind.defaults()
+    schema = {p.name: p for p in kind.params}
+    n_before = len(problems)
+    for key, value in raw.items():
+        if key == "kind":
+            continue
+        p = schema.get(key)
+        if p is None:
+            problems.append(f"{where}.{key}: unknown parameter for {kind.label} "
+                            f"(known: {', '.join(schema) or 'none'})")
+        elif (msg := p.problem(value)) is not None:
+            problems.append(f"{where}.{key}: {msg}")
+        else:
+            params[key] = float(value) if p.type is float else value
+    return LayerSpec(kind.name, params) if len(problems) == n_before else None
+
+
+def from_dict(raw: Any) -> RunSpec:
+    """Build a RunSpec from plain data, or raise SpecError listing every problem."""
+    from .data import DATASETS
+    from .optim import OPTIMIZERS
+
+    problems: list[str] = []
+    top = _scalars(RunSpec, raw, "", problems)
+    if not isinstance(raw, dict):
+        raise SpecError(problems)
+    data = _scalars(DataSpec, raw.get("data", {}), "data", problems)
+    optim = _scalars(OptimSpec, raw.get("optim", {}), "optim", problems)
+    if "name" in data and data["name"] not in DATASETS:
+        problems.append(f"data.name: unknown dataset {data['name']!r} (known: {', '.join(DATASETS)})")
+    if "name" in optim and optim["name"] not in OPTIMIZERS:
+        problems.append(f"optim.name: unknown optimizer {optim['name']!r} (known: {', '.join(OPTIMIZERS)})")
+    raw_layers = raw.get("layers", [])
+    layers: list[LayerSpec] = []
+    if not isinstance(raw_layers, list):
+        problems.append(f"layers: must be a list, got {type(raw_layers).__name__}")
+    else:
+        for i, rl in enumerate(raw_layers):
+            if (l := _layer(rl, f"layers[{i}]", problems)) is not None:
+                layers.append(l)
+        if not raw_layers:
+            problems.append("layers: the network needs at least one layer")
+    if problems:
+        raise SpecError(problems)
+    return RunSpec(**top, data=DataSpec(**data), optim=OptimSpec(**optim), layers=tuple(layers))
+
+
+def from_json(text: str) -> RunSpec:
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SpecError([f"spec: not valid JSON ({e})"]) from None
+    return from_dict(raw)

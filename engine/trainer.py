@@ -1,0 +1,353 @@
+"""Trainer: one background worker that trains one Run (the Playground) or several Runs in
+lock-step (the optimizer arena), driven by commands and read through snapshots.
+
+The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, stop) go
+through a queue and are applied between steps; `snapshot()` returns the latest published
+copy. Evaluations happen at fixed steps, so the numbers do not depend on timing; views
+(decision boundary, probes) run at a bounded rate in wall-clock time, read-only.
+"""
+from __future__ import annotations
+
+import atexit
+import math
+import queue
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from .device import pick_device
+from .metrics import Series
+from .run import Run, load_dataset
+from .spec import RunSpec, SpecError
+
+CHUNK_S = 0.05           # train this long between looks at the command queue
+PUBLISH_S = 0.1          # publish snapshots at most this often while running
+STATES = ("preparing", "idle", "running", "paused", "diverged", "done", "error", "stopped")
+
+View = Callable[[Run], Any]
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run as the pages see it: plain Python data, copied at publish time."""
+    name: str
+    step: int
+    epoch: float
+    total_steps: int
+    steps_per_epoch: int
+    lr: float
+    status: str                    # training | diverged | done
+    message: str                   # why it diverged, with a hint
+    evals: dict[str, list]         # columns: step, epoch, time_s, lr, train_loss, test_loss, train_acc, ...
+    batches: dict[str, list]       # columns: step, loss (mean batch loss since the last point)
+    last_eval: dict                # the latest evaluation, with confusion matrix and per-class scores
+    views: dict[str, Any]          # view name -> its latest output
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: str
+    error: str = ""
+    runs: tuple[RunView, ...] = ()
+    samples_per_s: float = 0.0
+    version: int = 0
+    device: str = ""
+
+    @property
+    def run(self) -> RunView | None:
+        return self.runs[0] if self.runs else None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("preparing", "running")
+
+
+@dataclass
+class _Slot:
+    """A Run with its bookkeeping inside the worker."""
+    run: Run
+    name: str
+    evals: Series = field(default_factory=Series)
+    batches: Series = field(default_factory=Series)
+    pending: list = field(default_factory=list)          # batch losses not yet synced
+    pending_from: int = 0
+    train_time: float = 0.0
+    status: str = "training"
+    message: str = ""
+    views: dict = field(default_factory=dict)
+    last_eval: dict = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "training"
+
+
+_LIVE: "weakref.WeakSet[Trainer]" = weakref.WeakSet()
+
+
+def live_workers() -> int:
+    """Workers alive in this process (the browser test reads it from the sidebar)."""
+    return sum(1 for t in list(_LIVE) if t.alive)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for t in list(_LIVE):
+        t.stop(timeout=2)
+
+
+class Trainer:
+    def __init__(self, specs: RunSpec | list[RunSpec], names: list[str] | None = None,
+                 views: dict[str, View] | None = None, view_every_s: float = 0.3,
+                 autostart: bool = False):
+        self.specs = [specs] if isinstance(specs, RunSpec) else list(specs)
+        self.names = names or [s.name or f"run {i + 1}" for i, s in enumerate(self.specs)]
+        self.views = dict(views or {})
+        self.view_every_s = view_every_s
+        self.device = pick_device(self.specs[0].device)
+        self._q: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._snap = Snapshot("preparing", device=self.device.name)
+        self._state, self._error, self._version = "preparing", "", 0
+        self._slots: list[_Slot] = []
+        self._pending_steps = 0
+        self._speed = 0.0
+        self._last_publish = self._last_view = 0.0
+        self._thread = threading.Thread(target=self._main, daemon=True, name="playground-trainer")
+        _LIVE.add(self)
+        self._thread.start()
+        if autostart:
+            self.resume()
+
+    # ------------------------------------------------------------ commands (any thread)
+    def resume(self) -> None: self._q.put(("resume",))
+    def pause(self) -> None: self._q.put(("pause",))
+    def step(self, n: int = 1) -> None: self._q.put(("step", n))
+    def reset(self) -> None: self._q.put(("reset",))
+
+    def set_lr(self, lr: float, index: int | None = None) -> None:
+        """Change the learning rate while training (of one run, or all); ends any schedule."""
+        self._q.put(("set_lr", lr, index))
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._q.put(("stop",))
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._snap
+
+    def wait(self, until: Callable[[Snapshot], bool], timeout: float = 60.0) -> Snapshot:
+        """Block until `until(snapshot)` holds (for the CLI and tests); raises TimeoutError."""
+        end = time.monotonic() + timeout
+        while not until(snap := self.snapshot()):
+            if time.monotonic() > end:
+                raise TimeoutError(f"trainer still {snap.state} after {timeout}s")
+            time.sleep(0.01)
+        return snap
+
+    def runs(self) -> list[Run]:
+        """The live Run objects (for reading only, e.g. export or tests; not thread-safe)."""
+        return [s.run for s in self._slots]
+
+    # ------------------------------------------------------------ worker
+    def _main(self) -> None:
+        try:
+            self._setup()
+            while True:
+                busy = self._state == "running" or self._pending_steps > 0
+                if not self._drain(block=not busy):
+                    break
+                if self._state == "running" or self._pending_steps > 0:
+                    self._chunk()
+        finally:
+            with self._lock:
+                self._snap = Snapshot("stopped", self._error, self._snap.runs, 0.0,
+                                      self._version + 1, self.device.name)
+            _LIVE.discard(self)
+
+    def _guard(self, fn: Callable[[], None]) -> None:
+        """Run fn; an exception becomes the 'error' state with its text, never lost."""
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - reported in the snapshot
+            self._pending_steps = 0
+            self._state = "error"
+            self._error = f"{type(e).__name__}: {e}"
+            self._publish(force=True)
+
+    def _setup(self) -> None:
+        def build():
+            data = load_dataset(self.specs[0].data, self.specs[0].seed)
+            self._slots = [_Slot(Run(s, data if s.data == self.specs[0].data else None, self.device.device), n)
+                           for s, n in zip(self.specs, self.names)]
+            for slot in self._slots:
+                self._evaluate(slot)
+            self._state, self._error, self._pending_steps = "idle", "", 0
+            self._compute_views()
+            self._publish(force=True)
+        self._guard(build)
+
+    def _drain(self, block: bool) -> bool:
+        """Apply queued commands; False when told to stop."""
+        while True:
+            try:
+                cmd = self._q.get(block=block, timeout=None)
+            except queue.Empty:
+                return True
+            block = False
+            name = cmd[0]
+            if name == "stop":
+                self._state = "stopped"
+                return False
+            if name == "reset":
+                self._state = "preparing"
+                self._publish(force=True)
+                self._setup()
+                continue
+            if self._state in ("error", "preparing"):
+                continue
+            finished = self._state in ("done", "diverged")
+            if name == "resume" and not finished:
+                self._state = "running"
+            elif name == "pause" and self._state == "running":
+                self._state = "paused"
+                self._pending_steps = 0
+                self._after_stop()
+            elif name == "step" and not finished:
+                if self._state == "running":
+                    self._state = "paused"
+                self._pending_steps += cmd[1]
+            elif name == "set_lr":
+                for i, slot in enumerate(self._slots):
+                    if cmd[2] is None or cmd[2] == i:
+                        slot.run.set_lr(float(cmd[1]))
+            self._publish(force=True)
+
+    def _chunk(self) -> None:
+        def work():
+            before = self._state
+            t0 = time.perf_counter()
+            samples = 0
+            while True:
+                for slot in self._slots:
+                    if slot.active:
+                        samples += self._step(slot)
+                if self._pending_steps > 0:
+                    self._pending_steps -= 1
+                if not any(s.active for s in self._slots):
+                    break
+                if self._pending_steps == 0 and self._state != "running":
+                    break
+                if time.perf_counter() - t0 > CHUNK_S:
+                    break
+            for slot in self._slots:
+                self._flush(slot)
+            elapsed = time.perf_counter() - t0
+            speed = samples / max(elapsed, 1e-9)
+            self._speed = speed if self._speed == 0 else 0.8 * self._speed + 0.2 * speed
+            if not any(s.active for s in self._slots):
+                all_diverged = all(s.status == "diverged" for s in self._slots)
+                self._state = "diverged" if all_diverged else "done"
+                self._pending_steps = 0
+                self._after_stop()
+            elif self._state != "running" and self._pending_steps == 0:
+                self._state = "paused"
+                self._after_stop()
+            elif time.perf_counter() - self._last_view > self.view_every_s:
+                self._compute_views()
+            self._publish(force=self._state != before)
+        self._guard(work)
+
+    def _step(self, slot: _Slot) -> int:
+        run = slot.run
+        t = time.perf_counter()
+        if not slot.pending:
+            slot.pending_from = run.step_count + 1
+        slot.pending.append(run.step())
+        slot.train_time += time.perf_counter() - t
+        last = run.step_count >= run.total_steps
+        if run.step_count % run.eval_every == 0 or last:
+            self._flush(slot)
+            if slot.active:
+                self._evaluate(slot, full=last)
+            if last and slot.active:
+                slot.status = "done"
+        return run.batch_size
+
+    def _flush(self, slot: _Slot) -> None:
+        """Sync the pending batch losses: record their mean, catch the first NaN/inf."""
+        if not slot.pending:
+            return
+        losses = torch.stack(slot.pending).tolist()
+        slot.pending = []
+        bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+        if bad is not None:
+            self._diverge(slot, slot.pending_from + bad, losses[bad])
+            return
+        slot.batches.append({"step": slot.run.step_count, "loss": sum(losses) / len(losses)})
+
+    def _diverge(self, slot: _Slot, step: int, value: float) -> None:
+        if slot.status == "diverged":
+            return
+        slot.status = "diverged"
+        slot.message = (f"The loss became {value} at step {step} (learning rate {slot.run.lr:g}): "
+                        "the weights blew up. Lower the learning rate (try 10x smaller), "
+                        "then press Reset.")
+
+    def _evaluate(self, slot: _Slot, full: bool = False) -> None:
+        row = slot.run.evaluate(full=full)
+        if not math.isfinite(row["train_loss"]) or not math.isfinite(row["test_loss"]):
+            self._diverge(slot, row["step"], row["train_loss"])
+            return
+        row["time_s"] = round(slot.train_time, 4)
+        slot.evals.append({k: v for k, v in row.items() if not isinstance(v, list)})
+        slot.last_eval = row
+
+    def _after_stop(self) -> None:
+        """Views are always fresh when training stops or a single step ends."""
+        for slot in self._slots:
+            self._flush(slot)
+        self._compute_views()
+
+    def _compute_views(self) -> None:
+        self._last_view = time.perf_counter()
+        for slot in self._slots:
+            for name, fn in self.views.items():
+                try:
+                    slot.views[name] = fn(slot.run)
+                except Exception as e:  # noqa: BLE001 - a broken view must not stop training
+                    slot.views[name] = {"error": f"{type(e).__name__}: {e}"}
+
+    def _publish(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_publish < PUBLISH_S:
+            return
+        self._last_publish = now
+        runs = tuple(RunView(
+            s.name, s.run.step_count, s.run.epoch, s.run.total_steps, s.run.steps_per_epoch,
+            s.run.lr, s.status, s.message, s.evals.snapshot(), s.batches.snapshot(),
+            dict(s.last_eval), dict(s.views)) for s in self._slots)
+        with self._lock:
+            self._version += 1
+            self._snap = Snapshot(self._state, self._error, runs,
+                                  self._speed,
+                                  self._version, self.device.name)
+
+
+def validate(spec: RunSpec) -> list[str]:
+    """Problems that stop `spec` from training (empty when it can train)."""
+    from .run import problems
+    try:
+        return problems(spec)
+    except SpecError as e:
+        return e.problems

@@ -1,0 +1,40 @@
+"""Per-browser-session objects: the session's trainers, kept across page visits and
+stopped when the browser session ends (cache_resource scope='session' + on_release)."""
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from engine.trainer import Trainer
+
+
+class SessionWorkers:
+    """This session's trainers by slot ('playground', 'arena', ...): one live trainer per slot."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._trainers: dict[str, Trainer] = {}
+
+    def get(self, slot: str) -> Trainer | None:
+        return self._trainers.get(slot)
+
+    def put(self, slot: str, trainer: Trainer | None) -> None:
+        """Install `trainer` in `slot`, stopping the one it replaces."""
+        with self._lock:
+            old = self._trainers.pop(slot, None)
+            if trainer is not None:
+                self._trainers[slot] = trainer
+        if old is not None and old is not trainer:
+            old.stop(timeout=2)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            trainers, self._trainers = list(self._trainers.values()), {}
+        for t in trainers:
+            t.stop(timeout=2)
+
+
+@st.cache_resource(scope="session", on_release=lambda w: w.stop_all(), show_spinner=False)
+def workers() -> SessionWorkers:
+    return SessionWorkers()
