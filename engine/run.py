@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import torch
 
-from .build import build_model, check
+from .build import build_model, check, infer_shapes
 from .data import Dataset, make_dataset
 from .device import pick_device
 from .layers import SeededDropout
@@ -56,7 +56,7 @@ class Run:
         for m in self.model.modules():
             if isinstance(m, SeededDropout):
                 m.generator = torch.Generator(self.device).manual_seed(spec.seed + 1)
-        self.loss_name = resolve_loss(spec.loss, spec.task, _last_units(spec, d))
+        self.loss_name = resolve_loss(spec.loss, spec.task, output_units(spec, d))
         self.loss_fn = LOSSES[self.loss_name].fn
         as_t = lambda a: torch.as_tensor(a, device=self.device)
         self.x_train, self.y_train = as_t(d.x_train), as_t(d.y_train)   # (N, *input_shape), (N,) | (N, T)
@@ -154,6 +154,6 @@ class Run:
                 **{f"train_{k}": v for k, v in tr.items()}, **{f"test_{k}": v for k, v in te.items()}}
 
 
-def _last_units(spec: RunSpec, data: Dataset) -> int:
-    from .build import infer_shapes
+def output_units(spec: RunSpec, data: Dataset) -> int:
+    """Size of the network's output for a spec that fits its data."""
     return infer_shapes(spec.layers, data.input_shape)[-1].out_shape[0]

