@@ -11,19 +11,19 @@ from engine.trainer import live_workers
 from ui.session import workers
 from ui.state import init_defaults
 
-st.set_page_config(page_title="Deep-learning playground", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="Deep-learning playground", page_icon=":material/neurology:", layout="wide")
 init_defaults()
 
 PAGES = {
     "Train": [
-        st.Page("pages/playground.py", title="Playground", icon="🎛️", default=True),
-        st.Page("pages/inside.py", title="Inside the network", icon="🔬"),
-        st.Page("pages/arena.py", title="Optimizer arena", icon="🏁"),
+        st.Page("pages/playground.py", title="Playground", icon=":material/tune:", default=True),
+        st.Page("pages/inside.py", title="Inside the network", icon=":material/biotech:"),
+        st.Page("pages/arena.py", title="Optimizer arena", icon=":material/sports_score:"),
     ],
     "Learn": [
-        st.Page("pages/conv_lab.py", title="Convolution lab", icon="🧮"),
-        st.Page("pages/activations.py", title="Activation functions", icon="📈"),
-        st.Page("pages/backprop.py", title="Backprop step by step", icon="🔁"),
+        st.Page("pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),
+        st.Page("pages/activations.py", title="Activation functions", icon=":material/show_chart:"),
+        st.Page("pages/backprop.py", title="Backprop step by step", icon=":material/replay:"),
     ],
 }
 page = st.navigation(PAGES)

@@ -32,4 +32,5 @@ def pick_device(preference: str = "auto") -> DeviceChoice:
         return DeviceChoice(torch.device("mps"), "Apple GPU (mps)", "Apple Metal GPU found")
     why = "no GPU found" if preference == "auto" else f"{preference} requested" if preference == "cpu" \
         else f"{preference} requested but not available"
-    return DeviceChoice(torch.device("cpu"), f"CPU ({torch.get_num_threads()} threads)", why)
+    n = torch.get_num_threads()
+    return DeviceChoice(torch.device("cpu"), f"CPU ({n} thread{'s' if n > 1 else ''})", why)
