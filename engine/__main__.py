@@ -4,7 +4,7 @@
     python -m engine check SPEC.json | --preset NAME
     python -m engine run SPEC.json | --preset NAME [--epochs N | --steps N] [--json]
     python -m engine export SPEC.json | --preset NAME [-o model.py]
-    python -m engine bench [--json] [--quick]
+    python -m engine bench [--json] [--quick] [--browser]
 """
 from __future__ import annotations
 
@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bench", help="samples/s of the engine vs a bare PyTorch loop")
     b.add_argument("--json", action="store_true", help="print the results as JSON")
     b.add_argument("--quick", action="store_true", help="fewer, shorter cases (a smoke test)")
+    b.add_argument("--browser", action="store_true",
+                   help="also measure Train -> first loss point and the chart's refresh in headless Chromium")
     b.set_defaults(fn=cmd_bench)
     args = ap.parse_args(argv)
     try:

@@ -1,6 +1,7 @@
 """Evaluation metrics computed with torch on the run's device, and a thread-safe series store."""
 from __future__ import annotations
 
+import operator
 import threading
 
 import numpy as np
@@ -13,14 +14,17 @@ def classification_metrics(y: torch.Tensor, pred: torch.Tensor, n_classes: int) 
     cm = torch.bincount(y * n_classes + pred, minlength=n_classes ** 2).reshape(n_classes, n_classes)
     cm = cm.cpu().numpy()
     tp = np.diag(cm).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.nan_to_num(tp / cm.sum(0))
-        recall = np.nan_to_num(tp / cm.sum(1))
-        f1 = np.nan_to_num(2 * precision * recall / (precision + recall))
+    precision, recall = _ratio(tp, cm.sum(0)), _ratio(tp, cm.sum(1))      # 0 where nothing to divide by
+    f1 = _ratio(2 * precision * recall, precision + recall)
     return {"acc": float(tp.sum() / max(1, cm.sum())), "precision": float(precision.mean()),
             "recall": float(recall.mean()), "f1": float(f1.mean()), "confusion": cm.tolist(),
             "precision_per_class": precision.tolist(), "recall_per_class": recall.tolist(),
             "f1_per_class": f1.tolist()}
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b, and 0 where b is 0 (then a is 0 too: 0/0 counts as 0); cheaper than nan_to_num."""
+    return np.divide(a, b, out=np.zeros(len(a)), where=b != 0)
 
 
 def regression_metrics(y: torch.Tensor, out: torch.Tensor) -> dict:
@@ -58,5 +62,6 @@ class Series:
             n = self._n
             if n <= max_points:
                 return {k: list(v) for k, v in self._cols.items()}
-            idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
-            return {k: [v[i] for i in idx] for k, v in self._cols.items()}
+            idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(int)).tolist()
+            pick = operator.itemgetter(*idx)                       # one C loop per column
+            return {k: list(pick(v)) for k, v in self._cols.items()}

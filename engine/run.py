@@ -21,6 +21,7 @@ from .optim import LOSSES, make_optimizer, make_scheduler, predict, resolve_loss
 from .spec import RunSpec, SpecError
 
 EVAL_CAP = 512                  # live evaluations use at most this many train / test examples
+GATHER_BYTES = 64 * 2**20       # training sets up to this size are shuffled once per epoch, not per batch
 _SEED_LOCK = threading.Lock()   # torch's global RNG seeds the weights: one build at a time
 
 
@@ -73,6 +74,12 @@ class Run:
         self._perm = torch.empty(0, dtype=torch.long, device=self.device)
         self._pos = 0
         self.step_count = 0
+        # hot-path helpers (see step): the same numbers as the plain calls, less Python per step
+        self._gather = self.x_train.nbytes + self.y_train.nbytes <= GATHER_BYTES
+        self._x_epoch, self._y_epoch = self.x_train, self.y_train     # this epoch's shuffled copy
+        self._params = [p for g in self.opt.param_groups for p in g["params"]]
+        self._all_modules = list(self.model.modules())
+        self._raw_opt_step = _unwrapped(type(self.opt).step)
 
     # ------------------------------------------------------------ training
     @property
@@ -94,8 +101,13 @@ class Run:
             self._pos = 0
         if self._pos == 0:
             self._perm = torch.randperm(self.n_train, generator=self._gen).to(self.device)
-        idx = self._perm[self._pos:self._pos + self.batch_size]
-        self._pos += self.batch_size
+            if self._gather:               # one gather per epoch; batches are then cheap slices
+                self._x_epoch, self._y_epoch = self.x_train[self._perm], self.y_train[self._perm]
+        i, j = self._pos, self._pos + self.batch_size
+        self._pos = j
+        if self._gather:
+            return self._x_epoch[i:j], self._y_epoch[i:j]
+        idx = self._perm[i:j]
         return self.x_train[idx], self.y_train[idx]
 
     def penalty(self) -> torch.Tensor | float:
@@ -109,22 +121,55 @@ class Run:
 
     def step(self) -> torch.Tensor:
         """One gradient step on the next batch; returns the batch loss (detached, on device,
-        no sync). Gradients stay in .grad until the next step."""
-        self.model.train()
+        no sync). Gradients stay in .grad until the next step.
+
+        Same numbers as `model.train(); loss = loss_fn(model(xb), yb); opt.zero_grad();
+        (loss + penalty).backward(); opt.step()`, with less Python per step, which is most
+        of a step's time for TensorFlow-Playground-sized networks: no train() walk when
+        already training, no hook machinery when nothing is hooked, no zero penalty in the
+        graph, and the optimizer's own update without its profiling wrapper when it has no
+        step hooks (probes add some for one step at a time: then the plain call runs)."""
+        if not all(m.training for m in self._all_modules):
+            self.model.train()
         xb, yb = self._next_batch()
-        loss = self.loss_fn(self.model(xb), yb)
-        self.opt.zero_grad(set_to_none=True)
-        (loss + self.penalty()).backward()
-        self.opt.step()
+        loss = self.loss_fn(self._forward(xb), yb)
+        for p in self._params:                                       # opt.zero_grad(set_to_none=True)
+            p.grad = None
+        penalty = self.penalty()
+        total = loss if isinstance(penalty, float) and penalty == 0.0 else loss + penalty
+        _backward(total)
+        if self.step_count == 0 or self._opt_hooked():
+            self.opt.step()                                          # the first one marks it for schedulers
+        else:
+            with torch.no_grad():
+                self._raw_opt_step(self.opt)
         if self.sched is not None and self.step_count < self.total_steps:
             self.sched.step()
         self.step_count += 1
         return loss.detach()
 
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """model(x), calling each layer's forward directly when no hooks are registered."""
+        if _module_hooks_active() or any(
+                m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+                or m._compiled_call_impl is not None for m in self._all_modules):
+            return self.model(x)
+        for layer in self.model:                                     # nested modules still use __call__
+            x = layer.forward(x)
+        return x
+
+    def _opt_hooked(self) -> bool:
+        o = self.opt
+        return bool(o._optimizer_step_pre_hooks or o._optimizer_step_post_hooks
+                    or _optim_mod._global_optimizer_pre_hooks or _optim_mod._global_optimizer_post_hooks)
+
     # ------------------------------------------------------------ evaluation
     @torch.no_grad()
     def outputs(self, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-        self.model.eval()
+        if any(m.training for m in self._all_modules):
+            self.model.eval()
+        if len(x) <= chunk:
+            return self.model(x)
         return torch.cat([self.model(x[i:i + chunk]) for i in range(0, len(x), chunk)])
 
     @torch.no_grad()
@@ -152,6 +197,32 @@ class Run:
         te = self._score(self.x_test[:cap], self.y_test[:cap])
         return {"step": self.step_count, "epoch": round(self.epoch, 4), "lr": self.lr,
                 **{f"train_{k}": v for k, v in tr.items()}, **{f"test_{k}": v for k, v in te.items()}}
+
+
+# ---------------------------------------------------------------- hot-path helpers
+import torch.nn.modules.module as _module_mod      # noqa: E402 - torch's hook registries
+import torch.optim.optimizer as _optim_mod         # noqa: E402
+from torch.autograd.graph import _engine_run_backward  # noqa: E402
+
+
+def _module_hooks_active() -> bool:
+    """Global module hooks or tracing (then model(x) must run through __call__)."""
+    return bool(_module_mod._global_forward_hooks or _module_mod._global_forward_pre_hooks
+                or _module_mod._global_backward_hooks or _module_mod._global_backward_pre_hooks
+                or torch._C._get_tracing_state())
+
+
+def _backward(loss: torch.Tensor) -> None:
+    """loss.backward() for a scalar loss, without the argument handling around the engine call."""
+    _engine_run_backward((loss,), (torch.ones_like(loss),), False, False, (),
+                         allow_unreachable=True, accumulate_grad=True)
+
+
+def _unwrapped(fn):
+    """An optimizer's step without its decorators (profiling record, grad-mode switch)."""
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    return fn
 
 
 def output_units(spec: RunSpec, data: Dataset) -> int:

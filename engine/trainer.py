@@ -26,6 +26,7 @@ from .spec import RunSpec, SpecError
 
 CHUNK_S = 0.05           # train this long between looks at the command queue
 PUBLISH_S = 0.1          # publish snapshots at most this often while running
+VIEW_SHARE = 0.05        # while running, views get at most this share of the worker's time
 STATES = ("preparing", "idle", "running", "paused", "diverged", "done", "error", "stopped")
 
 View = Callable[[Run], Any]
@@ -117,6 +118,7 @@ class Trainer:
         self._pending_steps = 0
         self._speed = 0.0
         self._last_publish = self._last_view = 0.0
+        self._view_period = view_every_s     # view_every_s, longer when the views are slow
         self._thread = threading.Thread(target=self._main, daemon=True, name="playground-trainer")
         _LIVE.add(self)
         self._thread.start()
@@ -218,7 +220,9 @@ class Trainer:
                 continue
             finished = self._state in ("done", "diverged")
             if name == "resume" and not finished:
-                self._state = "running"
+                if self._state != "running":
+                    self._last_view = time.perf_counter()    # views are fresh from the stop: the first
+                self._state = "running"                      # chunk publishes without waiting for them
             elif name == "pause" and self._state == "running":
                 self._state = "paused"
                 self._pending_steps = 0
@@ -263,9 +267,10 @@ class Trainer:
             elif self._state != "running" and self._pending_steps == 0:
                 self._state = "paused"
                 self._after_stop()
-            elif time.perf_counter() - self._last_view > self.view_every_s:
-                self._compute_views()
-            self._publish(force=self._state != before)
+            elif time.perf_counter() - self._last_view > self._view_period:
+                # bounded recording: views that cost much CPU (a big model, a slow machine) come less often
+                self._view_period = max(self.view_every_s, self._compute_views() / VIEW_SHARE)
+            self._publish(force=self._state != before or self._state != "running")   # steps done: show them
         self._guard(work)
 
     def _step(self, slot: _Slot) -> int:
@@ -319,14 +324,17 @@ class Trainer:
             self._flush(slot)
         self._compute_views()
 
-    def _compute_views(self) -> None:
-        self._last_view = time.perf_counter()
+    def _compute_views(self) -> float:
+        """Compute every view of every run; returns the CPU seconds they took."""
+        cpu = time.thread_time()
         for slot in self._slots:
             for name, fn in self.views.items():
                 try:
                     slot.views[name] = fn(slot.run)
                 except Exception as e:  # noqa: BLE001 - a broken view must not stop training
                     slot.views[name] = {"error": f"{type(e).__name__}: {e}"}
+        self._last_view = time.perf_counter()
+        return time.thread_time() - cpu
 
     def _publish(self, force: bool = False) -> None:
         now = time.perf_counter()

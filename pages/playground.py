@@ -1,3 +1,399 @@
+"""Playground: pick data, assemble a network, press Train, watch it learn live.
+
+Layout and widgets only: the spec logic and callbacks are in ui/playground.py, the layer
+widgets in ui/builder.py, the figures in viz/playground.py.
+"""
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
 import streamlit as st
-st.title('playground')
-st.info('This page is being built.')
+
+from engine.data import DATASETS, Dataset, datasets_by_group
+from engine.optim import LOSSES, OPTIMIZERS
+from engine.presets import all_presets
+from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
+from ui import builder, playground as pg, url
+from viz import playground as vz
+
+SHOW_EVERY_S = 0.5
+LOSS_LABELS = {"auto": "auto (picked from task and output)", **{k: v.label for k, v in LOSSES.items()}}
+PREPROCESS_HELP = ("How input values are rescaled before training: none, unit = [0, 1], "
+                   "symmetric = [-1, 1], standardize = mean 0 and std 1 per feature; auto = the dataset's usual choice.")
+
+pg.load_from_url(st.query_params)
+spec: RunSpec = pg.spec()
+
+st.title("Playground")
+st.caption("Pick a dataset, build a network, press **▶ Train** and watch it learn. "
+           "Hover over the small question marks to learn what each control does.")
+if note := st.session_state["pg_notice"]:
+    st.toast(note, icon="✅")
+    st.session_state["pg_notice"] = ""
+for problem in st.session_state["pg_errors"]:
+    st.error(problem)
+st.session_state["pg_errors"] = []
+
+left, right = st.columns([5, 6], gap="medium")
+
+
+# ---------------------------------------------------------------- data
+def field_widget(widget, label: str, path: str, value, *args, convert=None, **kw):
+    """A widget bound to a spec field: starts at `value`, writes back through pg.on_field."""
+    k = pg.key(path.replace(".", "_"))
+    builder.seed(k, value)
+    return widget(label, *args, key=k, on_change=pg.on_field, args=(path, k, convert), **kw)
+
+
+def data_panel(s: RunSpec) -> None:
+    info = DATASETS[s.data.name]
+    groups = datasets_by_group()
+    names = [d.name for g in pg.GROUP_LABELS for d in groups.get(g, [])]
+    builder.seed(pg.key("dataset"), s.data.name)
+    st.selectbox("Dataset", names, key=pg.key("dataset"), on_change=pg.on_dataset,
+                 format_func=lambda n: f"{pg.GROUP_LABELS[DATASETS[n].group]} · {DATASETS[n].label}",
+                 help="What the network learns from: 2-D points (watch the boundary form), tables, "
+                      "images, or your own file.")
+    st.caption(info.help)
+    d, opts = s.data, info.options
+    c1, c2 = st.columns(2)
+    with c1:
+        if "n_samples" in opts and info.group == "2d":
+            field_widget(st.select_slider, "Points", "data.n_samples", d.n_samples,
+                         sorted({50, 100, 200, 300, 500, 1000, 2000, d.n_samples}),
+                         help="How many examples to generate; more points show the pattern more clearly.")
+        elif "n_samples" in opts:
+            field_widget(st.number_input, "Examples (at most)", "data.n_samples", d.n_samples, 10, 100_000,
+                         step=100, help="Use at most this many examples; fewer train faster on a CPU.")
+        if "test_fraction" in opts:
+            field_widget(st.slider, "Test share (%)", "data.test_fraction", int(round(d.test_fraction * 100)),
+                         10, 90, step=5, convert=pg.percent,
+                         help="Share of the examples held back to test the model on data it never trained on.")
+    with c2:
+        if "noise" in opts:
+            field_widget(st.slider, "Noise (%)", "data.noise", int(round(d.noise * 100)), 0, 50, step=5,
+                         convert=pg.percent,
+                         help="Jitter added to the data: more noise blurs the pattern and tempts the model to overfit.")
+        if "preprocessing" in opts:
+            field_widget(st.selectbox, "Preprocessing", "data.preprocessing", d.preprocessing, PREPROCESSING,
+                         help=PREPROCESS_HELP)
+        if info.group == "2d" and "n_samples" in opts:
+            st.button("Regenerate", on_click=pg.on_regenerate, key="pg_regenerate", icon=":material/casino:",
+                      help="New random data (and new initial weights): the run's seed goes up by one.")
+    if "features" in opts:
+        field_widget(st.multiselect, "Input features", "data.features", list(d.features), FEATURES,
+                     convert=pg.features_value,
+                     help="What the network sees of each point. x1² or x1·x2 let even a network "
+                          "without hidden layers draw curved boundaries.")
+        if not st.session_state[pg.key("data_features")]:
+            st.warning("Choose at least one input feature; the last choice is kept until then.")
+    if "path" in opts and s.data.name != "csv":
+        builder.seed(pg.key("data_path"), d.path)
+        st.text_input("Folder on this computer", key=pg.key("data_path"), on_change=pg.on_data_path,
+                      placeholder="/path/to/folder", help="The folder that holds the dataset's files; "
+                      "nothing is downloaded.")
+    if s.data.name == "csv":
+        csv_panel(s)
+
+
+def csv_panel(s: RunSpec) -> None:
+    st.file_uploader("Upload a CSV file", type=["csv"], key="pg_csv_file", on_change=pg.on_csv_upload,
+                     max_upload_size=max(1, pg.MAX_CSV_BYTES // 2**20),
+                     help=f"Numeric feature columns plus one column to predict, at most "
+                          f"{pg.MAX_CSV_BYTES // 2**20} MB. A target with few whole values is a class label.")
+    for problem in st.session_state["pg_csv_errors"]:
+        st.error(problem)
+    if s.data.path:
+        columns = pg.csv_columns(s.data.path)
+        if columns:
+            builder.seed(pg.key("csv_target"), s.data.target if s.data.target in columns else columns[-1])
+            st.selectbox("Column to predict", columns, key=pg.key("csv_target"), on_change=pg.on_csv_target,
+                         help="The target: few distinct whole numbers or text = classification, "
+                              "other numbers = regression. Every other column is an input.")
+        for problem in pg.csv_problems(s.data.path, s.data.target):
+            st.error(f"{problem}. Fix the file or choose another column.")
+
+
+def data_preview(s: RunSpec, data: Dataset | None) -> None:
+    if data is None:
+        return
+    if data.points_train is not None:
+        st.plotly_chart(vz.scatter_preview(data.points_train, data.y_train, data.points_test, data.y_test,
+                                           data.task, data.extent, len(data.class_names) or 2),
+                        key="pg_preview_scatter")
+        st.caption("Each dot is one example, coloured by its class (or target value). "
+                   "Diamonds are test points the network never trains on.")
+    elif data.x_train.ndim == 4:
+        imgs, labels = pg.preview_images(data)
+        st.plotly_chart(vz.images_figure(imgs, labels, data.class_names, title="Sample training images (label)"),
+                        key="pg_preview_images")
+        st.caption("A few training images with their labels: the network sees only the pixels.")
+    else:
+        st.dataframe(pg.table_preview(data), height=250, hide_index=True)
+        st.caption(f"The first training rows after preprocessing ({len(data.x_train)} train, "
+                   f"{len(data.x_test)} test examples); the network predicts the target from the other columns.")
+
+
+# ---------------------------------------------------------------- network
+def network_panel(s: RunSpec, rows) -> None:
+    presets = all_presets()
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    builder.seed(pg.key("preset"), pg.DEFAULT_PRESET if pg.DEFAULT_PRESET in presets else next(iter(presets)))
+    c1.selectbox("Start from a preset", list(presets), key=pg.key("preset"),
+                 format_func=lambda n: f"{presets[n].name or n}",
+                 help="A ready-made run (data, network and training settings) to start from.")
+    c2.button("Load", key="pg_load_preset", on_click=pg.on_preset, icon=":material/upload_file:", help="Replace everything by the preset.")
+    for i, (layer, uid) in enumerate(zip(s.layers, pg.layer_ids())):
+        info = rows[i] if i < len(rows) else None
+        builder.layer_card(i, len(s.layers), layer, info, pg.key(f"L{uid}"), pg.on_stack, pg.on_layer_param)
+    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    builder.seed(pg.key("add_kind"), "linear")
+    c1.selectbox("Add a layer", builder.kind_options(), key=pg.key("add_kind"), format_func=builder.kind_label,
+                 help="Any registered layer kind: dense, convolution, pooling, activation, shape or regularisation.")
+    n = len(s.layers)
+    builder.seed(pg.key("add_pos"), n)
+    if st.session_state[pg.key("add_pos")] > n:
+        st.session_state[pg.key("add_pos")] = n
+    c2.selectbox("Where", list(range(n + 1)), key=pg.key("add_pos"),
+                 format_func=lambda p: "at the end" if p == n else f"before layer {p + 1}",
+                 help="Where in the stack the new layer goes.")
+    c3.button("Add", key="pg_add_layer", on_click=pg.on_add_layer, icon=":material/add:", help="Insert the chosen layer.")
+
+
+def shape_panel(rows, data: Dataset | None) -> None:
+    if data is None:
+        return
+    st.dataframe(pg.shape_table(rows, data.input_shape), hide_index=True,
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+    st.caption("What each layer hands to the next (per example, without the batch), and how many "
+               "weights it learns. The last layer must output one value per class (or target).")
+
+
+# ---------------------------------------------------------------- training
+def training_panel(s: RunSpec) -> None:
+    o = s.optim
+    field_widget(st.selectbox, "Optimizer", "optim.name", o.name, list(OPTIMIZERS),
+                 format_func=lambda n: OPTIMIZERS[n].label,
+                 help="How the weights move downhill on the loss. " + OPTIMIZERS[o.name].help)
+    field_widget(st.select_slider, "Learning rate", "optim.lr", o.lr, sorted({*pg.LEARNING_RATES, o.lr}),
+                 format_func=lambda v: f"{v:g}",
+                 help="The size of each step downhill: too small crawls, too large jumps over the valley "
+                      "and the loss explodes. You can change it while training runs.")
+    used = [f for f in fields(OptimSpec) if f.name in OPTIMIZERS[o.name].uses and f.name != "lr"]
+    if used:
+        for col, f in zip(st.columns(len(used)), used):
+            with col:
+                k = pg.key(f"optim_{f.name}")
+                builder.param_widget(replace(f.metadata["param"], name=f.name), getattr(o, f.name), k,
+                                     on_change=pg.on_field, args=(f"optim.{f.name}", k, None))
+    c1, c2 = st.columns(2)
+    with c1:
+        field_widget(st.selectbox, "Loss", "loss", s.loss, list(LOSS_LABELS), format_func=LOSS_LABELS.get,
+                     help="What the network minimises: cross-entropy for classes, mean squared error for "
+                          "numbers; auto picks the right one.")
+        field_widget(st.selectbox, "Regularisation", "regularization", s.regularization, REGULARISATION,
+                     format_func={"none": "none", "l1": "L1 (sparse weights)", "l2": "L2 (small weights)"}.get,
+                     help="A penalty on large weights added to the loss; it fights overfitting.")
+        field_widget(st.number_input, "Epochs", "epochs", s.epochs, 1, 100_000,
+                     help="Passes over the training set before training stops.")
+    with c2:
+        field_widget(st.select_slider, "Batch size", "batch_size", s.batch_size,
+                     sorted({*pg.BATCH_SIZES, s.batch_size}),
+                     help="Examples averaged per step: small batches are noisy but quick, large ones smooth but slow.")
+        field_widget(st.select_slider, "Regularisation rate", "reg_rate", s.reg_rate,
+                     sorted({*pg.REG_RATES, s.reg_rate}), format_func=lambda v: f"{v:g}",
+                     disabled=s.regularization == "none",
+                     help="How strongly the weight penalty counts against the data loss.")
+        field_widget(st.number_input, "Seed", "seed", s.seed, 0, 2**31 - 1,
+                     help="Fixes the data, the initial weights and the batch order: the same seed gives the same run.")
+
+
+# ---------------------------------------------------------------- share
+def share_panel(s: RunSpec, trainer) -> None:
+    from engine.export import export_script, metrics_csv, weights_bytes
+    st.markdown("**Share this run.** The address bar holds the whole spec: copy the link to share it.")
+    st.download_button("Download spec (JSON)", data=s.to_json(), file_name="playground_spec.json",
+                       icon=":material/download:", mime="application/json", on_click="ignore", key="pg_dl_spec",
+                       help="The run spec: data, network, optimizer and seed, as JSON.")
+    st.file_uploader("Upload a spec (JSON)", type=["json"], key="pg_spec_file", on_change=pg.on_spec_upload,
+                     help="A spec saved from here (or written by hand); an invalid file changes nothing.")
+    if st.session_state["pg_spec_errors"]:
+        st.error("This file is not a valid spec, so nothing was changed:\n\n"
+                 + "\n".join(f"- {p}" for p in st.session_state["pg_spec_errors"]))
+    st.divider()
+    st.markdown("**Take it away.**")
+    snap = trainer.snapshot() if trainer is not None else None
+    run = snap.run if snap else None
+    st.download_button("Export as PyTorch script", data=lambda: export_script(s), file_name="playground_train.py",
+                       icon=":material/code:", mime="text/x-python", on_click="ignore", key="pg_dl_script", disabled=trainer is None,
+                       help="A self-contained Python file that builds the same data and network "
+                            "and trains it with plain PyTorch.")
+    st.download_button("Download trained weights (.pt)", data=lambda: weights_bytes(trainer.runs()[0].model),
+                       icon=":material/download:", file_name="playground_weights.pt", mime="application/octet-stream", on_click="ignore",
+                       key="pg_dl_weights", disabled=run is None,
+                       help="The model's state_dict; load it with torch.load(path, weights_only=True).")
+    st.download_button("Download metrics (CSV)", data=lambda: metrics_csv(trainer.snapshot().run.evals),
+                       icon=":material/download:", file_name="playground_metrics.csv", mime="text/csv", on_click="ignore",
+                       key="pg_dl_metrics", disabled=run is None,
+                       help="Loss and metrics at every evaluation, one row each.")
+
+
+# ---------------------------------------------------------------- controls
+data, data_error = pg.dataset(spec)
+rows = pg.shape_rows(spec, data)
+problems = pg.problems_of(spec)
+trainer = pg.sync_run(spec, not problems)
+url.write_params(st.query_params, spec)
+
+snap = trainer.snapshot() if trainer else None      # one snapshot for the buttons and the live panel
+
+with left:
+    running = snap is not None and snap.state == "running"
+    c1, c2, c3 = st.columns(3, vertical_alignment="center", gap="small")
+    c1.button("Pause" if running else "Train", key="pg_train", type="primary", on_click=pg.on_train,
+              icon=":material/pause:" if running else ":material/play_arrow:", disabled=trainer is None,
+              width="stretch", help="Start or pause training; the run keeps going while you visit other pages.")
+    c2.button("Step", key="pg_step", on_click=pg.on_step, disabled=trainer is None, width="stretch",
+              icon=":material/skip_next:", help="Train on exactly one batch, then stop: watch one gradient step.")
+    c3.button("Reset", key="pg_reset", on_click=pg.on_reset, disabled=trainer is None, width="stretch",
+              icon=":material/restart_alt:",
+              help="Start again from fresh random weights (this run's curves stay, faded).")
+    st.caption(f"Run: **{pg.state_text(snap)}** · device: {snap.device if snap else pg.trainer_device()}",
+               help="The run's state and the device it trains on (a GPU when there is one).")
+    for problem in problems:
+        st.error(problem, icon=":material/block:")
+    if problems:
+        st.caption("Training is disabled until the problems above are fixed.")
+    tab_data, tab_net, tab_train, tab_share = st.tabs(
+        [":material/scatter_plot: Data", ":material/account_tree: Network", ":material/tune: Training",
+         ":material/share: Share & export"])
+    with tab_data:
+        data_panel(spec)
+        if data_error:
+            st.error(f"The data could not be loaded: {data_error}")
+        data_preview(spec, data)
+    with tab_net:
+        network_panel(spec, rows)
+        shape_panel(rows, data)
+    with tab_train:
+        training_panel(spec)
+    with tab_share:
+        share_panel(spec, trainer)
+
+
+# ---------------------------------------------------------------- live views
+def metrics_row(snap, run, task: str) -> None:
+    c = st.columns(4)
+    ev = run.last_eval
+    c[0].metric("Epoch", f"{run.epoch:.1f}" if run.epoch < 100 else f"{run.epoch:.0f}",
+                help="Passes over the training set so far.")
+    c[1].metric("Train loss", f"{ev.get('train_loss', float('nan')):.3f}",
+                help="Average loss on (up to 512) training examples at the last evaluation.")
+    c[2].metric("Test loss", f"{ev.get('test_loss', float('nan')):.3f}",
+                help="The same on held-out test examples: if it rises while train loss falls, the model overfits.")
+    if task == "classification":
+        c[3].metric("Test acc.", f"{ev.get('test_acc', 0):.0%}", help="Share of test examples classified right.")
+    else:
+        c[3].metric("Test R²", f"{ev.get('test_r2', 0):.2f}", help="1 = perfect predictions, 0 = no better than the mean.")
+    st.caption(f"Step {run.step:,} of {run.total_steps:,} · {snap.samples_per_s:,.0f} samples/s on {snap.device}")
+
+
+def live(shown: str, body) -> None:
+    """Draw body(trainer, snapshot, run) in a fragment that polls while the trainer prepares or
+    trains. `shown` is the state the buttons were drawn for: when the trainer moves on (training
+    finished, paused, ready), the whole page reruns to redraw them."""
+    @st.fragment(run_every=SHOW_EVERY_S if shown in ("preparing", "running") else None)
+    def views() -> None:
+        t = pg.trainer()
+        if t is None:
+            return
+        snap = t.snapshot()
+        if snap.state != shown:
+            st.rerun()
+        if snap.run is not None:
+            body(t, snap, snap.run)
+    views()
+
+
+def top_views(t, snap, run) -> None:
+    """Next to the controls: the numbers and the main picture (boundary, images or confusion)."""
+    if snap.state == "error":
+        st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Reset.")
+    if run.status == "diverged":
+        st.error(run.message)
+    task = t.specs[0].task
+    metrics_row(snap, run, task)
+    boundary, images = run.views.get("boundary"), run.views.get("images")
+    if isinstance(boundary, dict) and "z" in boundary:
+        c1, c2 = st.columns(2)
+        show_test = c1.toggle("Show test points", key="pg_show_test",
+                              help="Draw the held-out test points (diamonds) too.")
+        discrete = c2.toggle("Discretise output", key="pg_discretize",
+                             help="Colour each spot by the predicted class only, not by confidence.")
+        st.plotly_chart(vz.boundary_figure(boundary, show_test, discrete), key="pg_boundary")
+        st.caption("Background = what the network predicts at each spot (orange vs blue, paler = less sure); "
+                   "dots = training data. Watch the boundary bend to fit the data.")
+    elif isinstance(images, dict) and "images" in images:
+        st.plotly_chart(vz.images_figure(images["images"], images["true"], images["class_names"],
+                                         images["pred"], images["confidence"], per_row=4), key="pg_images")
+        st.caption("Green ✓ = right, red ✗ = wrong: the prediction with its confidence, the true label below.")
+    elif task == "classification":
+        confusion(run)
+
+
+def confusion(run) -> None:
+    ev = run.last_eval
+    if not ev.get("test_confusion"):
+        return
+    names = data.class_names if data is not None else [str(i) for i in range(len(ev["test_confusion"]))]
+    st.plotly_chart(vz.confusion_figure(ev["test_confusion"], names), key="pg_confusion")
+    st.caption("Rows = true class, columns = predicted: everything off the diagonal is a mistake.")
+    st.dataframe(pg.per_class_rows(ev, names), hide_index=True,
+                 column_config={k: st.column_config.NumberColumn(k, format="percent")
+                                for k in ("precision", "recall", "F1")})
+    st.caption("Per class on the test set. Precision: of the examples predicted as a class, how many were it. "
+               "Recall: of the examples of a class, how many were found. F1 combines both.")
+
+
+def bottom_views(t, snap, run) -> None:
+    """Below, full width: loss and accuracy curves, then the neurons and the confusion matrix."""
+    task = t.specs[0].task
+    previous = st.session_state["pg_previous"]
+    x_axis, log = st.session_state["pg_x_axis"] or "step", st.session_state["pg_log_scale"]
+    c1, c2 = st.columns(2, gap="medium")
+    with c1:
+        st.plotly_chart(vz.loss_figure(run.evals, run.batches, previous, x_axis, log), key="pg_loss")
+        a, b = st.columns(2)
+        a.segmented_control("x axis", ["step", "epoch"], key="pg_x_axis", label_visibility="collapsed",
+                            help="Plot against gradient steps or against passes over the data.")
+        b.toggle("Log scale", key="pg_log_scale", help="A log y axis shows small late improvements.")
+        st.caption("Loss = how wrong the network is; it should go down. Test above train and rising = "
+                   "overfitting. Grey = the previous run, to compare.")
+    with c2:
+        metric = "acc" if task == "classification" else "r2"
+        st.plotly_chart(vz.accuracy_figure(run.evals, previous, x_axis, metric), key="pg_acc")
+        st.caption("Accuracy = share of examples classified right; a gap between train and test means the "
+                   "model memorises instead of generalising." if metric == "acc" else
+                   "R² = how much of the target's variation the network explains (1 is perfect).")
+    neurons = run.views.get("neurons")
+    has_neurons = isinstance(neurons, dict) and "columns" in neurons
+    top_has_confusion = not (isinstance(run.views.get("boundary"), dict) or isinstance(run.views.get("images"), dict))
+    show_confusion = task == "classification" and not top_has_confusion
+    if has_neurons or show_confusion:
+        c1, c2 = st.columns([3, 2] if has_neurons else [1, 1], gap="medium")
+        if has_neurons:
+            with c1:
+                st.plotly_chart(vz.neurons_figure(neurons), key="pg_neurons", config={"displayModeBar": False})
+                st.caption("Each square shows one neuron's output over the input plane (orange = positive, "
+                           "blue = negative); lines are weights, thicker = larger. Deeper neurons combine "
+                           "simpler shapes.")
+        if show_confusion:
+            with c2 if has_neurons else c1:
+                confusion(run)
+
+
+with right:
+    live(snap.state if snap else "none", top_views)
+    if trainer is None:
+        st.info("Fix the problems on the left to see the network learn.")
+live(snap.state if snap else "none", bottom_views)

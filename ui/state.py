@@ -2,12 +2,52 @@
 scatter `if key not in st.session_state` checks."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import streamlit as st
 
+from engine.presets import load_preset
+from engine.teach.backprop import start_params
+from ui.arena import ARENA_DEFAULTS
+
 # key -> default value, or a zero-argument factory for values built on first use
 DEFAULTS: dict[str, Any | Callable[[], Any]] = {
+    # Playground (ui/playground.py): the spec being edited and its widget bookkeeping
+    "pg_spec": functools.partial(load_preset, "tf_playground"),
+    "pg_gen": 0,                 # bumped when the spec is replaced as a whole
+    "pg_ids": list,              # a stable widget id per layer
+    "pg_next_id": 0,
+    "pg_previous": None,         # the last run's curves, drawn faded
+    "pg_url_done": False,        # the link's ?spec= was read
+    "pg_notice": "",             # one-time message (preset loaded, network adapted)
+    "pg_errors": list,           # messages shown once (a change that failed, a bad link)
+    "pg_spec_errors": list,      # why the uploaded spec file was not used
+    "pg_csv_errors": list,
+    "pg_csv_dir": "",
+    "pg_lr_applied": None,
+    "pg_x_axis": "step",
+    "pg_log_scale": False,
+    "pg_show_test": False,
+    "pg_discretize": False,
+    # Learn pages (pages/conv_lab.py, activations.py, backprop.py): widget values
+    "conv_source": "mnist", "conv_digit": 1500, "conv_photo": "china", "conv_channel": "gray",
+    "conv_size": 48, "conv_shape_seed": 0, "conv_kernel": "sobel_x",
+    "conv_custom3": "0 -1 0\n-1 4 -1\n0 -1 0", "conv_custom5": "\n".join(["1/25 " * 5] * 5),
+    "conv_stride": 1, "conv_padding": 1, "conv_pad_mode": "zeros", "conv_dilation": 1, "conv_relu": False,
+    "conv_row": 10, "conv_col": 17, "conv_pool_kind": "max", "conv_pool_size": 2, "conv_pool_stride": 2,
+    "conv_pool_row": 5, "conv_pool_col": 8,
+    "act_names": lambda: ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"],
+    "act_range": (-6.0, 6.0), "act_slope": 0.1, "act_threshold": 0.01,
+    "act_vector": "2, 1, 0.1, -1", "act_temperature": 1.0,
+    "bp_x1": 0.5, "bp_x2": -1.0, "bp_t": 2.0, "bp_w1": 0.3, "bp_w2": -0.2, "bp_b": 0.1, "bp_lr": 0.05,
+    "bp_seed": 3, "bp_xor_lr": 2.0, "bp_loss": "mse", "bp_example": 1,
+    "bp_net": start_params, "bp_history": list, "bp_steps": 0,
+    # Optimizer arena (ui/arena.py): contestants, race, surfaces, lr finder
+    **ARENA_DEFAULTS,
+    # Inside the network (pages/inside.py): section shown and its choices
+    "inside_preset": "mnist_cnn", "inside_section": "Activations", "inside_example_mode": "pick",
+    "inside_example": 0, "inside_filter_layer": None, "inside_filter_channel": -1, "inside_kind": "weights",
 }
 
 

@@ -1,0 +1,82 @@
+"""`python -m engine bench --quick --json`: runs, and reports every case, mode and ratio as
+positive numbers. No timing assertion: speed is reported by the command, not tested."""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.bench import MODES, TARGETS, BareLoop, make_cases, tf_playground_spec
+from engine.run import Run
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.bench
+
+
+def positive(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    out = subprocess.run([sys.executable, "-m", "engine", "bench", "--quick", "--json"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=240,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = [l for l in out.stdout.splitlines() if l.strip()]
+    assert len(lines) == 1, f"--json prints one JSON object, got {len(lines)} lines"
+    return json.loads(lines[0])
+
+
+def test_quick_bench_reports_every_case_mode_and_ratio(report):
+    assert report["quick"] is True and report["targets"] == TARGETS
+    assert {"cpu", "cores", "torch", "python"} <= set(report["machine"])
+    cases = report["cases"]
+    assert {c["case"] for c in cases} == {"spiral_mlp", "tf_playground"}
+    for c in cases:
+        assert c["device"] in ("cpu", "cuda") and c["batch_size"] > 0 and c["n_train"] > 0
+        for key in ("samples_per_s", "samples_per_cpu_s", "epochs_per_s"):
+            assert set(c[key]) == set(MODES), key
+            assert all(positive(v) for v in c[key].values()), (key, c[key])
+        for key in ("ratios", "ratios_cpu"):
+            assert set(c[key]) == {"engine", "live"} and all(positive(v) for v in c[key].values()), c[key]
+        # the ratios are the engine's rates over the bare loop's, round by round
+        assert c["ratios"]["engine"] == pytest.approx(c["per_round"]["engine"][0] / c["per_round"]["bare"][0])
+        assert c["epochs_per_s"]["live"] == pytest.approx(c["samples_per_s"]["live"] / c["n_train"])
+    tf = report["tf_playground_epochs_per_s"]["cpu"]
+    assert set(tf) == set(MODES) and all(positive(v) for v in tf.values())
+
+
+def test_tf_playground_case_is_tensorflow_playgrounds_default():
+    spec = tf_playground_spec()
+    run = Run(spec)
+    assert (spec.data.name, spec.data.n_samples, spec.data.test_fraction) == ("spiral", 500, 0.5)
+    assert [l.kind for l in spec.layers] == ["linear", "tanh", "linear", "tanh", "linear"]
+    assert [l.params["units"] for l in spec.layers if l.kind == "linear"] == [4, 2, 1]
+    assert (spec.batch_size, spec.optim.name, spec.optim.lr) == (10, "sgd", 0.03)
+    assert run.n_train == 250 and run.steps_per_epoch == 25
+
+
+def test_full_bench_covers_mnist_and_the_spiral_at_batch_32_and_256():
+    cases = make_cases(quick=False, devices=["cpu"])
+    got = {(c.name, c.spec.batch_size) for c in cases}
+    assert {("mnist_cnn", 32), ("mnist_cnn", 256), ("spiral_mlp", 32), ("spiral_mlp", 256),
+            ("tf_playground", 10)} <= got
+    assert all(c.rounds >= 3 for c in cases)
+
+
+def test_bare_loop_trains_the_same_model_as_the_engine():
+    """Same seed, data, batch order and optimizer: the bare loop's weights after a few steps
+    equal the engine's, so the benchmark compares like with like."""
+    spec = tf_playground_spec().with_(steps=10_000)
+    bare, run = BareLoop(spec, run_device := Run(spec).device), Run(spec)
+    for p, q in zip(bare.model.parameters(), run.model.parameters()):
+        assert p.data.equal(q.data)
+    bare.run_for(0.0)                          # one step: the loop looks at the clock after each
+    run.step()
+    for p, q in zip(bare.model.parameters(), run.model.parameters()):
+        assert p.data.equal(q.data)
+    assert run_device.type in ("cpu", "cuda", "mps")

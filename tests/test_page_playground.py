@@ -1,0 +1,214 @@
+"""AppTest of the Playground: build a network through the widgets and train it, an invalid
+stack disables Train, the spec round-trips through the URL and uploads, CSV upload, and the
+learning rate changes while a run trains."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import engine.trainer as trainer_mod
+from engine.presets import load_preset
+from engine.spec import LayerSpec
+from ui import builder
+from ui.url import decode_spec, encode_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def stop_trainers():
+    """AppTest never calls on_release: stop every trainer the test started."""
+    yield
+    for t in list(trainer_mod._LIVE):
+        t.stop()
+
+
+def _app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception[0].message
+    return at
+
+
+def _url_spec(at: AppTest):
+    v = at.query_params["spec"]
+    return decode_spec(v if isinstance(v, str) else v[0])
+
+
+def _trainer():
+    (t,) = [t for t in trainer_mod._LIVE if t.alive]
+    return t
+
+
+def _charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page by title."""
+    out = {}
+    for c in at.get("plotly_chart"):
+        fig = json.loads(c.proto.spec)
+        out[fig["layout"]["title"]["text"]] = fig
+    return out
+
+
+def _trace(fig: dict, name: str) -> dict:
+    return next(t for t in fig["data"] if t.get("name") == name)
+
+
+def _key(at: AppTest, suffix: str, kind: str = "number_input") -> list:
+    return [w for w in getattr(at, kind) if w.key and w.key.endswith(suffix)]
+
+
+def _kinds(at: AppTest) -> list[str]:
+    return [l.kind for l in at.session_state["pg_spec"].layers]
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_build_a_network_with_the_widgets_and_train_it():
+    at = _app()
+    assert _kinds(at) == ["linear", "tanh", "linear", "tanh", "linear"]      # TF Playground's default
+    # first Linear 4 -> 6 units
+    _key(at, "_units")[0].set_value(6).run()
+    # insert a ReLU before layer 3, move it up, duplicate it, delete the copy
+    at.selectbox(key="pg0_add_kind").set_value("relu")
+    at.selectbox(key="pg0_add_pos").set_value(2)
+    at.button(key="pg_add_layer").click().run()
+    assert _kinds(at) == ["linear", "tanh", "relu", "linear", "tanh", "linear"]
+    up = [b for b in at.button if b.key and b.key.endswith("_up")]
+    up[2].click().run()
+    assert _kinds(at) == ["linear", "relu", "tanh", "linear", "tanh", "linear"]
+    [b for b in at.button if b.key and b.key.endswith("_dup")][1].click().run()
+    assert _kinds(at) == ["linear", "relu", "relu", "tanh", "linear", "tanh", "linear"]
+    [b for b in at.button if b.key and b.key.endswith("_del")][2].click().run()
+    assert _kinds(at) == ["linear", "relu", "tanh", "linear", "tanh", "linear"]
+    assert at.session_state["pg_spec"].layers[0].params["units"] == 6
+    # the shape table follows: 2*6+6 + 6*2+2 + 2*1+1 parameters
+    table = at.dataframe[0].value
+    assert list(table["layer"])[-1] == "total" and int(table["parameters"].iloc[-1]) == 18 + 14 + 3
+    assert list(table["output shape"])[1:4] == ["6", "6", "6"]
+    assert not at.button(key="pg_train").disabled
+
+    # train: the run follows the edited spec and its loss series grows
+    at.button(key="pg_train").click().run()
+    t = _trainer()
+    assert [l.kind for l in t.specs[0].layers] == _kinds(at)
+    t.wait(lambda s: s.run is not None and len(s.run.evals.get("step", [])) >= 3, 60)
+    at.run()
+    n1 = len(_trace(_charts(at)["Loss"], "train loss")["x"])
+    t.wait(lambda s: len(s.run.evals["step"]) >= n1 + 2, 60)
+    at.run()
+    charts = _charts(at)
+    assert len(_trace(charts["Loss"], "train loss")["x"]) > n1
+    for title in ("Decision boundary", "Loss", "Accuracy", "What every neuron computes",
+                  "Confusion matrix (test set)"):
+        assert title in charts, sorted(charts)
+    assert [m.label for m in at.metric][:3] == ["Epoch", "Train loss", "Test loss"]
+    at.button(key="pg_train").click().run()                     # pause
+    assert _trainer().snapshot().state == "paused"
+    assert at.button(key="pg_train").label == "Train"
+    assert not at.exception
+
+
+def test_an_invalid_stack_shows_the_engine_message_and_disables_train():
+    at = _app()
+    at.selectbox(key="pg0_add_kind").set_value("conv2d")
+    at.selectbox(key="pg0_add_pos").set_value(0)
+    at.button(key="pg_add_layer").click().run()
+    assert not at.exception
+    errors = _errors(at)
+    assert any("layer 1 (Conv2d 8@3x3) gets input (2,)" in e and "image" in e for e in errors), errors
+    assert at.button(key="pg_train").disabled and at.button(key="pg_step").disabled
+    assert not [t for t in trainer_mod._LIVE if t.alive]       # no run for a stack that cannot train
+    # deleting the bad layer brings Train back
+    [b for b in at.button if b.key and b.key.endswith("_del")][0].click().run()
+    assert not at.button(key="pg_train").disabled and not _errors(at)
+    # a last layer that does not match the classes: the spec-level message, Train disabled
+    _key(at, "_units")[-1].set_value(3).run()
+    assert any("binary cross-entropy" in e for e in _errors(at))
+    assert at.button(key="pg_train").disabled
+
+
+def test_the_url_restores_the_same_spec_and_follows_edits():
+    spec = load_preset("mlp_digits").with_(seed=5, batch_size=64)
+    spec = spec.with_(layers=(*spec.layers[:2], LayerSpec.make("dropout", p=0.25), *spec.layers[2:]))
+    at = _app({"spec": encode_spec(spec)})
+    assert at.session_state["pg_spec"] == spec
+    assert _url_spec(at) == spec
+    assert at.selectbox(key="pg1_dataset").value == "digits"
+    # an edit is written back to the URL
+    at.select_slider(key="pg1_batch_size").set_value(128).run()
+    assert _url_spec(at) == spec.with_(batch_size=128)
+    # a damaged link is reported and the default spec is used
+    bad = _app({"spec": "not-a-spec"})
+    assert any("link" in e for e in _errors(bad))
+    assert bad.session_state["pg_spec"] == load_preset("tf_playground")
+
+
+def test_spec_upload_replaces_the_spec_or_reports_every_problem():
+    at = _app()
+    before = at.session_state["pg_spec"]
+    bad = {"layers": [{"kind": "nope"}], "optim": {"lr": 99}}
+    at.file_uploader(key="pg_spec_file").set_value(("bad.json", json.dumps(bad).encode(), "application/json")).run()
+    assert at.session_state["pg_spec"] == before
+    (msg,) = [e for e in _errors(at) if "not a valid spec" in e]
+    assert "layers[0].kind" in msg and "optim.lr" in msg
+    good = load_preset("xor_2_sigmoid")
+    at.file_uploader(key="pg_spec_file").set_value(("xor.json", good.to_json().encode(), "application/json")).run()
+    assert at.session_state["pg_spec"] == good and not [e for e in _errors(at) if "not a valid spec" in e]
+
+
+def test_csv_upload_picks_a_target_and_adapts_the_network(tmp_path):
+    at = _app()
+    at.selectbox(key="pg0_dataset").set_value("csv").run()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    rows = ["a,b,c,label"] + [f"{a:.3f},{b:.3f},{c:.3f},{int(a + b > 0)}" for a, b, c in x]
+    at.file_uploader(key="pg_csv_file").set_value(("mine.csv", "\n".join(rows).encode(), "text/csv")).run()
+    assert not at.exception
+    s = at.session_state["pg_spec"]
+    assert s.data.name == "csv" and s.data.target == "label" and Path(s.data.path).is_file()
+    assert s.task == "classification" and not at.button(key="pg_train").disabled, _errors(at)
+    assert at.dataframe[0].value.shape[1] == 4                   # the preview table: target + 3 features
+    # a text feature column: a message per problem, never a crash
+    bad = "name,b,label\n" + "\n".join(f"x{i},{i},{i % 2}" for i in range(20))
+    at.file_uploader(key="pg_csv_file").set_value(("bad.csv", bad.encode(), "text/csv")).run()
+    assert not at.exception
+    assert any("not numeric: name" in e for e in _errors(at))
+    assert at.button(key="pg_train").disabled
+
+
+def test_dataset_change_adapts_the_network_and_lr_changes_while_training():
+    at = _app()
+    at.selectbox(key="pg0_dataset").set_value("iris").run()
+    s = at.session_state["pg_spec"]
+    assert s.layers[-1].kind == "linear" and s.layers[-1].params["units"] == 3 and not _errors(at)
+    at.button(key="pg_train").click().run()
+    t = _trainer()
+    t.wait(lambda s: s.run is not None and s.run.step >= 20, 60)
+    at.select_slider(key="pg1_optim_lr").set_value(0.3).run()
+    assert _trainer() is t                                        # the same run goes on
+    snap = t.wait(lambda s: s.run.lr == 0.3, 10)
+    assert snap.run.step >= 20
+    # a structural change resets the run on the new spec; the old curves are kept to draw faded
+    at.select_slider(key="pg1_batch_size").set_value(16).run()
+    assert _trainer() is not t and _trainer().specs[0].batch_size == 16
+    assert at.session_state["pg_previous"]["step"] >= 20
+
+
+def test_stack_operations_are_pure():
+    seq = ("a", "b", "c")
+    assert builder.insert(seq, 1, "x") == ("a", "x", "b", "c")
+    assert builder.insert(seq, 99, "x") == ("a", "b", "c", "x")
+    assert builder.move(seq, 0, -1) == seq and builder.move(seq, 2, 1) == seq
+    assert builder.move(seq, 1, 1) == ("a", "c", "b")
+    assert builder.duplicate(seq, 1) == ("a", "b", "b", "c")
+    assert builder.duplicate(seq, 1, "y") == ("a", "b", "y", "c")
+    assert builder.delete(seq, 0) == ("b", "c")

@@ -1,0 +1,122 @@
+"""Network-builder widgets, generated from the layer registry's Params.
+
+The stack operations (insert, move, duplicate, delete) are pure functions on tuples, so
+the same call edits the layer specs and the parallel list of widget ids. The widgets read
+their start values from the spec (seeded into session_state once per key) and report
+changes through callbacks; a new layer kind in engine.layers appears here without changes.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence, TypeVar
+
+import streamlit as st
+
+from engine.build import LayerInfo
+from engine.layers import LAYERS, LayerKind, Param
+from engine.spec import LayerSpec
+
+T = TypeVar("T")
+
+GROUP_LABELS = {"dense": "Dense", "conv": "Convolution", "pool": "Pooling", "activation": "Activation",
+                "shape": "Shape", "regularisation": "Regularisation"}
+
+
+# ---------------------------------------------------------------- pure stack operations
+def insert(seq: Sequence[T], pos: int, item: T) -> tuple[T, ...]:
+    """`item` placed at index `pos` (clamped to the ends)."""
+    pos = max(0, min(pos, len(seq)))
+    return (*seq[:pos], item, *seq[pos:])
+
+
+def move(seq: Sequence[T], i: int, delta: int) -> tuple[T, ...]:
+    """Item i swapped with its neighbour i+delta; unchanged at the ends."""
+    j = i + delta
+    if not (0 <= i < len(seq) and 0 <= j < len(seq)):
+        return tuple(seq)
+    out = list(seq)
+    out[i], out[j] = out[j], out[i]
+    return tuple(out)
+
+
+def duplicate(seq: Sequence[T], i: int, copy: T | None = None) -> tuple[T, ...]:
+    """Item i repeated right after itself (or `copy` put there, e.g. a fresh id)."""
+    return insert(seq, i + 1, seq[i] if copy is None else copy)
+
+
+def delete(seq: Sequence[T], i: int) -> tuple[T, ...]:
+    return tuple(x for j, x in enumerate(seq) if j != i)
+
+
+def kind_options() -> list[str]:
+    """Layer kinds ordered by group, for the 'add layer' menu."""
+    order = list(GROUP_LABELS)
+    return sorted(LAYERS, key=lambda k: (order.index(LAYERS[k].group) if LAYERS[k].group in order else 99,
+                                         list(LAYERS).index(k)))
+
+
+def kind_label(name: str) -> str:
+    k = LAYERS[name]
+    return f"{k.label}  ·  {GROUP_LABELS.get(k.group, k.group)}"
+
+
+def shape_text(shape: tuple[int, ...] | None) -> str:
+    if shape is None:
+        return "—"
+    return " × ".join(map(str, shape))
+
+
+# ---------------------------------------------------------------- widgets
+def seed(key: str, value: Any) -> None:
+    """Start a widget at `value` the first time its key is seen (later: the user's value)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def param_widget(p: Param, value: Any, key: str, disabled: bool = False,
+                 on_change: Callable | None = None, args: tuple = ()) -> Any:
+    """One widget fitting the parameter's type and range; returns its value."""
+    seed(key, value)
+    label = p.name.replace("_", " ")
+    kw = dict(key=key, help=p.help, disabled=disabled, on_change=on_change, args=args)
+    if p.type is bool:
+        return st.checkbox(label, **kw)
+    if p.choices:
+        return st.selectbox(label, p.choices, **kw)
+    if p.type is int:
+        return int(st.number_input(label, min_value=int(p.lo), max_value=int(p.hi), step=1, **kw))
+    if p.type is float:
+        step = 0.05 if (p.hi or 1) <= 1 else 0.1
+        return float(st.number_input(label, min_value=float(p.lo), max_value=float(p.hi), step=step,
+                                     format="%g", **kw))
+    return st.text_input(label, **kw)
+
+
+def layer_card(i: int, n: int, layer: LayerSpec, info: LayerInfo | None, key: str,
+               on_action: Callable[[str, int], None], on_param: Callable[[int, str, str], None],
+               disabled: bool = False) -> None:
+    """One layer as a bordered card: title with output shape, its parameter widgets, the
+    move / duplicate / delete buttons and, when the layer does not fit, the engine's message.
+    Buttons call on_action(action, i); a parameter change calls on_param(i, name, widget key)."""
+    kind: LayerKind = LAYERS[layer.kind]
+    with st.container(border=True, key=f"{key}_card"):
+        head, up, down, dup, rm = st.columns([8, 1, 1, 1, 1], vertical_alignment="center", gap="small")
+        out = shape_text(info.out_shape) if info else "—"
+        n_par = f" · {info.n_params:,} params" if info and info.n_params else ""
+        mark = ":material/error: " if info is not None and info.error else ""
+        head.markdown(f"{mark}**{i + 1}. {kind.label}** &nbsp; → `{out}`{n_par}", help=kind.help)
+        up.button(":material/arrow_upward:", key=f"{key}_up", help="Move this layer one place earlier.",
+                  on_click=on_action, args=("up", i), disabled=disabled or i == 0, type="tertiary")
+        down.button(":material/arrow_downward:", key=f"{key}_down", help="Move this layer one place later.",
+                    on_click=on_action, args=("down", i), disabled=disabled or i == n - 1, type="tertiary")
+        dup.button(":material/content_copy:", key=f"{key}_dup", help="Duplicate this layer (the copy goes right after it).",
+                   on_click=on_action, args=("duplicate", i), disabled=disabled, type="tertiary")
+        rm.button(":material/delete:", key=f"{key}_del", help="Delete this layer.",
+                  on_click=on_action, args=("delete", i), disabled=disabled or n == 1, type="tertiary")
+        if kind.params:
+            cols = st.columns(min(3, len(kind.params)))
+            for j, p in enumerate(kind.params):
+                with cols[j % len(cols)]:
+                    k = f"{key}_{p.name}"
+                    param_widget(p, layer.params.get(p.name, p.default), k, disabled, on_param, (i, p.name, k))
+        if info is not None and info.error:
+            st.error(info.error, icon=":material/error:")

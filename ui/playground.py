@@ -1,0 +1,503 @@
+"""The Playground's logic behind its widgets: the session's spec, its run, the callbacks of
+the buttons, fitting a network to a new dataset, and the CSV upload.
+
+State (defaults in ui.state): `pg_spec` is the RunSpec being edited (the source of truth);
+`pg_gen` is bumped when the spec is replaced as a whole (preset, upload, link, new dataset)
+so every widget starts again from the new spec; `pg_ids` gives each layer a stable widget
+id so its widgets follow it when it moves. The run itself is a Trainer in the session's
+"playground" slot (ui.session), so it keeps training while other pages are open.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import streamlit as st
+
+from engine.build import LayerInfo, infer_shapes
+from engine.data import DATASETS, DataError, Dataset
+from engine.data.files import MAX_CSV_BYTES, read_csv
+from engine.presets import load_preset
+from engine.run import load_dataset
+from engine.spec import DataSpec, LayerSpec, RunSpec, SpecError, from_json
+from engine.trainer import Snapshot, Trainer, validate
+from engine.views import playground_views
+from ui import builder
+from ui.session import workers
+
+SLOT = "playground"
+DEFAULT_PRESET = "tf_playground"
+# TensorFlow Playground's learning rates (and a few more)
+LEARNING_RATES = (0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+BATCH_SIZES = (1, 2, 4, 8, 10, 16, 32, 64, 128, 256, 512, 1024)
+REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+GROUP_LABELS = {"2d": "2-D points", "tabular": "Tables", "images": "Images", "files": "Your files"}
+# a new group of data starts from this preset's training settings
+GROUP_PRESET = {"2d": "tf_playground", "images": "mnist_cnn", "tabular": "logistic_regression",
+                "files": "mlp_digits"}
+GROUP_SAMPLES = {"2d": 500, "images": 2000, "tabular": 100_000, "files": 100_000}
+
+
+def default_spec() -> RunSpec:
+    return load_preset(DEFAULT_PRESET)
+
+
+# ---------------------------------------------------------------- spec in the session
+def spec() -> RunSpec:
+    return st.session_state["pg_spec"]
+
+
+def key(name: str) -> str:
+    """A widget key of the current spec generation."""
+    return f"pg{st.session_state['pg_gen']}_{name}"
+
+
+def layer_ids() -> list[int]:
+    """One stable id per layer (new ids when the stack was replaced)."""
+    ids = st.session_state["pg_ids"]
+    if len(ids) != len(spec().layers):
+        ids = [_new_id() for _ in spec().layers]
+        st.session_state["pg_ids"] = ids
+    return ids
+
+
+def _new_id() -> int:
+    st.session_state["pg_next_id"] += 1
+    return st.session_state["pg_next_id"]
+
+
+def set_spec(new: RunSpec) -> None:
+    """Store the spec edited through the widgets (widgets keep their keys)."""
+    st.session_state["pg_spec"] = new
+
+
+def replace_spec(new: RunSpec, note: str = "") -> None:
+    """Replace the spec as a whole: every widget starts again from `new`."""
+    st.session_state["pg_spec"] = new
+    st.session_state["pg_gen"] += 1
+    st.session_state["pg_ids"] = [_new_id() for _ in new.layers]
+    if note:
+        st.session_state["pg_notice"] = note
+
+
+def safe(fn: Callable[..., None]) -> Callable[..., None]:
+    """A widget callback that never raises: an unexpected error becomes a message on the page."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - shown to the user, the page keeps working
+            st.session_state["pg_errors"] = [f"That change could not be applied ({type(e).__name__}: {e}); "
+                                             "nothing was changed."]
+    return wrapper
+
+
+# ---------------------------------------------------------------- the run
+def trainer() -> Trainer | None:
+    return workers().get(SLOT)
+
+
+def _keep_previous(t: Trainer | None) -> None:
+    """Remember the run being replaced (if it trained) so its curves can be drawn faded."""
+    if t is None:
+        return
+    run = t.snapshot().run
+    if run is not None and run.step > 0:
+        st.session_state["pg_previous"] = {"evals": run.evals, "batches": run.batches, "step": run.step}
+
+
+def start_run(new: RunSpec) -> Trainer:
+    """A fresh trainer for `new` in the playground slot (the old one is stopped)."""
+    _keep_previous(trainer())
+    t = Trainer(new, names=["playground"], views=playground_views())
+    workers().put(SLOT, t)
+    st.session_state["pg_lr_applied"] = new.optim.lr
+    return t
+
+
+def same_run(a: RunSpec, b: RunSpec) -> bool:
+    """True when a and b differ at most in the learning rate (changeable while training)."""
+    return a.with_(optim=replace(a.optim, lr=b.optim.lr)) == b
+
+
+def sync_run(new: RunSpec, ok: bool) -> Trainer | None:
+    """Make the session's run follow the spec: reset it on a new spec, change the learning
+    rate in place, drop it when the spec cannot train."""
+    t = trainer()
+    if not ok:
+        if t is not None:
+            _keep_previous(t)
+            workers().put(SLOT, None)
+        return None
+    if t is None or not same_run(t.specs[0], new):
+        return start_run(new)
+    if st.session_state.get("pg_lr_applied") != new.optim.lr:
+        t.set_lr(new.optim.lr)
+        st.session_state["pg_lr_applied"] = new.optim.lr
+    return t
+
+
+def problems_of(s: RunSpec) -> list[str]:
+    return validate(s)
+
+
+def trainer_device() -> str:
+    from engine.device import pick_device
+    return pick_device().name
+
+
+# ---------------------------------------------------------------- widget callbacks
+def set_field(s: RunSpec, path: str, value: Any) -> RunSpec:
+    """`s` with the field at a dotted path ("data.noise", "optim.lr", "epochs") set to value."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return replace(s, **{head: value})
+    return replace(s, **{head: replace(getattr(s, head), **{rest: value})})
+
+
+@safe
+def on_field(path: str, widget_key: str, convert: Any = None) -> None:
+    """A spec field's widget changed: copy its value (converted) into the spec."""
+    value = st.session_state[widget_key]
+    value = convert(value) if convert is not None else value
+    if value is None:
+        return
+    set_spec(set_field(spec(), path, value))
+
+
+def features_value(chosen: list[str]) -> tuple[str, ...] | None:
+    """Chosen input features in the canonical order; None (no change) when none is chosen."""
+    from engine.spec import FEATURES
+    return tuple(f for f in FEATURES if f in chosen) or None
+
+
+def percent(v: float) -> float:
+    return v / 100
+
+
+@safe
+def on_layer_param(i: int, name: str, widget_key: str) -> None:
+    s = spec()
+    layer = s.layers[i]
+    layers = builder.insert(builder.delete(s.layers, i), i,
+                            LayerSpec(layer.kind, {**layer.params, name: st.session_state[widget_key]}))
+    set_spec(s.with_(layers=layers))
+
+
+# ---------------------------------------------------------------- button callbacks
+def _settle(t: Trainer, before: str, timeout: float = 1.0) -> None:
+    """Wait (briefly) until the worker has applied a command, so the page redraws the new state."""
+    try:
+        t.wait(lambda snap: snap.state != before, timeout)
+    except TimeoutError:
+        pass                                        # still preparing: the live panel keeps polling
+
+
+@safe
+def on_train() -> None:
+    t = trainer()
+    if t is None:
+        return
+    state = t.snapshot().state
+    if state == "running":
+        t.pause()
+    elif state in ("done", "diverged"):
+        _keep_previous(t)
+        t.reset()
+        t.resume()
+    else:
+        t.resume()
+    _settle(t, state)
+
+
+@safe
+def on_step() -> None:
+    if (t := trainer()) is not None:
+        before = t.snapshot().version
+        t.step(1)
+        try:
+            t.wait(lambda snap: snap.version > before and snap.state != "running", 1.0)
+        except TimeoutError:
+            pass
+
+
+@safe
+def on_reset() -> None:
+    if (t := trainer()) is not None:
+        before = t.snapshot().state
+        _keep_previous(t)
+        t.reset()
+        st.session_state["pg_lr_applied"] = t.specs[0].optim.lr
+        _settle(t, before)
+
+
+@safe
+def on_regenerate() -> None:
+    """New data (and new initial weights): the seed drives both."""
+    s = spec()
+    replace_spec(s.with_(seed=(s.seed + 1) % (2**31 - 1)))
+
+
+@safe
+def on_stack(action: str, i: int) -> None:
+    s, ids = spec(), list(layer_ids())
+    layers = s.layers
+    if action == "up":
+        layers, ids = builder.move(layers, i, -1), builder.move(ids, i, -1)
+    elif action == "down":
+        layers, ids = builder.move(layers, i, +1), builder.move(ids, i, +1)
+    elif action == "duplicate":
+        layers, ids = builder.duplicate(layers, i), builder.duplicate(ids, i, _new_id())
+    elif action == "delete" and len(layers) > 1:
+        layers, ids = builder.delete(layers, i), builder.delete(ids, i)
+    st.session_state["pg_ids"] = list(ids)
+    set_spec(s.with_(layers=tuple(layers)))
+
+
+@safe
+def on_add_layer() -> None:
+    kind = st.session_state[key("add_kind")]
+    pos = st.session_state[key("add_pos")]
+    s, ids = spec(), layer_ids()
+    st.session_state["pg_ids"] = list(builder.insert(ids, pos, _new_id()))
+    set_spec(s.with_(layers=builder.insert(s.layers, pos, LayerSpec.make(kind))))
+
+
+@safe
+def on_preset() -> None:
+    name = st.session_state[key("preset")]
+    replace_spec(load_preset(name), f"Loaded the preset **{name}**.")
+
+
+@safe
+def on_spec_upload() -> None:
+    """Replace the spec by an uploaded JSON file; an invalid file changes nothing."""
+    f = st.session_state.get("pg_spec_file")
+    st.session_state["pg_spec_errors"] = []
+    if f is None:
+        return
+    try:
+        new = from_json(f.getvalue().decode("utf-8", errors="replace"))
+    except SpecError as e:
+        st.session_state["pg_spec_errors"] = e.problems
+        return
+    st.session_state["pg_spec_errors"] = []
+    replace_spec(new, f"Loaded the spec from **{f.name}**.")
+
+
+def load_from_url(params: Any) -> None:
+    """Once per session: take the spec from the link (?spec=...), if there is one."""
+    if st.session_state["pg_url_done"]:
+        return
+    st.session_state["pg_url_done"] = True
+    from ui.url import spec_from_params
+    try:
+        new = spec_from_params(params)
+    except SpecError as e:
+        st.session_state["pg_errors"] = ["The link's spec was not used: " + p for p in e.problems]
+        return
+    if new is not None:
+        replace_spec(new, "Loaded the run from the link.")
+
+
+# ---------------------------------------------------------------- data changes
+@safe
+def on_dataset() -> None:
+    change_data(name=st.session_state[key("dataset")])
+
+
+@safe
+def on_data_path() -> None:
+    change_data(path=st.session_state[key("data_path")].strip())
+
+
+@safe
+def on_csv_target() -> None:
+    change_data(target=st.session_state[key("csv_target")])
+
+
+def change_data(**changes: Any) -> None:
+    """A different dataset (or file, or target): adapt task, network and training to it."""
+    s = spec()
+    old_group = DATASETS[s.data.name].group
+    d = replace(s.data, **changes)
+    new_group = DATASETS[d.name].group
+    if d.name != s.data.name:
+        fresh = {"n_samples": GROUP_SAMPLES[new_group], "test_fraction": 0.5 if new_group == "2d" else 0.2,
+                 "path": d.path if new_group == "files" else "", "target": d.target if d.name == "csv" else ""}
+        if new_group == "2d":
+            fresh["features"] = s.data.features
+        if new_group == old_group == "2d":
+            fresh |= {"n_samples": s.data.n_samples, "noise": s.data.noise, "test_fraction": s.data.test_fraction}
+        d = DataSpec(name=d.name, **fresh)
+    new, note = fit_to_data(s.with_(data=d), same_group=new_group == old_group)
+    replace_spec(new, note)
+
+
+def default_layers(data: Dataset, group: str) -> tuple[LayerSpec, ...]:
+    """A small network that fits `data`: a CNN for images, TF Playground's MLP for 2-D points,
+    one hidden ReLU layer for tables."""
+    n_out = data.n_outputs
+    if len(data.input_shape) == 3:
+        c, h, w = data.input_shape
+        conv = [LayerSpec.make("conv2d", channels=8, kernel=3, padding=1), LayerSpec.make("relu"),
+                LayerSpec.make("maxpool2d")]
+        if min(h, w) >= 16:
+            conv += [LayerSpec.make("conv2d", channels=16, kernel=3, padding=1), LayerSpec.make("relu"),
+                     LayerSpec.make("maxpool2d")]
+        return (*conv, LayerSpec.make("flatten"), LayerSpec.make("linear", units=n_out))
+    out = 1 if (data.task == "regression" or n_out == 2) and n_out <= 2 else n_out
+    if group == "2d":
+        return (LayerSpec.make("linear", units=4), LayerSpec.make("tanh"), LayerSpec.make("linear", units=2),
+                LayerSpec.make("tanh"), LayerSpec.make("linear", units=out))
+    return (LayerSpec.make("linear", units=16), LayerSpec.make("relu"), LayerSpec.make("linear", units=n_out))
+
+
+def _fix_last(layers: tuple[LayerSpec, ...], data: Dataset) -> tuple[LayerSpec, ...]:
+    """The stack with its last Linear layer sized for the data's outputs."""
+    if not layers or layers[-1].kind != "linear":
+        return layers
+    units = layers[-1].params["units"]
+    n = data.n_outputs
+    want = 1 if (n == 2 and units == 1) or (data.task == "regression" and n == 1) else n
+    return (*layers[:-1], LayerSpec.make("linear", **{**layers[-1].params, "units": want}))
+
+
+def fit_to_data(s: RunSpec, same_group: bool = True) -> tuple[RunSpec, str]:
+    """`s` with task, loss, network (and, for a new group of data, training settings)
+    adapted to its dataset; plus a sentence saying what changed."""
+    group = DATASETS[s.data.name].group
+    if not same_group and (preset := GROUP_PRESET.get(group)):
+        p = load_preset(preset)
+        s = s.with_(optim=p.optim, batch_size=p.batch_size, epochs=p.epochs, steps=0,
+                    regularization=p.regularization, reg_rate=p.reg_rate)
+    try:
+        data = load_dataset(s.data, s.seed)
+    except Exception:  # noqa: BLE001 - DataError or a broken file: the page shows the reason
+        return s, ""
+    s = s.with_(task=data.task)
+    candidates = ([s.layers, _fix_last(s.layers, data)] if same_group else []) + [default_layers(data, group)]
+    for layers in candidates:
+        for loss in (s.loss, "auto"):
+            c = s.with_(layers=layers, loss=loss)
+            if not problems_of(c):
+                note = "" if layers == s.layers else \
+                    f"The network was adapted to **{DATASETS[s.data.name].label}**: " + \
+                    " → ".join(info.label for info in infer_shapes(layers, data.input_shape))
+                return c, note
+    return s, ""
+
+
+# ---------------------------------------------------------------- CSV upload
+@safe
+def on_csv_upload() -> None:
+    """Save the uploaded CSV in this session's temp folder, pick a target, adapt the network."""
+    f = st.session_state.get("pg_csv_file")
+    st.session_state["pg_csv_errors"] = []
+    if f is None:
+        return
+    raw = f.getvalue()
+    if len(raw) > MAX_CSV_BYTES:
+        st.session_state["pg_csv_errors"] = [
+            f"{f.name} is {len(raw) / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES / 1e6:.0f} MB. "
+            "Upload fewer rows or columns."]
+        return
+    path = save_upload(raw)
+    columns = csv_columns(path)
+    if not columns:
+        st.session_state["pg_csv_errors"] = [f"{f.name} has no header row with column names."]
+        return
+    change_data(name="csv", path=str(path), target=columns[-1])
+
+
+def save_upload(raw: bytes) -> Path:
+    """The bytes in a file of this session's temp folder, named by content (same file, same path)."""
+    folder = st.session_state.get("pg_csv_dir") or tempfile.mkdtemp(prefix="playground-csv-")
+    st.session_state["pg_csv_dir"] = folder
+    path = Path(folder) / f"upload-{hashlib.sha1(raw).hexdigest()[:12]}.csv"
+    if not path.exists():
+        path.write_bytes(raw)
+    return path
+
+
+def csv_columns(path: Path | str) -> list[str]:
+    import pandas as pd
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=5).columns]
+    except Exception:  # noqa: BLE001 - any unreadable file: no columns
+        return []
+
+
+def csv_problems(path: str, target: str) -> list[str]:
+    """Each problem with the CSV as a sentence (empty when it can be used)."""
+    try:
+        read_csv(Path(path), target)
+    except DataError as e:
+        return str(e).split("; ")
+    return []
+
+
+# ---------------------------------------------------------------- reading for the page
+def dataset(s: RunSpec) -> tuple[Dataset | None, str]:
+    """The spec's dataset (cached) or the reason it cannot be made."""
+    try:
+        return load_dataset(s.data, s.seed), ""
+    except DataError as e:
+        return None, str(e)
+    except Exception as e:  # noqa: BLE001 - a broken file must not crash the page
+        return None, f"{type(e).__name__}: {e}"
+
+
+def shape_rows(s: RunSpec, data: Dataset | None) -> list[LayerInfo]:
+    if data is None:
+        return []
+    return infer_shapes(s.layers, data.input_shape)
+
+
+def shape_table(rows: list[LayerInfo], input_shape: tuple[int, ...]) -> list[dict]:
+    """Rows for the shape table: input, every layer, total."""
+    out = [{"#": "", "layer": "input", "output shape": builder.shape_text(input_shape), "parameters": 0}]
+    for r in rows:
+        out.append({"#": str(r.index + 1), "layer": ("❌ " if r.error else "") + r.label,
+                    "output shape": builder.shape_text(r.out_shape), "parameters": r.n_params})
+    out.append({"#": "", "layer": "total", "output shape": "",
+                "parameters": sum(r.n_params for r in rows)})
+    return out
+
+
+def per_class_rows(last_eval: dict, class_names: list[str]) -> list[dict]:
+    p = last_eval.get("test_precision_per_class") or []
+    r = last_eval.get("test_recall_per_class") or []
+    f = last_eval.get("test_f1_per_class") or []
+    return [{"class": name, "precision": p[i], "recall": r[i], "F1": f[i]}
+            for i, name in enumerate(class_names) if i < len(p)]
+
+
+def preview_images(data: Dataset, n: int = 16) -> tuple[np.ndarray, list[int]]:
+    """The first n training images scaled to [0, 1] for display, and their labels."""
+    from engine.views import _display
+    x = data.x_train[:n]
+    return np.stack([_display(i) for i in x]), [int(v) for v in data.y_train[:n]]
+
+
+def state_text(snap: Snapshot | None) -> str:
+    if snap is None:
+        return "no run"
+    return {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
+            "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}[snap.state]
+
+
+def table_preview(data: Dataset, n: int = 50):
+    """The first n training rows as a DataFrame: target first, then the features."""
+    import pandas as pd
+    cols = data.feature_names or [f"x{i + 1}" for i in range(data.x_train.shape[1])]
+    df = pd.DataFrame(data.x_train[:n], columns=cols)
+    y = data.y_train[:n].reshape(len(df), -1)[:, 0]
+    df.insert(0, "target", [data.class_names[int(v)] for v in y] if data.class_names else y)
+    return df
+

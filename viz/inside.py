@@ -1,0 +1,291 @@
+"""Figures of the "Inside the network" page: pure functions (the recorder's plain data in,
+go.Figure out).
+
+Conv filters and feature maps are drawn as one mosaic heatmap per layer (tiles separated by
+blank gaps) on the shared diverging scale: orange positive, white zero, blue negative.
+Gradient flow uses log axes; distributions follow TensorBoard (percentile bands over steps).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+from plotly.subplots import make_subplots
+
+from .style import BLUE, DIVERGING, GREY, ORANGE, QUALITATIVE, base_layout
+
+RIGHT, WRONG = "#2ca02c", "#d62728"
+GRAD_COLOR, WEIGHT_COLOR = QUALITATIVE[3], QUALITATIVE[6]
+HEALTHY_RATIO = 1e-3                 # a common rule of thumb for update / weight per step
+BAND_PAIRS = ((0, 8), (1, 7), (2, 6), (3, 5))   # indices into the 9 recorded percentiles
+BAND_NAMES = ("min to max", "7% to 93%", "16% to 84%", "31% to 69%")
+
+
+def depth_colors(n: int) -> list[str]:
+    """One colour per layer, light (near the input) to dark (near the output)."""
+    if n <= 1:
+        return [sample_colorscale("Viridis", [0.0])[0]]
+    return sample_colorscale("Viridis", [0.85 * (1 - i / (n - 1)) for i in range(n)])
+
+
+# ---------------------------------------------------------------- mosaics
+def mosaic(maps: np.ndarray, cols: int | None = None, gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(N, h, w) tiles -> one image with NaN gaps between tiles, and an array (same shape,
+    3 values per pixel: tile number from 1, row, column) for the hover text."""
+    n, h, w = maps.shape
+    cols = cols or min(n, max(1, round(math.sqrt(n * 2))))
+    rows = math.ceil(n / cols)
+    img = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan, np.float32)
+    info = np.zeros(img.shape + (3,), np.int32)
+    rr, cc = np.mgrid[0:h, 0:w]
+    for k in range(n):
+        r0, c0 = (k // cols) * (h + gap), (k % cols) * (w + gap)
+        img[r0:r0 + h, c0:c0 + w] = maps[k]
+        info[r0:r0 + h, c0:c0 + w] = np.stack([np.full((h, w), k + 1), rr, cc], -1)
+    return img, info
+
+
+def _limit(a: np.ndarray) -> float:
+    finite = np.abs(a[np.isfinite(a)])
+    return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+
+
+def mosaic_figure(maps: np.ndarray, title: str, what: str, value: str, tile_note: str,
+                  cols: int | None = None, height: int | None = None, limit: float | None = None) -> go.Figure:
+    """Tiles (N, h, w) on the diverging scale, symmetric around zero (or +-`limit`)."""
+    img, info = mosaic(maps, cols)
+    lim = limit or _limit(maps)
+    fig = go.Figure(go.Heatmap(
+        z=img, customdata=info, colorscale=DIVERGING, zmin=-lim, zmax=lim, zmid=0,
+        colorbar=dict(title=dict(text=value, side="right"), thickness=12),
+        hovertemplate=f"{what} %{{customdata[0]}}<br>row %{{customdata[1]}}, col %{{customdata[2]}}"
+                      f"<br>{value} %{{z:.3g}}<extra></extra>", hoverongaps=False))
+    ratio = img.shape[0] / max(img.shape[1], 1)
+    base_layout(fig, title, tile_note, "", height or int(min(620, max(220, 90 + 520 * ratio))))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
+                     scaleanchor="x", constrain="domain")
+    fig.update_layout(hovermode="closest", plot_bgcolor="white")
+    return fig
+
+
+def filters_figure(f: dict, channel: int | None = None) -> go.Figure:
+    """Every filter of one conv layer: weights of input channel `channel`, or their mean
+    over all input channels (None)."""
+    o, i, kh, kw = f["shape"]
+    maps = f["mean"] if channel is None else f["weights"][:, channel]
+    source = "averaged over its input channels" if channel is None else f"input channel {channel + 1}"
+    shown = f" (first {len(maps)} of {o})" if len(maps) < o else ""
+    return mosaic_figure(maps, f"Filters of layer {f['label']}: {o} learned {kh}x{kw} kernels{shown}",
+                         "filter", "weight", f"each tile = one filter, {source}", cols=min(len(maps), 16))
+
+
+# ---------------------------------------------------------------- the chosen example
+def input_figure(example: dict) -> go.Figure:
+    """The example the activations belong to: an image, or its feature values as bars."""
+    x = np.asarray(example["input"])
+    title = f"Input: test example #{example['index']}"
+    if "label" in example:
+        title += f" (true label {example['class_names'][example['label']]})"
+    if x.ndim == 3:                                                   # (C, H, W)
+        img = x[0] if x.shape[0] == 1 else x.mean(0)
+        fig = go.Figure(go.Heatmap(z=img, colorscale="Greys", showscale=False,
+                                   hovertemplate="row %{y}, col %{x}<br>value %{z:.3g}<extra></extra>"))
+        base_layout(fig, title, "pixel column", "pixel row", 300)
+        fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+        fig.update_xaxes(constrain="domain")
+        fig.update_layout(hovermode="closest")
+        return fig
+    names = example.get("feature_names") or [f"x{i + 1}" for i in range(x.size)]
+    fig = go.Figure(go.Bar(x=names[: x.size], y=x.ravel(), name="feature value", marker_color=GREY,
+                           marker_line_color="#555", marker_line_width=1))
+    return base_layout(fig, title, "input feature", "value (after preprocessing)", 300)
+
+
+def activation_figure(act: dict, class_names: Sequence[str] | None = None) -> go.Figure:
+    """One layer's output for the chosen example: feature maps, a matrix, bars or a grid.
+    `class_names` marks the last layer of a classifier: one bar per class."""
+    values, shape, label = np.asarray(act["values"]), act["shape"], act["label"]
+    title = f"Layer {label}: output {'x'.join(map(str, shape))}"
+    if values.ndim == 3:                                              # (C, H, W) feature maps
+        shown = f", first {values.shape[0]} maps" if values.shape[0] < shape[0] else ""
+        small = f", shrunk to {values.shape[1]}x{values.shape[2]}" if values.shape[1:] != tuple(shape[1:]) else ""
+        return mosaic_figure(values, title + shown + small, "feature map", "activation",
+                             "each tile = one channel's feature map", cols=min(len(values), 8))
+    if values.ndim == 2:                                              # (T, F): a sequence
+        fig = go.Figure(go.Heatmap(z=values.T, colorscale=DIVERGING, zmid=0,
+                                   colorbar=dict(title=dict(text="activation", side="right"), thickness=12)))
+        base_layout(fig, title, "position in the sequence", "unit", 300)
+        fig.update_layout(hovermode="closest")
+        return fig
+    if values.size <= 64:                                             # a few units: bars
+        last = class_names is not None and len(class_names) == values.size
+        xs = list(class_names) if last else list(range(1, values.size + 1))
+        fig = go.Figure()
+        for name, sign, color in (("positive", values >= 0, ORANGE), ("negative", values < 0, BLUE)):
+            if sign.any():
+                fig.add_trace(go.Bar(x=[x for x, k in zip(xs, sign) if k], y=values[sign], name=name,
+                                     marker_color=color,
+                                     hovertemplate=("class" if last else "unit") + " %{x}<br>value %{y:.3g}"))
+        base_layout(fig, title + (": a score per class, before softmax" if last else ""),
+                    "class" if last else "unit", "score" if last else "activation", 300)
+        fig.update_xaxes(type="category", categoryorder="array", categoryarray=xs)
+        fig.update_layout(hovermode="closest", barmode="relative")
+        return fig
+    cols = 32                                                         # many units: a grid of cells
+    grid = np.full(math.ceil(values.size / cols) * cols, np.nan, np.float32)
+    grid[: values.size] = values
+    note = f" (averaged in groups of {act['group']})" if act.get("group", 1) > 1 else ""
+    return mosaic_figure(grid.reshape(1, -1, cols), title + note, "units", "activation",
+                         f"each cell = one unit, {cols} per row", height=340)
+
+
+def probabilities_figure(example: dict) -> go.Figure:
+    """The network's answer for the example: one bar per class, the true class marked."""
+    p, names = np.asarray(example["probs"]), example["class_names"]
+    label, pred = example["label"], example["pred"]
+    fig = go.Figure()
+    groups = (("true class", [label], RIGHT),
+              ("wrong guess", [pred] if pred != label else [], WRONG),
+              ("other classes", [k for k in range(len(p)) if k not in (label, pred)], GREY))
+    for name, idx, color in groups:
+        if idx:
+            fig.add_trace(go.Bar(x=[names[k] for k in idx], y=[float(p[k]) for k in idx], name=name,
+                                 marker_color=color, hovertemplate="class %{x}<br>probability %{y:.1%}"))
+    verdict = "right" if pred == label else f"wrong: it says {names[pred]}"
+    base_layout(fig, f"Output: probability per class ({verdict}, true class {names[label]})",
+                "class", "probability", 300)
+    fig.update_xaxes(categoryorder="array", categoryarray=list(names), type="category")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    fig.update_layout(hovermode="closest", barmode="overlay")
+    return fig
+
+
+def regression_output_figure(example: dict) -> go.Figure:
+    out, target = np.ravel(example["output"]), np.ravel(example["target"])
+    xs = [f"target {i + 1}" for i in range(out.size)]
+    fig = go.Figure([go.Bar(x=xs, y=target, name="true value", marker_color=RIGHT),
+                     go.Bar(x=xs, y=out, name="prediction", marker_color=QUALITATIVE[0])])
+    return base_layout(fig, "Output: prediction vs true value", "target", "value", 300)
+
+
+# ---------------------------------------------------------------- gradient flow
+def _labels(rec: dict, indices: Sequence[int]) -> list[str]:
+    by_index = {l["index"]: l["label"] for l in rec["layers"]}
+    return [by_index[i] for i in indices]
+
+
+def _positive(a: np.ndarray) -> np.ndarray:
+    """Log axes cannot show 0 or NaN: those become gaps."""
+    a = np.asarray(a, np.float64)
+    return np.where(np.isfinite(a) & (a > 0), a, np.nan)
+
+
+def gradient_bars_figure(rec: dict) -> go.Figure:
+    """Latest step: mean |gradient| and mean |weight| of every layer with weights (log scale)."""
+    h, labels = rec["history"], _labels(rec, rec["param_layers"])
+    fig = go.Figure([
+        go.Bar(x=labels, y=_positive(h["g_mean"][-1]), name="mean |gradient|", marker_color=GRAD_COLOR,
+               hovertemplate="%{x}<br>mean |gradient| %{y:.2e}<extra></extra>"),
+        go.Bar(x=labels, y=_positive(h["w_mean"][-1]), name="mean |weight|", marker_color=WEIGHT_COLOR,
+               hovertemplate="%{x}<br>mean |weight| %{y:.2e}<extra></extra>")])
+    base_layout(fig, f"Gradient flow at step {int(h['step'][-1])}: size per layer",
+                "layer (input on the left, output on the right)", "mean absolute value (log scale)", 340)
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_layout(barmode="group", hovermode="closest")
+    return fig
+
+
+def lines_figure(rec: dict, key: str, title: str, y: str, reference: float | None = None,
+                 reference_note: str = "", x: str = "step") -> go.Figure:
+    """One line per layer over steps of a history column (log scale), coloured by depth;
+    `x` names the column of steps (rows where it is negative are left out)."""
+    h = rec["history"]
+    keep = np.asarray(h[x]) >= 0
+    labels = _labels(rec, rec["param_layers"])
+    fig = go.Figure()
+    for col, (label, color) in enumerate(zip(labels, depth_colors(len(labels)))):
+        fig.add_trace(go.Scatter(x=h[x][keep], y=_positive(h[key][keep, col]), name=label,
+                                 mode="lines+markers" if keep.sum() < 3 else "lines",
+                                 line=dict(color=color, width=2), connectgaps=True,
+                                 hovertemplate=f"{label}<br>step %{{x}}<br>%{{y:.2e}}<extra></extra>"))
+    if reference:
+        fig.add_hline(y=reference, line=dict(color="#888", dash="dash", width=1),
+                      annotation_text=reference_note, annotation_position="top left")
+    base_layout(fig, title, "training step", y, 340)
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def gradient_lines_figure(rec: dict) -> go.Figure:
+    return lines_figure(rec, "g_mean", "Gradient size per layer over training", "mean |gradient| (log scale)")
+
+
+def ratio_figure(rec: dict) -> go.Figure:
+    return lines_figure(rec, "ratio", "How much one step changes the weights: |update| / |weights|",
+                        "update / weight (log scale)", HEALTHY_RATIO, "rule of thumb ≈ 0.001", x="ratio_step")
+
+
+def dead_figure(rec: dict) -> go.Figure:
+    """Share of dead units per ReLU layer on the recorded batch."""
+    dead = rec["dead"]
+    labels = _labels(rec, list(dead))
+    shares = [float(v) for v in dead.values()]
+    fig = go.Figure(go.Bar(x=labels, y=shares, name="dead units", marker_color=[
+        WRONG if s >= 0.5 else QUALITATIVE[0] for s in shares],
+        hovertemplate="%{x}<br>%{y:.0%} of units never active<extra></extra>"))
+    fig.add_hline(y=0.5, line=dict(color="#888", dash="dash", width=1), annotation_text="warning at 50%",
+                  annotation_position="top left")
+    base_layout(fig, f"Dead ReLU units (never active on {rec['batch']} test examples)", "ReLU layer",
+                "share of units", 300)
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
+    fig.update_layout(hovermode="closest", showlegend=True)
+    return fig
+
+
+# ---------------------------------------------------------------- distributions
+def distributions_figure(rec: dict, kind: str) -> go.Figure:
+    """TensorBoard's view for one kind (weights, biases, activations, gradients): per layer,
+    percentile bands over steps (left) and the current histogram (right)."""
+    d = rec["dist"][kind]
+    steps, labels = rec["history"]["step"], _labels(rec, d["layers"])
+    n = len(labels)
+    titles = [t for label in labels for t in (f"{label}: {kind} over steps", f"{label}: {kind} now")]
+    height = 110 + 230 * n
+    fig = make_subplots(rows=n, cols=2, column_widths=[0.62, 0.38], subplot_titles=titles,
+                        vertical_spacing=80 / height if n > 1 else 0.1, horizontal_spacing=0.08)
+    shades = [0.12, 0.22, 0.34, 0.5]
+    for r, label in enumerate(labels, start=1):
+        pct = d["pct"][:, r - 1]                                        # (T, 9)
+        first = r == 1
+        for (lo, hi), name, alpha in zip(BAND_PAIRS, BAND_NAMES, shades):
+            fill = f"rgba(245,147,34,{alpha})"
+            fig.add_trace(go.Scatter(x=steps, y=pct[:, lo], mode="lines", line=dict(width=0),
+                                     showlegend=False, hoverinfo="skip", legendgroup=name), r, 1)
+            fig.add_trace(go.Scatter(x=steps, y=pct[:, hi], mode="lines", line=dict(width=0), fill="tonexty",
+                                     fillcolor=fill, name=name, legendgroup=name, showlegend=first,
+                                     hoverinfo="skip"), r, 1)
+        fig.add_trace(go.Scatter(x=steps, y=pct[:, 4], mode="lines", name="median", legendgroup="median",
+                                 showlegend=first, line=dict(color="#b35c00", width=1.5),
+                                 hovertemplate="step %{x}<br>median %{y:.3g}<extra></extra>"), r, 1)
+        hist = d["hist"][r - 1]
+        edges, counts = np.asarray(hist["edges"]), np.asarray(hist["counts"])
+        if counts.size:
+            fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
+                                 marker_color=QUALITATIVE[0], name="histogram now", legendgroup="hist",
+                                 showlegend=first,
+                                 hovertemplate="value %{x:.3g}<br>count %{y}<extra></extra>"), r, 2)
+        fig.update_xaxes(title_text="training step" if r == n else None, row=r, col=1)
+        fig.update_xaxes(title_text="value" if r == n else None, row=r, col=2)
+        fig.update_yaxes(title_text="value", row=r, col=1)
+        fig.update_yaxes(title_text="count", row=r, col=2)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(title=dict(text=f"Distribution of {kind} per layer over training", x=0),
+                      height=height, template="plotly_white", margin=dict(l=10, r=10, t=80, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / height, xanchor="right", x=1),
+                      hovermode="closest", bargap=0)
+    return fig
