@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import statistics
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -177,6 +176,11 @@ class EngineMode:
             raise RuntimeError(f"{spec.name or 'case'}: trainer is {snap.state}: {snap.error}")
         self.run: Run = self.trainer.runs()[0]
         self.samples_per_step = self.run.n_train / self.run.steps_per_epoch
+        self.step_share: list[float] = []       # per window: share of wall time spent inside Run.step
+
+    def _step_time(self) -> float:
+        """Seconds the worker has spent inside Run.step (the rest: evaluations, views, publishing)."""
+        return sum(slot.train_time for slot in self.trainer._slots)
 
     def _cpu(self) -> float:
         """CPU seconds used so far by the worker thread (its own clock; wall time if unknown)."""
@@ -189,9 +193,10 @@ class EngineMode:
         t = self.trainer
         t.resume()
         time.sleep(min(0.1, seconds / 4))                   # the worker is in its loop
-        s0, t0, c0 = self.run.step_count, time.perf_counter(), self._cpu()
+        s0, t0, c0, st0 = self.run.step_count, time.perf_counter(), self._cpu(), self._step_time()
         time.sleep(seconds)
-        s1, t1, c1 = self.run.step_count, time.perf_counter(), self._cpu()
+        s1, t1, c1, st1 = self.run.step_count, time.perf_counter(), self._cpu(), self._step_time()
+        self.step_share.append((st1 - st0) / (t1 - t0))
         t.pause()
         t.wait(lambda s: s.state != "running", timeout=120)
         snap = t.snapshot()
@@ -222,6 +227,8 @@ class Result:
     window_s: float
     views: str = ""
     per_round: dict[str, list[float]] = field(default_factory=dict)
+    step_share: dict[str, float] = field(default_factory=dict)   # worker time inside Run.step; the rest
+                                                                 # is evaluation, views and publishing
 
 
 def measure(case: Case, log: Callable[[str], None] = lambda s: None) -> Result:
@@ -253,7 +260,8 @@ def measure(case: Case, log: Callable[[str], None] = lambda s: None) -> Result:
     return Result(case.name, case.device, case.spec.batch_size, n_train, med, _ratios(rates),
                   {m: v / n_train for m, v in med.items()},
                   {m: statistics.median(v) for m, v in cpu_rates.items()}, _ratios(cpu_rates),
-                  case.rounds, case.window_s, note, rates)
+                  case.rounds, case.window_s, note, rates,
+                  {m: statistics.median(modes[m].step_share[-case.rounds:]) for m in ("engine", "live")})
 
 
 def _ratios(rates: dict[str, list[float]]) -> dict[str, float]:
@@ -283,15 +291,18 @@ def machine() -> dict:
 
 def table(results: list[Result]) -> str:
     head = (f"{'case':14s} {'dev':4s} {'batch':>5s} {'(a) bare':>10s} {'(b) engine':>10s} {'(c) live':>10s} "
-            f"{'(b)/(a)':>8s} {'(c)/(a)':>8s} {'cpu (b)/(a)':>11s} {'cpu (c)/(a)':>11s} {'live ep/s':>9s}")
+            f"{'(b)/(a)':>8s} {'(c)/(a)':>8s} {'cpu (b)/(a)':>11s} {'cpu (c)/(a)':>11s} {'in steps':>9s} "
+            f"{'live ep/s':>9s}")
     lines = [head, "-" * len(head)]
     for r in results:
         s = r.samples_per_s
         lines.append(f"{r.case:14s} {r.device:4s} {r.batch_size:>5d} {s['bare']:>10,.0f} {s['engine']:>10,.0f} "
                      f"{s['live']:>10,.0f} {r.ratios['engine']:>8.3f} {r.ratios['live']:>8.3f} "
-                     f"{r.ratios_cpu['engine']:>11.3f} {r.ratios_cpu['live']:>11.3f} {r.epochs_per_s['live']:>9.1f}")
+                     f"{r.ratios_cpu['engine']:>11.3f} {r.ratios_cpu['live']:>11.3f} "
+                     f"{r.step_share['engine']:>4.0%}/{r.step_share['live']:<4.0%} {r.epochs_per_s['live']:>9.1f}")
     lines.append("samples/s (wall clock); ratios: median of per-round ratios, by wall clock and by CPU time "
-                 "of the training thread. "
+                 "of the training thread; in steps: share of the worker's time inside training steps, (b)/(c) "
+                 "(the rest is evaluation, views, publishing). "
                  f"Targets: (b)/(a) >= {TARGETS['engine']}, (c)/(a) >= {TARGETS['live']}, "
                  f"TF Playground default >= {TARGETS['tf_epochs_per_s']:.0f} epochs/s live.")
     return "\n".join(lines)
@@ -431,7 +442,13 @@ def _measure_wait(page: Any, url: str, watch_s: float) -> dict:
     page.evaluate(_WATCH_JS)
     button = page.locator(".st-key-pg_train button").first
     button.click()
-    time.sleep(watch_s)
+    start = time.monotonic()
+    while True:                                   # watch_s, longer (up to 10x) until 3 updates after step 0
+        time.sleep(0.5)
+        seen = page.evaluate("() => window.__wait.changes.filter(c => c[2] > 0).length")
+        if time.monotonic() - start >= watch_s and (seen >= 3 or time.monotonic() - start >= 10 * watch_s):
+            break
+    watched = time.monotonic() - start
     w = page.evaluate("() => { clearInterval(window.__wait.timer); return window.__wait; }")
     running = "Pause" in button.inner_text()
     if running:
@@ -447,5 +464,6 @@ def _measure_wait(page: Any, url: str, watch_s: float) -> dict:
             "refresh_median_s": statistics.median(gaps) if gaps else None,
             "refresh_p90_s": sorted(gaps)[int(0.9 * (len(gaps) - 1))] if gaps else None,
             "refresh_max_s": max(gaps) if gaps else None,
-            "watched_s": watch_s, "still_running": running,
-            "last_step": trained[-1][2] if trained else 0}
+            "watched_s": round(watched, 1), "still_running": running,
+            "last_step": trained[-1][2] if trained else 0,
+            "updates": [[round((c[0] - click) / 1000, 3), c[2]] for c in changes]}   # [s after click, step]

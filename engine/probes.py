@@ -20,10 +20,11 @@ history is bounded. A different Run object (reset, new run) clears the history.
 from __future__ import annotations
 
 import math
+import os
+import statistics
 import threading
-import warnings
+import time
 import weakref
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,9 +81,10 @@ def _distribution(vs: list[torch.Tensor], bins: int) -> tuple[np.ndarray, list[d
     """Percentiles (L, len(PERCENTILES)), as np.percentile computes them, and a histogram
     of each 1-D tensor in `vs` (non-finite values ignored), with one sort for all of them."""
     nan = float("nan")
-    m = torch.full((len(vs), max([1, *(v.numel() for v in vs)])), nan)
-    for i, v in enumerate(vs):
-        m[i, : v.numel()] = v
+    if not vs:
+        return np.zeros((0, len(PERCENTILES)), np.float32), []
+    m = torch.nn.utils.rnn.pad_sequence([v if v.numel() else v.new_full((1,), nan) for v in vs],
+                                        batch_first=True, padding_value=nan)      # (L, longest)
     m[~torch.isfinite(m)] = nan
     s = m.sort(1).values                                   # NaN sort last
     n = torch.isfinite(s).sum(1)                           # (L,) finite values per row
@@ -101,10 +103,25 @@ def _distribution(vs: list[torch.Tensor], bins: int) -> tuple[np.ndarray, list[d
     start = torch.searchsorted(s, edges[:, :-1].contiguous())
     end = torch.cat([torch.searchsorted(s, edges[:, 1:-1].contiguous()),
                      torch.searchsorted(s, edges[:, -1:].contiguous(), right=True)], 1)
-    counts = (end - start).numpy()
-    hists = [{"edges": edges[i].numpy(), "counts": counts[i]} if n[i] else
+    counts, edges, n = (end - start).numpy(), edges.numpy(), n.tolist()
+    hists = [{"edges": edges[i], "counts": counts[i]} if n[i] else
              {"edges": np.zeros(0, np.float32), "counts": np.zeros(0, np.int64)} for i in range(len(vs))]
-    return pct.numpy().astype(np.float32).reshape(len(vs), len(PERCENTILES)), hists
+    return pct.numpy().astype(np.float32), hists
+
+
+def _nanmedian(a: np.ndarray) -> np.ndarray:
+    """Median of each column over its finite values (NaN when none); (T, P) -> (P,)."""
+    out = np.full(a.shape[1], np.nan)
+    for j in range(a.shape[1]):
+        col = np.sort(a[:, j][np.isfinite(a[:, j])])
+        if col.size:
+            out[j] = (col[(col.size - 1) // 2] + col[col.size // 2]) / 2
+    return out
+
+
+def _flat(ts: list[torch.Tensor]) -> torch.Tensor | None:
+    """All values of the tensors as one float vector (None when there are none)."""
+    return torch.cat([t.detach().reshape(-1) for t in ts]).float() if ts else None
 
 
 def _norm_mean(ts: list[torch.Tensor]) -> tuple[float, float]:
@@ -217,7 +234,7 @@ class Recorder:
         self.set_example(example)
         self._run_ref: weakref.ref | None = None
         self._layers: list[_Layer] = []
-        self._history: deque = deque(maxlen=self.config.history)
+        self._hist: dict[str, np.ndarray] = {}        # history columns, one row per record
         self._held = 0                              # the misclassified example being shown
         self._scan = 0                              # where the next search for one starts
         self._ratio_step = -1                       # step whose update/weight ratio is in _ratio
@@ -272,38 +289,41 @@ class Recorder:
 
         params = [l for l in self._layers if l.has_params]
         biased = [l for l in params if l.biases]
-        stats = np.array([[*_norm_mean(l.weights),
-                           *_norm_mean([p.grad for p in l.weights if p.grad is not None])]
-                          for l in params], np.float64).reshape(-1, 4)
+        weights = [_flat(l.weights) for l in params]
+        grads = [_flat([p.grad for p in l.weights if p.grad is not None]) for l in params]
+        nan = torch.tensor(float("nan"))
+        stats = torch.stack([torch.stack([torch.linalg.vector_norm(w), w.abs().mean()]) if w is not None and w.numel()
+                             else torch.stack([nan, nan]) for w in weights + grads]).reshape(2, -1, 2)
+        stats = stats.cpu().numpy().astype(np.float64)          # (weights | grads, P, norm | mean)
+        empty = torch.zeros(0)
         samples = {
-            "weights": [_sample(torch.cat([p.reshape(-1) for p in l.weights]), cfg.sample)
-                        if l.weights else torch.zeros(0) for l in params],
-            "biases": [_sample(torch.cat([p.reshape(-1) for p in l.biases]), cfg.sample) for l in biased],
-            "activations": [_sample(outs[l.index][1:], cfg.sample) if l.index in outs else torch.zeros(0)
+            "weights": [_sample(w, cfg.sample) if w is not None else empty for w in weights],
+            "biases": [_sample(_flat(l.biases), cfg.sample) for l in biased],
+            "activations": [_sample(outs[l.index][1:], cfg.sample) if l.index in outs else empty
                             for l in self._layers],
-            "gradients": [_sample(torch.cat([p.grad.reshape(-1) for p in l.weights if p.grad is not None]),
-                                  cfg.sample)
-                          if any(p.grad is not None for p in l.weights) else torch.zeros(0) for l in params],
+            "gradients": [_sample(g, cfg.sample) if g is not None else empty for g in grads],
         }
-        dists = {k: _distribution(v, cfg.bins) for k, v in samples.items()}
+        pct, hist = _distribution([v for k in KINDS for v in samples[k]], cfg.bins)
+        bounds = np.cumsum([0] + [len(samples[k]) for k in KINDS])
+        dists = {k: (pct[bounds[i]:bounds[i + 1]], hist[bounds[i]:bounds[i + 1]]) for i, k in enumerate(KINDS)}
         # the update/weight ratio of the first step after the previous record (each used once)
         ratio, ratio_step = np.full(len(params), np.nan), -1
         if self._ratio is not None:
             ratio, ratio_step, self._ratio = self._ratio, self._ratio_step, None
-        if self._history and self._history[-1]["step"] == run.step_count:
-            old = self._history.pop()                 # same step seen again (pause, new example)
-            if ratio_step < 0:
-                ratio, ratio_step = old["ratio"], old["ratio_step"]
-        record = {"step": int(run.step_count), "ratio_step": ratio_step,
-                  "w_norm": stats[:, 0], "w_mean": stats[:, 1], "g_norm": stats[:, 2], "g_mean": stats[:, 3],
-                  "ratio": ratio, "pct": {k: d[0] for k, d in dists.items()}}
-        self._history.append(record)
+        h = self._hist
+        if len(h) and h["step"][-1] == run.step_count and ratio_step < 0:
+            ratio, ratio_step = h["ratio"][-1], int(h["ratio_step"][-1])   # same step seen again
+        self._push({"step": run.step_count, "ratio_step": ratio_step,
+                    "w_norm": stats[0, :, 0], "w_mean": stats[0, :, 1],
+                    "g_norm": stats[1, :, 0], "g_mean": stats[1, :, 1], "ratio": ratio,
+                    **{f"pct_{k}": dists[k][0] for k in KINDS}})
         self._arm(run, params)
 
         dead = {l.index: _dead_share(outs[l.index][1:]) for l in self._layers
                 if isinstance(l.module, DEAD_TYPES) and l.index in outs and len(outs[l.index]) > 1}
+        h = self._hist
         return {
-            "step": record["step"],
+            "step": int(run.step_count),
             "task": getattr(getattr(run, "spec", None), "task", "classification"),
             "layers": [{"index": l.index, "label": l.label, "type": type(l.module).__name__,
                         "out_shape": list(outs[l.index].shape[1:]) if l.index in outs else [],
@@ -313,11 +333,10 @@ class Recorder:
             "example": example,
             "activations": self._activations(ex_outs),
             "filters": self._filters(),
-            "history": self._history_arrays(len(params)),
+            "history": {k: h[k] for k in ("step", "ratio_step", "w_norm", "w_mean", "g_norm", "g_mean", "ratio")},
             "dist": {k: {"layers": [l.index for l in (self._layers if k == "activations" else
                                                       biased if k == "biases" else params)],
-                         "pct": np.stack([r["pct"][k] for r in self._history]),
-                         "hist": dists[k][1]}
+                         "pct": h[f"pct_{k}"], "hist": dists[k][1]}
                      for k in KINDS},
             "percentiles": list(PERCENTILES),
             "dead": dead,
@@ -325,13 +344,27 @@ class Recorder:
             "flags": self._flags(params, dead, rows - 1),
         }
 
+    def _push(self, row: dict) -> None:
+        """Append a record to the history columns (replacing the last one for the same step).
+        Always makes new arrays: the ones already published are never changed."""
+        h, cap = self._hist, self.config.history
+        replace = bool(h) and h["step"][-1] == row["step"]
+        for key, value in row.items():
+            new = np.asarray(value)[None]
+            old = h.get(key)
+            if old is None:
+                h[key] = new
+                continue
+            old = old[:-1] if replace else old
+            h[key] = np.concatenate([old[len(old) - (cap - 1):] if len(old) >= cap else old, new])
+
     # ------------------------------------------------------------ steps of a record
     def _start(self, run: Any) -> None:
         """A new Run (first call, reset, new spec): forget everything about the old one."""
         self._disarm()
         self._run_ref = weakref.ref(run)
         self._layers = _layers(run)
-        self._history.clear()
+        self._hist = {}
         self._held, self._scan, self._ratio_step, self._ratio = 0, 0, -1, None
 
     def _forward(self, run: Any, xb: torch.Tensor) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
@@ -438,14 +471,6 @@ class Recorder:
                         "weights": k.cpu().numpy(), "mean": mean.cpu().numpy()})
         return out
 
-    def _history_arrays(self, n_params: int) -> dict:
-        h = list(self._history)
-        cols = {"step": np.array([r["step"] for r in h], np.int64),
-                "ratio_step": np.array([r["ratio_step"] for r in h], np.int64)}   # -1: not measured
-        for key in ("w_norm", "w_mean", "g_norm", "g_mean", "ratio"):
-            cols[key] = np.stack([r[key] for r in h]).reshape(len(h), n_params)
-        return cols
-
     # ------------------------------------------------------------ update/weight ratio
     def _arm(self, run: Any, params: list[_Layer]) -> None:
         """Measure the next optimizer step once: copy the weights before it, compare after,
@@ -480,18 +505,14 @@ class Recorder:
     # ------------------------------------------------------------ flags
     def _flags(self, params: list[_Layer], dead: dict[int, float], batch: int) -> list[dict]:
         cfg, flags = self.config, []
-        recent = list(self._history)[-cfg.smooth:]
-        last = recent[-1]
-        bad = [l for l, g in zip(params, last["g_norm"])
+        h = self._hist
+        bad = [l for l, g in zip(params, h["g_norm"][-1])
                if not math.isfinite(g) and any(p.grad is not None for p in l.weights)]
         if bad:
             flags.append({"kind": "exploding", "layers": [l.index for l in bad], "text":
                           f"Exploding gradients: the gradient of {_names(bad)} is not a finite number. "
                           "Lower the learning rate (try 10x smaller) and press Reset."})
-        with warnings.catch_warnings():                   # 'All-NaN slice' before the first step
-            warnings.simplefilter("ignore", RuntimeWarning)
-            g = np.nanmedian(np.stack([r["g_mean"] for r in recent]), 0)
-            gn = np.nanmedian(np.stack([r["g_norm"] for r in recent]), 0)
+        g, gn = _nanmedian(h["g_mean"][-cfg.smooth:]), _nanmedian(h["g_norm"][-cfg.smooth:])
         mats = [(l, v) for l, v in zip(params, g) if l.matrix and math.isfinite(v)]
         if len(mats) >= 2:
             top_layer, top = max(mats, key=lambda lv: lv[1])
@@ -524,7 +545,7 @@ class Recorder:
                           f"Exploding gradients: the gradient norm{'s' if len(big) > 1 else ''} of {_names(big)} "
                           f"{'are' if len(big) > 1 else 'is'} above {cfg.explode_norm:g}. "
                           "Lower the learning rate, normalise the inputs, or add BatchNorm."})
-        jumps = [l for l, v in zip(params, last["ratio"]) if math.isfinite(v) and v > cfg.explode_ratio]
+        jumps = [l for l, v in zip(params, h["ratio"][-1]) if math.isfinite(v) and v > cfg.explode_ratio]
         if jumps:
             flags.append({"kind": "exploding", "layers": [l.index for l in jumps], "text":
                           f"Huge updates: one step changed the weights of {_names(jumps)} by more than their "
@@ -537,3 +558,75 @@ class Recorder:
                               "they stop learning. Lower the learning rate, use LeakyReLU, or press Reset."})
         return flags
 
+
+
+# ---------------------------------------------------------------- recording overhead
+def measure_overhead(spec: Any, rounds: int = 15, window_s: float = 1.5) -> dict:
+    """Training speed of the Trainer without views and with a Recorder (at the trainer's
+    normal view rate), taking turns in windows of `window_s` seconds so a busy machine slows
+    both alike: samples per second of wall time, samples per CPU second of the worker thread
+    (robust when other processes share the cores), and the share of the worker's CPU time
+    spent inside the recorder (what recording costs training when the CPU is the limit)."""
+    from .trainer import Trainer
+    spent = [0.0]
+    recorder = Recorder()
+
+    def timed(run: Any) -> dict:
+        t = time.thread_time()
+        try:
+            return recorder(run)
+        finally:
+            spent[0] += time.thread_time() - t
+
+    spec = spec.with_(steps=10_000_000, device="cpu")             # never finishes inside the test
+    trainers = {"without": Trainer(spec), "with": Trainer(spec, views={"probes": timed})}
+    wall: dict[str, list[float]] = {k: [] for k in trainers}
+    cpu: dict[str, list[float]] = {k: [] for k in trainers}
+    worker_cpu = recorder_cpu = 0.0
+    try:
+        for t in trainers.values():
+            t.wait(lambda s: s.state == "idle", timeout=120)
+        for _ in range(rounds):
+            for name, t in trainers.items():
+                run, clock = t.runs()[0], time.pthread_getcpuclockid(t._thread.ident)   # the worker's CPU clock
+                t.resume()
+                time.sleep(0.3)                                    # warm up, skip the start
+                s0, t0, c0, r0 = run.step_count, time.perf_counter(), time.clock_gettime(clock), spent[0]
+                time.sleep(window_s)
+                s1, t1, c1, r1 = run.step_count, time.perf_counter(), time.clock_gettime(clock), spent[0]
+                t.pause()
+                t.wait(lambda s: s.state == "paused", timeout=30)
+                wall[name].append((s1 - s0) * run.batch_size / (t1 - t0))
+                cpu[name].append((s1 - s0) * run.batch_size / max(c1 - c0, 1e-9))
+                if name == "with":
+                    worker_cpu, recorder_cpu = worker_cpu + c1 - c0, recorder_cpu + r1 - r0
+    finally:
+        for t in trainers.values():
+            t.stop()
+    med = statistics.median
+    return {"wall": {k: med(v) for k, v in wall.items()}, "cpu": {k: med(v) for k, v in cpu.items()},
+            "slowdown_wall": med([1 - w / wo for w, wo in zip(wall["with"], wall["without"])]),
+            "slowdown_cpu": med([1 - w / wo for w, wo in zip(cpu["with"], cpu["without"])]),
+            "recorder_share": recorder_cpu / max(worker_cpu, 1e-9), "rounds": rounds, "window_s": window_s}
+
+
+def _main() -> None:
+    """python -m engine.probes [--rounds N] [--window S]: the overhead figure of the README."""
+    import argparse
+    from .presets import load_preset
+    p = argparse.ArgumentParser(description=_main.__doc__)
+    p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--window", type=float, default=1.5)
+    args = p.parse_args()
+    from .device import pick_device
+    print(f"torch {torch.__version__}, {pick_device('cpu').name}, {os.cpu_count()} cores")
+    for name in ("mnist_cnn", "tf_playground"):
+        r = measure_overhead(load_preset(name), args.rounds, args.window)
+        w, c = r["wall"], r["cpu"]
+        print(f"{name}: recorder share of the worker's CPU time {r['recorder_share']:.1%}; samples/s without / "
+              f"with the recorder {w['without']:,.0f} / {w['with']:,.0f} (median slowdown {r['slowdown_wall']:+.1%}); "
+              f"per CPU second of the worker {c['without']:,.0f} / {c['with']:,.0f} "
+              f"(median slowdown {r['slowdown_cpu']:+.1%}); {r['rounds']} rounds of {r['window_s']:g} s")
+
+if __name__ == "__main__":
+    _main()

@@ -32,6 +32,8 @@ if hi - lo < 1:
 elif not S.act_names:
     st.info("Choose at least one function above.")
 else:
+    st.caption("In every chart: blue is the function, orange dashed is its slope f′ computed by autograd "
+               "(what backprop multiplies by), grey bands are where that slope is almost 0.")
     cols = st.columns(2)
     for n, name in enumerate(S.act_names):
         info = act.ACTIVATIONS[name]
@@ -45,8 +47,6 @@ else:
                         f"**Gradient vanishes** (|f′| < {S.act_threshold:g}): "
                         f"{act.describe_intervals(cur.vanishing, lo, hi)}")
             st.caption(f"When to use it: {info.usage}")
-    st.caption("In every chart: blue is the function, orange dashed is its slope f′ computed by autograd "
-               "(what backprop multiplies by), grey bands are where that slope is almost 0.")
 
 st.divider()
 st.subheader("Softmax: from scores to probabilities")

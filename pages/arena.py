@@ -84,8 +84,8 @@ def race_controls(specs: list, names: list[str], problems: list[str]) -> None:
     t = ua.trainer()
     snap = t.snapshot() if t else None
     cols = st.columns([1.3, 1.1, 1, 1, 3])
-    cols[0].button("Start race", icon=":material/sports_score:", type="primary", on_click=ua.start, args=(specs, names), key="arena_start",
-                   disabled=bool(problems), width="stretch",
+    cols[0].button("Start race", icon=":material/sports_score:", type="primary", key="arena_start",
+                   on_click=ua.start, args=(specs, names), disabled=bool(problems), width="stretch",
                    help="Build every contestant from the same initial weights and train them together.")
     running = snap is not None and snap.state == "running"
     finished = snap is None or snap.state in ("done", "diverged", "error", "stopped")
@@ -93,12 +93,15 @@ def race_controls(specs: list, names: list[str], problems: list[str]) -> None:
                    on_click=ua.pause_resume, key="arena_pause",
                    disabled=finished and not running, width="stretch",
                    help="Pause or resume every contestant at once.")
-    cols[2].button("Step 10", icon=":material/skip_next:", on_click=ua.step, args=(10,), disabled=finished, width="stretch", key="arena_step",
+    cols[2].button("Step 10", icon=":material/skip_next:", key="arena_step", on_click=ua.step, args=(10,),
+                   disabled=finished, width="stretch",
                    help="Train every contestant 10 more steps, then pause.")
-    cols[3].button("Reset all", icon=":material/restart_alt:", on_click=ua.reset, disabled=t is None, width="stretch", key="arena_reset",
+    cols[3].button("Reset all", icon=":material/restart_alt:", key="arena_reset", on_click=ua.reset,
+                   disabled=t is None, width="stretch",
                    help="Put every contestant back at step 0 with the same initial weights (paused).")
-    if t is not None and [s.optim for s in t.specs] != [s.optim for s in specs] and specs:
-        cols[4].info("The contestants changed since this race started: press **Start race** to race them.")
+    if t is not None and specs and list(t.specs) != specs:
+        cols[4].info("The contestants or settings changed since this race started: "
+                     "press **Start race** to race them.")
 
 
 def race_live() -> None:
@@ -154,6 +157,8 @@ def race_live() -> None:
             "best test accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
             "final train loss": st.column_config.NumberColumn(format="%.4f"),
             "final test loss": st.column_config.NumberColumn(format="%.4f"),
+            f"steps to loss {target:g}": st.column_config.TextColumn(
+                help="The first evaluated step at which the training loss was at or below the target."),
             "ms per step": st.column_config.NumberColumn(format="%.2f",
                                                          help="This contestant's own training time per step.")})
         c1, c2, _ = st.columns([1, 1, 3])
@@ -161,7 +166,8 @@ def race_live() -> None:
                            on_click="ignore", key="arena_dl_curves", icon=":material/download:",
                            help="Every evaluation of every contestant: step, seconds, losses, accuracies.")
         c2.download_button("Ranking (CSV)", arena.standings_csv(rows), "arena_ranking.csv", "text/csv",
-                           on_click="ignore", key="arena_dl_rank", icon=":material/download:", help="The ranking table above.")
+                           on_click="ignore", key="arena_dl_rank", icon=":material/download:",
+                           help="The ranking table above.")
 
     live()
 

@@ -19,6 +19,10 @@ def _n(v: float) -> str:
     return f"({v:g})" if v < 0 else f"{v:g}"
 
 
+def _delta(d: float) -> str:
+    return f"{d:+.4f}" if abs(d) >= 1e-3 or d == 0 else f"{d:+.1e}"
+
+
 def _neuron() -> bp.NeuronStep:
     return bp.NeuronStep(S.bp_x1, S.bp_x2, S.bp_t, S.bp_w1, S.bp_w2, S.bp_b, S.bp_lr)
 
@@ -110,7 +114,7 @@ if not math.isfinite(p.loss):
     st.stop()
 correct = int(((p.o > 0.5) == (p.t > 0.5)).sum())
 d.metric(f"Loss after {S.bp_steps} steps", f"{p.loss:.4f}",
-         delta=f"{p.loss - S.bp_history[-1]:+.4f} since the last step" if S.bp_history else None,
+         delta=f"{_delta(p.loss - S.bp_history[-1])} since the last step" if S.bp_history else None,
          delta_color="inverse", help="Mean loss over the four examples; 0 is perfect.")
 st.markdown(f"**Correct:** {correct} of 4 examples (output above 0.5 counts as 1).")
 

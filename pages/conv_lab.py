@@ -198,7 +198,7 @@ with t2:
     st.metric("Output cell from torch's conv2d", f"{fmap[i, j]:.4f}",
               help="The value torch.nn.functional.conv2d computed: the same number.")
 st.markdown("**The whole sum, written out** (pixel × weight, row by row)")
-st.code(cell.equation(), language=None, wrap_lines=True)
+st.code(cell.equation(3), language=None, wrap_lines=True)
 
 # ---------------------------------------------------------------- pooling
 st.divider()

@@ -11,7 +11,7 @@ from engine.presets import load_preset
 from engine.probes import KINDS, MISCLASSIFIED
 from viz import inside as vz
 
-RUN_EVERY_S = 0.8
+RUN_EVERY_S = 1.0
 SECTIONS = ("Activations", "Filters", "Gradient flow", "Distributions")
 START_PRESETS = {"mnist_cnn": "MNIST digits with a small CNN (filters to watch)",
                  "lenet": "MNIST digits with LeNet-5 (two conv layers)",

@@ -27,12 +27,11 @@ spec: RunSpec = pg.spec()
 st.title("Playground")
 st.caption("Pick a dataset, build a network, press **▶ Train** and watch it learn. "
            "Hover over the small question marks to learn what each control does.")
-if note := st.session_state["pg_notice"]:
-    st.toast(note, icon="✅")
-    st.session_state["pg_notice"] = ""
-for problem in st.session_state["pg_errors"]:
+notice, errors = pg.messages()
+if notice:
+    st.success(notice, icon=":material/check_circle:")
+for problem in errors:
     st.error(problem)
-st.session_state["pg_errors"] = []
 
 left, right = st.columns([5, 6], gap="medium")
 
@@ -146,7 +145,7 @@ def network_panel(s: RunSpec, rows) -> None:
     for i, (layer, uid) in enumerate(zip(s.layers, pg.layer_ids())):
         info = rows[i] if i < len(rows) else None
         builder.layer_card(i, len(s.layers), layer, info, pg.key(f"L{uid}"), pg.on_stack, pg.on_layer_param)
-    c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([5, 4, 2.2], vertical_alignment="bottom")
     builder.seed(pg.key("add_kind"), "linear")
     c1.selectbox("Add a layer", builder.kind_options(), key=pg.key("add_kind"), format_func=builder.kind_label,
                  help="Any registered layer kind: dense, convolution, pooling, activation, shape or regularisation.")
@@ -282,14 +281,19 @@ with left:
 
 
 # ---------------------------------------------------------------- live views
+def _short(v: float) -> str:
+    """A loss in at most 6 characters: 0.0534, 1.2e-3."""
+    return f"{v:.3f}" if not v < 0.01 else f"{v:.1e}".replace("e-0", "e-")
+
+
 def metrics_row(snap, run, task: str) -> None:
     c = st.columns(4)
     ev = run.last_eval
     c[0].metric("Epoch", f"{run.epoch:.1f}" if run.epoch < 100 else f"{run.epoch:.0f}",
                 help="Passes over the training set so far.")
-    c[1].metric("Train loss", f"{ev.get('train_loss', float('nan')):.3f}",
+    c[1].metric("Train loss", _short(ev.get('train_loss', float('nan'))),
                 help="Average loss on (up to 512) training examples at the last evaluation.")
-    c[2].metric("Test loss", f"{ev.get('test_loss', float('nan')):.3f}",
+    c[2].metric("Test loss", _short(ev.get('test_loss', float('nan'))),
                 help="The same on held-out test examples: if it rises while train loss falls, the model overfits.")
     if task == "classification":
         c[3].metric("Test acc.", f"{ev.get('test_acc', 0):.0%}", help="Share of test examples classified right.")
@@ -336,7 +340,8 @@ def top_views(t, snap, run) -> None:
     elif isinstance(images, dict) and "images" in images:
         st.plotly_chart(vz.images_figure(images["images"], images["true"], images["class_names"],
                                          images["pred"], images["confidence"], per_row=4), key="pg_images")
-        st.caption("Green ✓ = right, red ✗ = wrong: the prediction with its confidence, the true label below.")
+        st.caption("Above each image: the network's guess, how sure it is, and (the true label). "
+                   "Green ✓ = right; red ✗ and a red frame = wrong.")
     elif task == "classification":
         confusion(run)
 
@@ -359,7 +364,7 @@ def bottom_views(t, snap, run) -> None:
     """Below, full width: loss and accuracy curves, then the neurons and the confusion matrix."""
     task = t.specs[0].task
     previous = st.session_state["pg_previous"]
-    x_axis, log = st.session_state["pg_x_axis"] or "step", st.session_state["pg_log_scale"]
+    x_axis, log = st.session_state.get("pg_x_axis") or "step", st.session_state.get("pg_log_scale", False)
     c1, c2 = st.columns(2, gap="medium")
     with c1:
         st.plotly_chart(vz.loss_figure(run.evals, run.batches, previous, x_axis, log), key="pg_loss")

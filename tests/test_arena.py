@@ -128,7 +128,8 @@ def test_standings_rank_by_accuracy_then_loss_and_diverged_last():
 def test_results_csv_has_one_row_per_evaluation():
     ev = {"step": [0, 10], "time_s": [0.0, 0.5], "train_loss": [0.7, 0.3], "test_loss": [0.71, 0.35],
           "test_acc": [0.5, 0.875]}
-    runs = [_view("SGD, lr 0.1", evals=ev), _view("Adam, lr 0.01", evals=dict(ev, train_loss=[0.7, 0.1], test_loss=[0.71, 0.2]))]
+    runs = [_view("SGD, lr 0.1", evals=ev),
+            _view("Adam, lr 0.01", evals=dict(ev, train_loss=[0.7, 0.1], test_loss=[0.71, 0.2]))]
     optims = [OptimSpec("sgd", lr=0.1), OptimSpec("adam", lr=0.01)]
     rows = list(csv.DictReader(io.StringIO(arena.results_csv(runs, optims))))
     assert len(rows) == 4

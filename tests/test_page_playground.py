@@ -126,7 +126,10 @@ def test_an_invalid_stack_shows_the_engine_message_and_disables_train():
     errors = _errors(at)
     assert any("layer 1 (Conv2d 8@3x3) gets input (2,)" in e and "image" in e for e in errors), errors
     assert at.button(key="pg_train").disabled and at.button(key="pg_step").disabled
-    assert not [t for t in trainer_mod._LIVE if t.alive]       # no run for a stack that cannot train
+    end = time.monotonic() + 20                                 # no run for a stack that cannot train
+    while [t for t in trainer_mod._LIVE if t.alive] and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not [t for t in trainer_mod._LIVE if t.alive]
     # deleting the bad layer brings Train back
     [b for b in at.button if b.key and b.key.endswith("_del")][0].click().run()
     assert not at.button(key="pg_train").disabled and not _errors(at)
@@ -148,7 +151,7 @@ def test_the_url_restores_the_same_spec_and_follows_edits():
     assert _url_spec(at) == spec.with_(batch_size=128)
     # a damaged link is reported and the default spec is used
     bad = _app({"spec": "not-a-spec"})
-    assert any("link" in e for e in _errors(bad))
+    assert any("link" in e for e in _errors(bad)), _errors(bad)
     assert bad.session_state["pg_spec"] == load_preset("tf_playground")
 
 
@@ -212,3 +215,27 @@ def test_stack_operations_are_pure():
     assert builder.duplicate(seq, 1) == ("a", "b", "b", "c")
     assert builder.duplicate(seq, 1, "y") == ("a", "b", "y", "c")
     assert builder.delete(seq, 0) == ("b", "c")
+
+
+def test_every_dataset_renders_and_steps_without_an_exception():
+    from engine.data import DATASETS
+    at = _app()
+    for gen, name in enumerate(DATASETS, start=1):
+        at.selectbox(key=f"pg{gen - 1}_dataset").set_value(name).run()
+        assert not at.exception, (name, at.exception[0].message)
+        assert at.session_state["pg_spec"].data.name == name
+        if DATASETS[name].group == "files":                     # nothing to read yet: Train disabled, reason shown
+            assert at.button(key="pg_train").disabled and any("data:" in e for e in _errors(at)), name
+            continue
+        assert not at.button(key="pg_train").disabled, (name, _errors(at))
+        at.button(key="pg_step").click().run()
+        t = _trainer()
+        t.wait(lambda s: s.run is not None and s.run.step >= 1 and s.state == "paused", 60)
+        at.run()
+        assert not at.exception, (name, at.exception[0].message)
+        titles = set(_charts(at))
+        assert "Loss" in titles, (name, titles)
+        group = DATASETS[name].group
+        want = {"2d": "Decision boundary" if DATASETS[name].task == "classification" else "Regression surface",
+                "images": "Test images: prediction (true label)", "tabular": "Confusion matrix (test set)"}[group]
+        assert want in titles, (name, titles)

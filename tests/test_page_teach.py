@@ -69,15 +69,11 @@ def test_conv_lab_settings_shrink_output_and_keep_the_cell_inside():
     assert at.number_input(key="conv_row").value <= out - 1  # clamped from 10
     m = _metrics(at)
     assert m["Sum of the products"] == m["Output cell from torch's conv2d"]
-    at.number_input(key="conv_dilation").set_value(4).run()
-    at.number_input(key="conv_padding").set_value(0).run()
-    at.number_input(key="conv_stride").set_value(1).run()
-    at.number_input(key="conv_pool_size").set_value(4).run()
-    _ok(at)
-    assert not at.error                                      # 28 - 8 = 20 outputs still fit
-    at.selectbox(key="conv_source").set_value("photo").run()
-    at.select_slider(key="conv_size").set_value(16).run()        # an 11x16 photo
-    at.selectbox(key="conv_kernel").set_value("custom5").run()     # dilation 4: spans 17 pixels
+    # an 11x16 photo and a 5x5 kernel at dilation 4 (it spans 17 pixels): a message, no traceback
+    for key, value in (("conv_source", "photo"), ("conv_size", 16), ("conv_kernel", "custom5"),
+                       ("conv_dilation", 4)):
+        at.session_state[key] = value
+    at.run()
     _ok(at)
     assert any("do not fit" in e.value and "dilation" in e.value for e in at.error)
 

@@ -130,3 +130,27 @@ def test_saturated_cross_entropy_matches_torch_clamping():
     np.testing.assert_allclose(hand.losses, losses.detach().numpy(), atol=1e-9)
     np.testing.assert_allclose(hand.grad().flat(), np.concatenate([p[k].grad.numpy().ravel() for k in "Wbvc"]),
                                atol=1e-9)
+
+
+def test_the_tables_a_page_shows_carry_the_checked_numbers():
+    from viz import backprop as vz
+    p = bp.xor_pass(XorNet.init(2), "bce")
+    rows = {r["quantity"]: r["value"] for r in vz.xor_chain_rows(p, 2)}
+    assert rows["δ_o = ∂l/∂z_o"] == pytest.approx(p.delta_o[2], abs=1e-6)
+    assert rows["∂l/∂w12"] == pytest.approx(p.g_W[2, 0, 1], abs=1e-6)
+    assert rows["∂l/∂b2"] == pytest.approx(p.g_b[2, 1], abs=1e-6)
+    upd = {r["parameter"]: r for r in vz.xor_update_rows(p, 0.5)}
+    assert upd["v2"]["mean ∂L/∂p"] == pytest.approx(p.grad().v[1], abs=1e-5)
+    assert upd["c"]["new value"] == pytest.approx(p.updated(0.5).c, abs=1e-4)
+    s = bp.NeuronStep(0.5, -1.0, 2.0, 0.3, -0.2, 0.1, 0.05)
+    w2 = vz.neuron_rows(s)[1]
+    assert w2["with the numbers"].endswith(f"= {s.grads['w2']:.4f}".replace("-", "−"))
+    assert w2["update: p − lr · ∂L/∂p"].endswith(f"= {s.updated['w2']:.4f}".replace("-", "−"))
+
+
+def test_loss_figure_is_thinned_but_keeps_the_last_point():
+    from viz.backprop import loss_figure
+    fig = loss_figure([1.0 / (i + 1) for i in range(10_001)], "mse")
+    x = list(fig.data[0].x)
+    assert len(x) <= 2002 and x[0] == 0 and x[-1] == 10_000
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text

@@ -82,7 +82,21 @@ def replace_spec(new: RunSpec, note: str = "") -> None:
     st.session_state["pg_gen"] += 1
     st.session_state["pg_ids"] = [_new_id() for _ in new.layers]
     if note:
-        st.session_state["pg_notice"] = note
+        tell(notice=note)
+
+
+def tell(notice: str = "", errors: list[str] | None = None) -> None:
+    """Show a notice or errors until the spec next changes (they survive automatic reruns)."""
+    st.session_state["pg_notice"] = notice
+    st.session_state["pg_errors"] = list(errors or [])
+    st.session_state["pg_msg_spec"] = spec()
+
+
+def messages() -> tuple[str, list[str]]:
+    """The notice and errors that still apply: those told since the spec last changed."""
+    if st.session_state["pg_msg_spec"] is not spec():
+        st.session_state["pg_notice"], st.session_state["pg_errors"] = "", []
+    return st.session_state["pg_notice"], st.session_state["pg_errors"]
 
 
 def safe(fn: Callable[..., None]) -> Callable[..., None]:
@@ -92,8 +106,7 @@ def safe(fn: Callable[..., None]) -> Callable[..., None]:
         try:
             fn(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 - shown to the user, the page keeps working
-            st.session_state["pg_errors"] = [f"That change could not be applied ({type(e).__name__}: {e}); "
-                                             "nothing was changed."]
+            tell(errors=[f"That change could not be applied ({type(e).__name__}: {e}); nothing was changed."])
     return wrapper
 
 
@@ -299,7 +312,7 @@ def load_from_url(params: Any) -> None:
     try:
         new = spec_from_params(params)
     except SpecError as e:
-        st.session_state["pg_errors"] = ["The link's spec was not used: " + p for p in e.problems]
+        tell(errors=["The link's spec was not used: " + p for p in e.problems])
         return
     if new is not None:
         replace_spec(new, "Loaded the run from the link.")

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "pg_notice": "",             # one-time message (preset loaded, network adapted)
     "pg_errors": list,           # messages shown once (a change that failed, a bad link)
     "pg_spec_errors": list,      # why the uploaded spec file was not used
+    "pg_msg_spec": None,         # the spec the notice and errors were told for
     "pg_csv_errors": list,
     "pg_csv_dir": "",
     "pg_lr_applied": None,

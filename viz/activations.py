@@ -25,7 +25,8 @@ def activation_figure(x: np.ndarray, y: np.ndarray, dy: np.ndarray, vanishing: l
                                  showlegend=n == 0, hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="f(x)", line=dict(color=BLUE, width=3),
                              hovertemplate="x = %{x:.2f}<br>f(x) = %{y:.4f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=x, y=dy, mode="lines", name="f′(x) (autograd)", line=dict(color=ORANGE, width=2.5, dash="dash"),
+    fig.add_trace(go.Scatter(x=x, y=dy, mode="lines", name="f′(x) (autograd)",
+                             line=dict(color=ORANGE, width=2.5, dash="dash"),
                              hovertemplate="x = %{x:.2f}<br>f′(x) = %{y:.4f}<extra></extra>"))
     base_layout(fig, f"{label}: f(x) and its derivative f′(x)", "input x", "f(x), f′(x)", height=height)
     fig.update_xaxes(range=[lo, hi], zeroline=True, zerolinecolor="#999")

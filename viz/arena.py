@@ -19,7 +19,7 @@ from .style import OPTIMIZER_COLORS, QUALITATIVE, base_layout
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "pentagon", "star")
 SURFACE_SCALE = [[0.0, "#ffffff"], [1.0, "#8d99a6"]]       # neutral, so coloured paths stand out
-MAX_FRAMES = 60
+MAX_FRAMES = 40
 
 
 def line_style(optimizer: str, repeat: int = 0) -> dict:
@@ -126,17 +126,21 @@ def _trail(xy: np.ndarray, i: int, coarse: int = 40, fine: int = 12) -> np.ndarr
 
 
 def _moving(p: PathData, step: int, full: bool = False) -> list[dict]:
-    """The path so far and its current point at `step`, as plain trace dicts (frames are many)."""
-    st = line_style(p.optimizer, p.repeat)
+    """The path so far and its current point at `step`, as plain trace dicts. `full`: the
+    styled traces of the figure itself; otherwise the bare x / y a frame changes (frames are
+    many, and animation keeps every other property of the trace)."""
     i = min(step, len(p.xy) - 1)
     trail = p.xy[:i + 1] if full else _trail(p.xy, i)
-    line = dict(type="scatter", x=trail[:, 0], y=trail[:, 1], mode="lines",
-                line=dict(color=st["color"], dash=st["dash"], width=2.5))
-    dot = dict(type="scatter", x=[float(p.xy[i, 0])], y=[float(p.xy[i, 1])], mode="markers",
-               marker=dict(color=st["color"], symbol=st["symbol"], size=11, line=dict(color="white", width=1.5)),
-               customdata=[[i, float(p.values[i])]],
-               hovertemplate=f"{p.name}<br>step %{{customdata[0]}}<br>"
-                             "(%{x:.3f}, %{y:.3f})<br>f = %{customdata[1]:.4g}<extra></extra>")
+    line = dict(type="scatter", x=trail[:, 0], y=trail[:, 1])
+    dot = dict(type="scatter", x=[round(float(p.xy[i, 0]), 5)], y=[round(float(p.xy[i, 1]), 5)],
+               customdata=[[i, float(f"{p.values[i]:.4g}")]])
+    if full:
+        st = line_style(p.optimizer, p.repeat)
+        line.update(mode="lines", line=dict(color=st["color"], dash=st["dash"], width=2.5))
+        dot.update(mode="markers", marker=dict(color=st["color"], symbol=st["symbol"], size=11,
+                                               line=dict(color="white", width=1.5)),
+                   hovertemplate=f"{p.name}<br>step %{{customdata[0]}}<br>"
+                                 "(%{x:.3f}, %{y:.3f})<br>f = %{customdata[1]:.4g}<extra></extra>")
     return [line, dot]
 
 
@@ -147,7 +151,7 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
     """Contour of the surface with each optimizer's path from the start, animated step by step
     (Play / slider); the figure opens on the last step. `zc` is what the colours show."""
     fig = go.Figure()
-    fig.add_trace(go.Contour(x=xs, y=ys, z=zc, colorscale=SURFACE_SCALE, ncontours=30,
+    fig.add_trace(go.Contour(x=xs, y=ys, z=np.asarray(zc, np.float32), colorscale=SURFACE_SCALE, ncontours=30,
                              contours=dict(coloring="fill", showlines=True), line=dict(width=0.5, color="#6b7785"),
                              colorbar=dict(title=dict(text=color_title, side="right"), thickness=12, x=0.76,
                                            xanchor="left", len=1.0),
@@ -199,7 +203,7 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
                                    dict(label="❚❚ Pause", method="animate",
                                         args=[[None], {**anim, "frame": {"duration": 0, "redraw": False}}])])],
         sliders=[dict(active=len(steps) - 1, x=0.16, y=-0.12, len=0.58, xanchor="left", yanchor="top",
-                      currentvalue=dict(prefix="step ", font=dict(size=13), xanchor="right"), pad=dict(t=0),
+                      currentvalue=dict(prefix="step ", font=dict(size=13, color="#333"), xanchor="right"), pad=dict(t=0),
                       font=dict(color="rgba(0,0,0,0)"), ticklen=3,
                       steps=[dict(label=str(s), method="animate",
                                   args=[[str(s)], {**anim, "frame": {"duration": 0, "redraw": True}}])
@@ -266,7 +270,8 @@ def lr_finder_figure(result: dict, height: int = 380) -> go.Figure:
                              marker=dict(symbol="diamond", size=13, color="#2ca02c", line=dict(color="black", width=1)),
                              hovertemplate="suggested lr %{x:.3g}<extra></extra>"))
     j = int(np.argmin(sm))
-    fig.add_trace(go.Scatter(x=[lrs[j]], y=[sm[j]], mode="markers", name=f"lowest loss (lr {lrs[j]:.2g}: too high to keep)",
+    fig.add_trace(go.Scatter(x=[lrs[j]], y=[sm[j]], mode="markers",
+                             name=f"lowest loss (lr {lrs[j]:.2g}: too high to keep)",
                              marker=dict(symbol="triangle-down", size=12, color="#d62728"),
                              hovertemplate="lowest smoothed loss at lr %{x:.3g}<extra></extra>"))
     base_layout(fig, "Learning-rate range test: loss as the learning rate grows",

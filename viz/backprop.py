@@ -80,7 +80,14 @@ def graph_figure(nodes: list[Node], edges: list[Edge], title: str, height: int =
 
 
 def _f(v: float, d: int = 4) -> str:
-    return f"{v:.{d}f}".replace("-", "−")
+    return f"{float(v) + 0.0:.{d}f}".replace("-", "−")        # + 0.0: no "−0" for a negative zero
+
+
+def _g(v: float) -> str:
+    """A gradient: 4 decimals, or 2 significant digits when it is tiny (never a bare −0.0000)."""
+    if v == 0:
+        return "0"
+    return _f(v) if abs(v) >= 1e-3 else f"{v:.1e}".replace("-", "−")
 
 
 def _p(v: float, d: int = 4) -> str:
@@ -95,13 +102,13 @@ def neuron_figure(s: NeuronStep) -> go.Figure:
         Node("x1", 0, 1, f"x1 = {_f(s.x1, 2)}", text_at="left"),
         Node("x2", 0, 0, f"x2 = {_f(s.x2, 2)}", text_at="left"),
         Node("1", 0, -1, "constant 1<br>(carries the bias)", text_at="left"),
-        Node("y", 2, 0, f"y = {_f(s.y)}<br>∂L/∂y = 2(y − t) = {_f(s.dL_dy)}"),
+        Node("y", 2, 0, f"y = {_f(s.y)}<br>∂L/∂y = 2(y − t) = {_g(s.dL_dy)}"),
         Node("L", 3.3, 0, f"L = (y − t)² = {_f(s.loss)}<br>target t = {_f(s.t, 2)}", color=LOSS_COLOR),
     ]
     edges = [
-        Edge("x1", "y", s.w1, f"w1 = {_f(s.w1, 3)}<br>∂L/∂w1 = {_f(g['w1'])}"),
-        Edge("x2", "y", s.w2, f"w2 = {_f(s.w2, 3)}<br>∂L/∂w2 = {_f(g['w2'])}"),
-        Edge("1", "y", s.b, f"b = {_f(s.b, 3)}<br>∂L/∂b = {_f(g['b'])}"),
+        Edge("x1", "y", s.w1, f"w1 = {_f(s.w1, 3)}<br>∂L/∂w1 = {_g(g['w1'])}"),
+        Edge("x2", "y", s.w2, f"w2 = {_f(s.w2, 3)}<br>∂L/∂w2 = {_g(g['w2'])}"),
+        Edge("1", "y", s.b, f"b = {_f(s.b, 3)}<br>∂L/∂b = {_g(g['b'])}"),
         Edge("y", "L", 1.0, ""),
     ]
     return graph_figure(nodes, edges, "One neuron: forward values and gradients", height=400)
@@ -132,9 +139,9 @@ def xor_figure(p: XorPass, n: int) -> go.Figure:
     for j, (yy, where) in enumerate(((1, "above"), (0, "below"))):
         nodes.append(Node(f"h{j + 1}", 1.15, yy,
                           f"z = {_f(p.z_h[n, j])} (bias b{j + 1} = {_f(net.b[j], 3)})<br>"
-                          f"h = σ(z) = {_f(h[j])}<br>δ = ∂l/∂z = {_f(p.delta_h[n, j])}", text_at=where))
+                          f"h = σ(z) = {_f(h[j])}<br>δ = ∂l/∂z = {_g(p.delta_h[n, j])}", text_at=where))
     nodes.append(Node("o", 2.3, 0.5, f"z = {_f(p.z_o[n])} (bias c = {_f(net.c, 3)})<br>o = σ(z) = {_f(o)}<br>"
-                                    f"δ = ∂l/∂z = {_f(p.delta_o[n])}"))
+                                    f"δ = ∂l/∂z = {_g(p.delta_o[n])}"))
     loss_text = "(o − t)²" if p.loss_kind == "mse" else "−[t ln o + (1−t) ln(1−o)]"
     nodes.append(Node("loss", 3.2, 0.5, f"target t = {_f(p.t[n], 0)}<br>l = {loss_text}<br>= {_f(p.losses[n])}",
                       color=LOSS_COLOR, text_at="below"))
@@ -143,9 +150,10 @@ def xor_figure(p: XorPass, n: int) -> go.Figure:
         for i in range(2):
             straight = i == j
             edges.append(Edge(f"x{i + 1}", f"h{j + 1}", net.W[j, i],
-                              f"w{j + 1}{i + 1} = {_f(net.W[j, i], 3)}<br>∂l/∂w{j + 1}{i + 1} = {_f(p.g_W[n, j, i])}",
+                              f"w{j + 1}{i + 1} = {_f(net.W[j, i], 3)}<br>∂l/∂w{j + 1}{i + 1} = {_g(p.g_W[n, j, i])}",
                               at=0.5 if straight else 0.27))
-        edges.append(Edge(f"h{j + 1}", "o", net.v[j], f"v{j + 1} = {_f(net.v[j], 3)}<br>∂l/∂v{j + 1} = {_f(p.g_v[n, j])}"))
+        edges.append(Edge(f"h{j + 1}", "o", net.v[j],
+                          f"v{j + 1} = {_f(net.v[j], 3)}<br>∂l/∂v{j + 1} = {_g(p.g_v[n, j])}"))
     edges.append(Edge("o", "loss", 1.0, ""))
     title = f"Forward and backward for input ({x[0]:.0f}, {x[1]:.0f}), target {p.t[n]:.0f}"
     return graph_figure(nodes, edges, title, height=470)
@@ -193,9 +201,16 @@ def xor_update_rows(p: XorPass, lr: float) -> list[dict]:
     return rows
 
 
-def loss_figure(history: list[float], loss_kind: str) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=list(range(len(history))), y=history, mode="lines" if len(history) > 30 else "lines+markers",
-                               name=f"batch loss ({LOSSES[loss_kind].split(' ')[0]})", line=dict(color=ORANGE, width=2.5),
+def loss_figure(history: list[float], loss_kind: str, max_points: int = 2000) -> go.Figure:
+    """The batch loss against the step; long histories are thinned to at most ~max_points."""
+    every = max(1, -(-len(history) // max_points))
+    steps = list(range(0, len(history), every))
+    if steps and steps[-1] != len(history) - 1:
+        steps.append(len(history) - 1)                # always show the latest loss
+    fig = go.Figure(go.Scatter(x=steps, y=[history[i] for i in steps],
+                               mode="lines" if len(history) > 30 else "lines+markers",
+                               name=f"batch loss ({LOSSES[loss_kind].split(' ')[0]})",
+                               line=dict(color=ORANGE, width=2.5),
                                hovertemplate="step %{x}<br>loss %{y:.5f}<extra></extra>"))
     base_layout(fig, "Loss over training steps", "training step", "loss L (mean of the 4 examples)", height=360)
     fig.update_layout(showlegend=True, hovermode="closest")

@@ -80,7 +80,8 @@ def filters_figure(f: dict, channel: int | None = None) -> go.Figure:
     source = "averaged over its input channels" if channel is None else f"input channel {channel + 1}"
     shown = f" (first {len(maps)} of {o})" if len(maps) < o else ""
     return mosaic_figure(maps, f"Filters of layer {f['label']}: {o} learned {kh}x{kw} kernels{shown}",
-                         "filter", "weight", f"each tile = one filter, {source}", cols=min(len(maps), 16))
+                         "filter", "weight", f"each tile = one filter, {source}",
+                         cols=min(len(maps), 8 if len(maps) <= 32 else 16))
 
 
 # ---------------------------------------------------------------- the chosen example

@@ -13,7 +13,6 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
-from plotly.subplots import make_subplots
 
 from .style import (BLUE, CLASS_COLORS, DIVERGING, ORANGE, TEST_COLOR, TRAIN_COLOR,
                     base_layout)
@@ -153,72 +152,83 @@ def _rgb(values: np.ndarray, vmax: float) -> np.ndarray:
     return rgb.astype(np.uint8)
 
 
-def _png_uri(rgb: np.ndarray, scale: int = 3) -> str:
-    img = Image.fromarray(rgb[::-1]).resize((rgb.shape[1] * scale, rgb.shape[0] * scale), Image.NEAREST)
+def _png_uri(rgba: np.ndarray) -> str:
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    Image.fromarray(rgba).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
     """TensorFlow Playground's picture: a column per layer, a small heatmap per neuron of what
     it outputs over the plane, and the weights between them as lines (colour = sign,
-    thickness = size)."""
-    cols = view["columns"]
-    weights = view["weights"]
+    thickness = size). All heatmaps are drawn into one image and the lines are grouped into
+    a few traces, so the figure stays cheap to build at every refresh."""
+    cols, weights = view["columns"], view["weights"]
     n_rows = max(len(c["maps"]) for c in cols)
-    box, gap_y = 0.8, 0.25                      # neuron box size and vertical gap (data units)
-    pitch = box + gap_y
-    xs = [i * 2.2 for i in range(len(cols))]    # column centres
-    fig = go.Figure()
+    box, pitch, col_gap, px = 0.8, 1.05, 2.2, 40       # neuron size, row pitch, column pitch (data units); pixels per unit
+    xs = [i * col_gap for i in range(len(cols))]
 
     def centre(ci: int, u: int) -> tuple[float, float]:
-        n = len(cols[ci]["maps"])
-        top = (n_rows - n) * pitch / 2
+        top = (n_rows - len(cols[ci]["maps"])) * pitch / 2
         return xs[ci], -(top + u * pitch + box / 2)
 
-    # weights first, so the neuron images sit on top of the lines
+    fig = go.Figure()
+    # weights: lines bucketed by sign and thickness -> at most 2 x 6 traces
     wmax = max((float(np.abs(w).max()) for w in weights if w.size), default=1.0) or 1.0
+    buckets: dict[tuple[bool, int], tuple[list, list]] = {}
     hx, hy, htxt = [], [], []
-    for li, w in enumerate(weights):                                  # w: (out, in)
+    for li, w in enumerate(weights):                                     # w: (out, in)
         for o in range(w.shape[0]):
             for i in range(w.shape[1]):
                 (x0, y0), (x1, y1) = centre(li, i), centre(li + 1, o)
                 v = float(w[o, i])
-                fig.add_shape(type="line", x0=x0 + box / 2, y0=y0, x1=x1 - box / 2, y1=y1, layer="below",
-                              line=dict(color=ORANGE if v > 0 else BLUE, width=0.5 + 5 * abs(v) / wmax))
+                bx, by = buckets.setdefault((v > 0, min(5, int(6 * abs(v) / wmax))), ([], []))
+                bx += [x0 + box / 2, x1 - box / 2, None]
+                by += [y0, y1, None]
                 hx.append((x0 + x1) / 2)
                 hy.append((y0 + y1) / 2)
                 htxt.append(f"{cols[li]['labels'][i]} → {cols[li + 1]['labels'][o]}: weight {v:+.3f}")
-    fig.add_trace(go.Scatter(x=hx, y=hy, mode="markers", marker=dict(size=6, color="rgba(0,0,0,0)"),
-                             hovertext=htxt, hoverinfo="text", name="weights", showlegend=False))
-    nx, ny, ntxt = [], [], []
+    for (positive, level), (bx, by) in sorted(buckets.items()):
+        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", hoverinfo="skip", showlegend=False,
+                                 line=dict(color=ORANGE if positive else BLUE, width=0.6 + 1.1 * level)))
+    fig.add_trace(go.Scatter(x=hx, y=hy, mode="markers", marker=dict(size=7, color="rgba(0,0,0,0)"),
+                             hovertext=htxt, hoverinfo="text", showlegend=False))
+    # neurons: every map drawn into one transparent canvas
+    left, right, bottom = xs[0] - box / 2, xs[-1] + box / 2, -n_rows * pitch
+    canvas = np.zeros((round(-bottom * px), round((right - left) * px), 4), np.uint8)   # (H, W, RGBA)
+    size = round(box * px)
+    nx, ny, ntxt, notes = [], [], [], []
     for ci, col in enumerate(cols):
-        maps = np.asarray(col["maps"])                                     # (units, G, G)
+        maps = np.asarray(col["maps"])                                   # (units, G, G), row = x2 upwards
         for u, m in enumerate(maps):
             cx, cy = centre(ci, u)
-            vmax = float(np.abs(m).max()) or 1.0
-            fig.add_layout_image(source=_png_uri(_rgb(m, vmax)), xref="x", yref="y",
-                                 x=cx - box / 2, y=cy + box / 2, sizex=box, sizey=box,
-                                 sizing="stretch", layer="above")
-            fig.add_shape(type="rect", x0=cx - box / 2, y0=cy - box / 2, x1=cx + box / 2, y1=cy + box / 2,
-                          line=dict(color="#555", width=1))
+            tile = Image.fromarray(_rgb(m[::-1], float(np.abs(m).max()) or 1.0)).resize((size, size), Image.BILINEAR)
+            r0, c0 = round(-(cy + box / 2) * px), round((cx - box / 2 - left) * px)
+            canvas[r0:r0 + size, c0:c0 + size, :3] = np.asarray(tile)
+            canvas[r0:r0 + size, c0:c0 + size, 3] = 255
+            for edge in (np.s_[r0, c0:c0 + size], np.s_[r0 + size - 1, c0:c0 + size],
+                         np.s_[r0:r0 + size, c0], np.s_[r0:r0 + size, c0 + size - 1]):
+                canvas[edge] = (85, 85, 85, 255)
+            if ci == 0:
+                notes.append(dict(x=cx - box / 2 - 0.08, y=cy, text=col["labels"][u], showarrow=False,
+                                  xanchor="right", font=dict(size=11)))
             nx.append(cx)
             ny.append(cy)
             ntxt.append(f"{col['labels'][u]}: output from {m.min():+.2f} to {m.max():+.2f}")
-        fig.add_annotation(x=xs[ci], y=0.35, text=f"<b>{col['name']}</b><br>{len(maps)} "
-                           f"{'feature' if ci == 0 else 'neuron'}{'s' if len(maps) != 1 else ''}",
-                           showarrow=False, yanchor="bottom", font=dict(size=12))
-    fig.add_trace(go.Scatter(x=nx, y=ny, mode="markers", marker=dict(size=28, color="rgba(0,0,0,0)", symbol="square"),
-                             hovertext=ntxt, hoverinfo="text", name="neurons", showlegend=False))
-    # legend entries for the weight colours
+        notes.append(dict(x=xs[ci], y=0.1, text=f"<b>{col['name']}</b><br>{len(maps)} "
+                          f"{'feature' if ci == 0 else 'neuron'}{'s' if len(maps) != 1 else ''}",
+                          showarrow=False, yanchor="bottom", font=dict(size=12)))
+    fig.update_layout(annotations=notes, images=[dict(
+        source=_png_uri(canvas), xref="x", yref="y", x=left, y=0, sizex=right - left, sizey=-bottom,
+        sizing="stretch", layer="above")])
+    fig.add_trace(go.Scatter(x=nx, y=ny, mode="markers", marker=dict(size=26, color="rgba(0,0,0,0)", symbol="square"),
+                             hovertext=ntxt, hoverinfo="text", showlegend=False))
     for color, label in ((ORANGE, "positive weight / output"), (BLUE, "negative weight / output")):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, width=4), name=label))
-    height = height or int(max(260, 95 + n_rows * 62))
-    base_layout(fig, "What every neuron computes", "", "", height=height)
+    base_layout(fig, "What every neuron computes", "", "", height=height or int(max(260, 110 + n_rows * 60)))
     fig.update_layout(hovermode="closest", plot_bgcolor="white")
-    fig.update_xaxes(visible=False, range=[xs[0] - 1, xs[-1] + 1])
-    fig.update_yaxes(visible=False, range=[-(n_rows * pitch) - 0.1, 1.1], scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(visible=False, range=[left - 0.9, right + 0.3])
+    fig.update_yaxes(visible=False, range=[bottom - 0.1, 0.9], scaleanchor="x", scaleratio=1)
     return fig
 
 
@@ -226,40 +236,38 @@ def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
 def images_figure(images: np.ndarray, true: Sequence[int], class_names: Sequence[str],
                   pred: Sequence[int] | None = None, confidence: Sequence[float] | None = None,
                   title: str = "Test images: prediction (true label)", per_row: int = 8) -> go.Figure:
-    """A grid of images (K, H, W) or (K, H, W, 3) in [0, 1]; with predictions, the title says
-    'pred (true)' and wrong ones are red with a red frame."""
-    k = len(images)
+    """A grid of images (K, H, W) or (K, H, W, 3) in [0, 1], drawn as one picture; with
+    predictions each caption says 'prediction confidence (true)', wrong ones in red with a red frame."""
+    imgs = (np.asarray(images) * 255).astype(np.uint8)
+    if imgs.ndim == 3:
+        imgs = np.repeat(imgs[..., None], 3, axis=3)                      # (K, H, W, 3)
+    k, h, w = imgs.shape[:3]
     rows = max(1, math.ceil(k / per_row))
-    names = [class_names[t] if t < len(class_names) else str(t) for t in true]
-    titles = []
+    gap, cap = max(2, w // 7), max(10, h // 2)                        # pixels between tiles, caption band
+    sheet = np.full((rows * (h + cap + gap), per_row * (w + gap), 3), 255, np.uint8)
+    name = lambda c: class_names[c] if 0 <= c < len(class_names) else str(c)
+    notes, frames = [], []
     for i in range(k):
+        r, c = divmod(i, per_row)
+        y0, x0 = r * (h + cap + gap) + cap, c * (w + gap)
+        sheet[y0:y0 + h, x0:x0 + w] = imgs[i]
         if pred is None:
-            titles.append(names[i])
+            text, color = name(true[i]), "#333"
         else:
-            p = class_names[pred[i]] if pred[i] < len(class_names) else str(pred[i])
             ok = pred[i] == true[i]
             conf = f" {confidence[i]:.0%}" if confidence is not None else ""
-            color = RIGHT if ok else WRONG
-            titles.append(f"<span style='color:{color}'>{'✓' if ok else '✗'} {p}{conf}<br>({names[i]})</span>")
-    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=titles, horizontal_spacing=0.01,
-                        vertical_spacing=0.12 if pred is not None else 0.08)
-    for i, img in enumerate(images):
-        r, c = i // per_row + 1, i % per_row + 1
-        img = np.asarray(img)
-        if img.ndim == 3:
-            fig.add_trace(go.Image(z=(img * 255).astype(np.uint8), hoverinfo="skip"), row=r, col=c)
-        else:
-            fig.add_trace(go.Heatmap(z=img[::-1], colorscale="Greys", reversescale=True, zmin=0, zmax=1,
-                                     showscale=False, hoverinfo="skip"), row=r, col=c)
-        if pred is not None and pred[i] != true[i]:
-            fig.add_shape(type="rect", xref="x domain", yref="y domain", x0=0, y0=0, x1=1, y1=1,
-                          line=dict(color=WRONG, width=3), row=r, col=c)
+            text, color = f"{'✓' if ok else '✗'} {name(pred[i])}{conf} ({name(true[i])})", RIGHT if ok else WRONG
+            if not ok:
+                frames.append(dict(type="rect", x0=x0 - 0.5, y0=y0 - 0.5, x1=x0 + w - 0.5, y1=y0 + h - 0.5,
+                                   line=dict(color=WRONG, width=3)))
+        notes.append(dict(x=x0 + w / 2, y=y0 - 1, text=text, showarrow=False, yanchor="bottom",
+                          font=dict(size=11, color=color)))
+    fig = go.Figure(go.Image(z=sheet, hoverinfo="skip"))
+    px_h = 150 if per_row <= 4 else 75                                  # screen pixels per row of tiles
+    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=rows * px_h + 70,
+                      margin=dict(l=10, r=10, t=50, b=10), showlegend=False, annotations=notes, shapes=frames)
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x")
-    fig.update_annotations(font_size=11)
-    h = rows * (150 if pred is not None else 120) + 60
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=h, margin=dict(l=10, r=10, t=70, b=10),
-                      template="plotly_white", showlegend=False)
+    fig.update_yaxes(visible=False)
     return fig
 
 

@@ -34,7 +34,12 @@ def _shot_all(page, name: str):
         .filter(e => e.scrollHeight > e.clientHeight + 5 && getComputedStyle(e).overflowY !== 'visible')
         .map(e => e.scrollHeight), document.body.scrollHeight)""")
     page.set_viewport_size({"width": 1400, "height": max(1000, min(int(need) + 40, 6000))})
+    page.mouse.move(5, 5)                                         # no tooltip in the picture
     page.wait_for_timeout(1200)                                   # charts re-layout to the new size
+    try:                                                          # between two live refreshes
+        page.wait_for_function("!document.querySelector('[data-stale=\"true\"]')", timeout=10_000)
+    except Exception:  # noqa: BLE001 - a busy machine: take it as it is
+        pass
     path = shot(page, name)
     page.set_viewport_size({"width": 1400, "height": 1000})
     return path

@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+
+from engine.presets import load_preset
+from engine.spec import LayerSpec
+from ui.url import encode_spec
 
 from .conftest import assert_no_exception, open_page, shot, wait_idle
 
@@ -30,31 +35,19 @@ def _select(page, label: str, option: str) -> None:
     wait_idle(page)
 
 
-def _tab(page, name: str) -> None:
-    page.get_by_role("tab").filter(has_text=name).first.click()
-
-
 def test_spiral_trains_and_the_boundary_changes(page, app_url):
-    open_page(page, app_url)
+    # a link with TensorFlow Playground's recipe for the spiral (sine features, 8 + 8 tanh
+    # neurons, Adam) on the circle data; then the spiral is picked with the dataset widget
+    spec = load_preset("tf_playground")
+    L = LayerSpec.make
+    spec = spec.with_(data=replace(spec.data, features=("x1", "x2", "sin(x1)", "sin(x2)")),
+                      layers=(L("linear", units=8), L("tanh"), L("linear", units=8), L("tanh"), L("linear", units=1)),
+                      optim=replace(spec.optim, name="adam"))
+    open_page(page, app_url, "?spec=" + encode_spec(spec))
     assert_no_exception(page)
+    page.wait_for_function("() => document.body.innerText.includes('Loaded the run from the link')")
     _select(page, "Dataset", "2-D points · Spiral")
     page.wait_for_function("() => document.body.innerText.includes('Two interleaved spirals')")
-    # TensorFlow Playground's recipe for the spiral: sine features, 8 + 8 neurons
-    features = page.locator("[data-testid='stMultiSelect']").filter(has_text="Input features").first
-    for f in ("sin(x1)", "sin(x2)"):
-        features.click()
-        page.get_by_role("option", name=f, exact=True).click()
-        wait_idle(page)
-    page.keyboard.press("Escape")
-    _tab(page, "Network")
-    for i in (0, 1):
-        box = page.get_by_label("units", exact=True).nth(i)
-        box.fill("8")
-        box.press("Enter")
-        wait_idle(page)
-    _tab(page, "Training")
-    _select(page, "Optimizer", "Adam")
-    _tab(page, "Data")
     before = _boundary(page)
     wait_idle(page)
     train = page.locator(".st-key-pg_train button").first
@@ -69,7 +62,7 @@ def test_spiral_trains_and_the_boundary_changes(page, app_url):
             break
         time.sleep(0.5)
     assert moved > 0.1, f"the decision boundary did not change (mean change {moved:.4f})"
-    time.sleep(4)
+    time.sleep(2)
     train.click()
     page.wait_for_function("() => document.querySelector('.st-key-pg_train button').innerText.includes('Train')")
     wait_idle(page)
