@@ -322,11 +322,14 @@ def main(args: Any) -> int:
         log(f"{case.label}: {case.rounds} rounds of {case.window_s:g} s per mode")
         results.append(measure(case, log))
     tf = {r.device: r.epochs_per_s for r in results if r.case == "tf_playground"}
+    tf_cpu = {r.device: {m: v / r.n_train for m, v in r.samples_per_cpu_s.items()}
+              for r in results if r.case == "tf_playground"}
     out: dict[str, Any] = {
         "machine": info, "quick": quick, "targets": TARGETS,
         "views": results[0].views if results else "",
         "cases": [{k: v for k, v in r.__dict__.items()} for r in results],
         "tf_playground_epochs_per_s": tf,
+        "tf_playground_epochs_per_cpu_s": tf_cpu,     # per CPU second of the training thread
     }
     if getattr(args, "browser", False):
         out["browser"] = browser_wait()
@@ -336,8 +339,10 @@ def main(args: Any) -> int:
     print()
     print(table(results))
     for dev, eps in tf.items():
+        c = tf_cpu[dev]
         print(f"TF Playground default on {dev}: {eps['live']:.1f} epochs/s with live views "
-              f"(engine without views {eps['engine']:.1f}, bare loop {eps['bare']:.1f})")
+              f"(engine without views {eps['engine']:.1f}, bare loop {eps['bare']:.1f}); per CPU second "
+              f"of the training thread: {c['live']:.1f} live, {c['engine']:.1f} engine, {c['bare']:.1f} bare")
     print(f"live views: {out['views']}")
     if "browser" in out:
         b = out["browser"]

@@ -16,6 +16,8 @@ Layers are the model's top-level children; everything is read from module output
 parameters generically, so a new layer kind (an RNN) needs no change here. Forward hooks
 are removed in a `finally`; tensors are detached, moved to the CPU and downsampled; the
 history is bounded. A different Run object (reset, new run) clears the history.
+
+`python -m engine.probes` measures what recording costs training (the README's figure).
 """
 from __future__ import annotations
 
@@ -224,7 +226,14 @@ def _names(layers: list[_Layer], limit: int = 3) -> str:
 class Recorder:
     """A Trainer view that records the inside of the network; see the module docstring.
 
-    `set_example(i)` / `set_example("misclassified")` may be called from any thread.
+    `set_example(i)` / `set_example("misclassified")` may be called from any thread. Each
+    call returns plain data: step, task, layers [{index, label, type, out_shape, ...}],
+    param_layers / bias_layers (layer indices, the columns below), example {index, input,
+    label, pred, probs, class_names | target, output}, activations [{layer, shape, values,
+    group}], filters [{layer, shape, weights (O, I, k, k), mean (O, k, k)}], history
+    {step, ratio_step, w_norm, w_mean, g_norm, g_mean, ratio: (T, P)}, dist {kind: {layers,
+    pct (T, L, 9), hist [{edges, counts}]}}, percentiles, dead {layer: share}, batch, flags
+    [{kind, layers, text}].
     """
 
     def __init__(self, example: int | str = 0, config: ProbeConfig | None = None):

@@ -26,7 +26,7 @@ from .spec import RunSpec, SpecError
 
 CHUNK_S = 0.05           # train this long between looks at the command queue
 PUBLISH_S = 0.1          # publish snapshots at most this often while running
-VIEW_SHARE = 0.05        # while running, views get at most this share of the worker's time
+VIEW_SHARE = 0.05        # while running, views get at most this share of the worker's CPU time
 STATES = ("preparing", "idle", "running", "paused", "diverged", "done", "error", "stopped")
 
 View = Callable[[Run], Any]
@@ -118,7 +118,8 @@ class Trainer:
         self._pending_steps = 0
         self._speed = 0.0
         self._last_publish = self._last_view = 0.0
-        self._view_period = view_every_s     # view_every_s, longer when the views are slow
+        self._view_gap_cpu = 0.0             # worker CPU seconds between views: their cost / VIEW_SHARE
+        self._last_view_cpu = 0.0
         self._thread = threading.Thread(target=self._main, daemon=True, name="playground-trainer")
         _LIVE.add(self)
         self._thread.start()
@@ -267,9 +268,10 @@ class Trainer:
             elif self._state != "running" and self._pending_steps == 0:
                 self._state = "paused"
                 self._after_stop()
-            elif time.perf_counter() - self._last_view > self._view_period:
+            elif (time.perf_counter() - self._last_view > self.view_every_s
+                  and time.thread_time() - self._last_view_cpu > self._view_gap_cpu):
                 # bounded recording: views that cost much CPU (a big model, a slow machine) come less often
-                self._view_period = max(self.view_every_s, self._compute_views() / VIEW_SHARE)
+                self._view_gap_cpu = self._compute_views() / VIEW_SHARE
             self._publish(force=self._state != before or self._state != "running")   # steps done: show them
         self._guard(work)
 
@@ -333,8 +335,8 @@ class Trainer:
                     slot.views[name] = fn(slot.run)
                 except Exception as e:  # noqa: BLE001 - a broken view must not stop training
                     slot.views[name] = {"error": f"{type(e).__name__}: {e}"}
-        self._last_view = time.perf_counter()
-        return time.thread_time() - cpu
+        self._last_view, self._last_view_cpu = time.perf_counter(), time.thread_time()
+        return self._last_view_cpu - cpu
 
     def _publish(self, force: bool = False) -> None:
         now = time.perf_counter()

@@ -3,6 +3,8 @@ layer's output for one test example, gradient flow with warnings, and TensorBoar
 distributions. The data comes from the trainer's "probes" view (engine.probes.Recorder)."""
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 import ui.playground as pg
@@ -11,7 +13,8 @@ from engine.presets import load_preset
 from engine.probes import KINDS, MISCLASSIFIED
 from viz import inside as vz
 
-RUN_EVERY_S = 1.0
+RUN_EVERY_S = {"Distributions": 2.0}     # seconds between live refreshes (1 s for the other sections),
+                                         # at least 3x the time drawing a section takes
 SECTIONS = ("Activations", "Filters", "Gradient flow", "Distributions")
 START_PRESETS = {"mnist_cnn": "MNIST digits with a small CNN (filters to watch)",
                  "lenet": "MNIST digits with LeNet-5 (two conv layers)",
@@ -121,8 +124,7 @@ c1.button("⏸ Pause" if running else "▶ Train", key="inside_train", type="pri
           width="stretch", help="Start or pause the Playground's run; this page updates while it trains.")
 c2.button("Step", key="inside_step", on_click=pg.on_step, width="stretch",
           help="Train on exactly one batch: watch a single gradient step change the numbers.")
-preset_picker(c3.popover("Start a preset", icon="📦", width="stretch",
-                         help="Replace the Playground's run by a ready-made one, e.g. the MNIST CNN."))
+preset_picker(c3.popover("Start a preset", icon="📦", width="stretch"))
 c4.page_link("pages/playground.py", label="Change the network on the Playground", icon="🎛️")
 if "probes" not in trainer.views:
     st.warning("This run was started without the recorder this page reads.", icon="⚠️")
@@ -156,10 +158,11 @@ elif section == "Filters" and isinstance(rec0, dict) and rec0.get("filters"):
     n_in = convs[layer]["weights"].shape[1]
     if st.session_state["inside_filter_channel"] not in range(-1, n_in):
         st.session_state["inside_filter_channel"] = -1
-    b.selectbox("Input channel", list(range(-1, n_in)), key="inside_filter_channel",
-                format_func=lambda c: "average of all input channels" if c < 0 else f"input channel {c + 1}",
-                help="A filter has one small kernel per input channel (1 for grey images, 3 for colour, "
-                     "and one per map of the previous layer); show one of them or their average.")
+    if n_in > 1:
+        b.selectbox("Input channel", list(range(-1, n_in)), key="inside_filter_channel",
+                    format_func=lambda c: "average of all input channels" if c < 0 else f"input channel {c + 1}",
+                    help="A filter has one small kernel per input channel (1 for grey images, 3 for colour, "
+                         "and one per map of the previous layer); show one of them or their average.")
 elif section == "Distributions":
     st.segmented_control("Values", KINDS, key="inside_kind",
                          help="Weights and biases are what the network learns; activations are what its layers "
@@ -222,8 +225,8 @@ def show_filters(rec: dict) -> None:
                 "(or add a Conv2d layer on the Playground) to watch filters learn.", icon="💡")
         return
     convs = {f["layer"]: f for f in rec["filters"]}
-    f = convs.get(st.session_state["inside_filter_layer"], rec["filters"][0])
-    channel = st.session_state["inside_filter_channel"]
+    f = convs.get(st.session_state.get("inside_filter_layer"), rec["filters"][0])
+    channel = st.session_state.get("inside_filter_channel", -1)      # no widget (one input channel): -1
     channel = channel if 0 <= channel < f["weights"].shape[1] else None
     st.plotly_chart(vz.filters_figure(f, channel), key="inside_filters", config=NO_CHART_BAR)
     st.caption("Each tile is one filter: the small pattern of weights it slides over its input (orange = "
@@ -240,8 +243,9 @@ def show_gradients(rec: dict) -> None:
         st.info("Gradients exist only after a training step: press **Train** or **Step**.", icon="💡")
         return
     st.plotly_chart(vz.gradient_bars_figure(rec), key="inside_grad_bars", config=NO_CHART_BAR)
-    st.caption("Gradients tell each layer how to change. Healthy: every layer's gradient bar is within a "
-               "factor of about 100 of the others. Bars on the left 1000x shorter = vanishing gradients.")
+    st.caption("Gradients (purple) tell each layer how to change; grey shows the weights' own size for scale. "
+               "Healthy: every layer's gradient is within a factor of about 100 of the others. Gradients on the "
+               "left 1000x smaller = vanishing gradients.")
     a, b = st.columns(2)
     a.plotly_chart(vz.gradient_lines_figure(rec), key="inside_grad_lines", config=NO_CHART_BAR)
     a.caption("One line per layer (light = near the input, dark = near the output). Lines sinking far below "
@@ -272,7 +276,13 @@ SHOW = {"Activations": show_activations, "Filters": show_filters, "Gradient flow
         "Distributions": show_distributions}
 
 
-@st.fragment(run_every=RUN_EVERY_S if snap.active else None)
+def refresh_s(section: str) -> float:
+    """Seconds between live refreshes: the section's pace, longer when drawing it is slow
+    (a busy machine), so the page is not redrawn without pause."""
+    return max(RUN_EVERY_S.get(section, 1.0), st.session_state["inside_draw_s"].get(section, 0.0) * 3)
+
+
+@st.fragment(run_every=refresh_s(section) if snap.active else None)
 def live(section: str, was: str, was_active: bool) -> None:
     t = pg.trainer()
     if t is None or t is not trainer:
@@ -298,8 +308,14 @@ def live(section: str, was: str, was_active: bool) -> None:
         st.error(f"Recording failed: {rec['error']}. Training goes on; press Reset on the Playground "
                  "to try again.")
         return
+    started = time.perf_counter()
     show_flags(rec, section == "Gradient flow")
     SHOW[section](rec)
+    took, before = time.perf_counter() - started, refresh_s(section)
+    draw = st.session_state["inside_draw_s"]
+    draw[section] = took if section not in draw else 0.7 * draw[section] + 0.3 * took
+    if snap.active and abs(refresh_s(section) - before) > 0.5 * before:
+        st.rerun()                                   # drawing got much slower or faster: new pace
 
 
 live(section, snap.state, snap.active)

@@ -333,10 +333,15 @@ def top_views(t, snap, run) -> None:
         show_test = c1.toggle("Show test points", key="pg_show_test",
                               help="Draw the held-out test points (diamonds) too.")
         discrete = c2.toggle("Discretise output", key="pg_discretize",
-                             help="Colour each spot by the predicted class only, not by confidence.")
+                             help="Colour each spot by the predicted class (or the sign of the prediction) "
+                                  "only, not by how sure the network is.")
         st.plotly_chart(vz.boundary_figure(boundary, show_test, discrete), key="pg_boundary")
-        st.caption("Background = what the network predicts at each spot (orange vs blue, paler = less sure); "
-                   "dots = training data. Watch the boundary bend to fit the data.")
+        if boundary["kind"] == "regression":
+            st.caption("Background = the value the network predicts at each spot (orange = high, blue = low); "
+                       "dots = training targets. Watch the surface take the shape of the data.")
+        else:
+            st.caption("Background = what the network predicts at each spot (orange vs blue, paler = less sure); "
+                       "dots = training data. Watch the boundary bend to fit the data.")
     elif isinstance(images, dict) and "images" in images:
         st.plotly_chart(vz.images_figure(images["images"], images["true"], images["class_names"],
                                          images["pred"], images["confidence"], per_row=4), key="pg_images")

@@ -46,8 +46,11 @@ def test_quick_bench_reports_every_case_mode_and_ratio(report):
         # the ratios are the engine's rates over the bare loop's, round by round
         assert c["ratios"]["engine"] == pytest.approx(c["per_round"]["engine"][0] / c["per_round"]["bare"][0])
         assert c["epochs_per_s"]["live"] == pytest.approx(c["samples_per_s"]["live"] / c["n_train"])
-    tf = report["tf_playground_epochs_per_s"]["cpu"]
-    assert set(tf) == set(MODES) and all(positive(v) for v in tf.values())
+    for key in ("tf_playground_epochs_per_s", "tf_playground_epochs_per_cpu_s"):
+        tf = report[key]["cpu"]
+        assert set(tf) == set(MODES) and all(positive(v) for v in tf.values()), key
+    for c in cases:
+        assert set(c["step_share"]) == {"engine", "live"} and all(0 < v <= 1.05 for v in c["step_share"].values())
 
 
 def test_tf_playground_case_is_tensorflow_playgrounds_default():

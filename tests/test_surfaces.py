@@ -90,7 +90,7 @@ def test_listed_minima_are_stationary_and_lowest(name):
         f = surf.fn(p[0], p[1])
         (g,) = torch.autograd.grad(f, p)
         assert float(g.norm()) < 1e-3, (name, (mx, my), g)
-        assert float(f) <= z.min() + 1e-6
+        assert f.detach().item() <= z.min() + 1e-6
     assert surf.x_range[0] <= surf.start[0] <= surf.x_range[1]
     assert surf.y_range[0] <= surf.start[1] <= surf.y_range[1]
     assert set(surf.lr_hint) == set(PATH_OPTIMIZERS)

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     # Inside the network (pages/inside.py): section shown and its choices
     "inside_preset": "mnist_cnn", "inside_section": "Activations", "inside_example_mode": "pick",
     "inside_example": 0, "inside_filter_layer": None, "inside_filter_channel": -1, "inside_kind": "weights",
+    "inside_draw_s": dict,       # seconds drawing each section took (sets the refresh pace)
 }
 
 

@@ -33,19 +33,18 @@ def depth_colors(n: int) -> list[str]:
 
 # ---------------------------------------------------------------- mosaics
 def mosaic(maps: np.ndarray, cols: int | None = None, gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """(N, h, w) tiles -> one image with NaN gaps between tiles, and an array (same shape,
-    3 values per pixel: tile number from 1, row, column) for the hover text."""
+    """(N, h, w) tiles -> one image with NaN gaps between tiles, and the tile number (from 1,
+    0 in the gaps) of every pixel for the hover text."""
     n, h, w = maps.shape
     cols = cols or min(n, max(1, round(math.sqrt(n * 2))))
     rows = math.ceil(n / cols)
     img = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan, np.float32)
-    info = np.zeros(img.shape + (3,), np.int32)
-    rr, cc = np.mgrid[0:h, 0:w]
+    tile = np.zeros(img.shape, np.int8 if n < 128 else np.int16)
     for k in range(n):
         r0, c0 = (k // cols) * (h + gap), (k % cols) * (w + gap)
         img[r0:r0 + h, c0:c0 + w] = maps[k]
-        info[r0:r0 + h, c0:c0 + w] = np.stack([np.full((h, w), k + 1), rr, cc], -1)
-    return img, info
+        tile[r0:r0 + h, c0:c0 + w] = k + 1
+    return img, tile
 
 
 def _limit(a: np.ndarray) -> float:
@@ -56,19 +55,18 @@ def _limit(a: np.ndarray) -> float:
 def mosaic_figure(maps: np.ndarray, title: str, what: str, value: str, tile_note: str,
                   cols: int | None = None, height: int | None = None, limit: float | None = None) -> go.Figure:
     """Tiles (N, h, w) on the diverging scale, symmetric around zero (or +-`limit`)."""
-    img, info = mosaic(maps, cols)
+    img, tile = mosaic(maps, cols)
     lim = limit or _limit(maps)
     fig = go.Figure(go.Heatmap(
-        z=img, customdata=info, colorscale=DIVERGING, zmin=-lim, zmax=lim, zmid=0,
-        colorbar=dict(title=dict(text=value, side="right"), thickness=12),
-        hovertemplate=f"{what} %{{customdata[0]}}<br>row %{{customdata[1]}}, col %{{customdata[2]}}"
-                      f"<br>{value} %{{z:.3g}}<extra></extra>", hoverongaps=False))
+        z=img, customdata=tile, colorscale=DIVERGING, zmin=-lim, zmax=lim, zmid=0,
+        colorbar=dict(title=dict(text=value, side="right"), thickness=12, len=0.9),
+        hovertemplate=f"{what} %{{customdata}}<br>{value} %{{z:.3g}}<extra></extra>", hoverongaps=False))
     ratio = img.shape[0] / max(img.shape[1], 1)
     base_layout(fig, title, tile_note, "", height or int(min(620, max(220, 90 + 520 * ratio))))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", constrain="domain")
-    fig.update_layout(hovermode="closest", plot_bgcolor="white")
+    fig.update_layout(hovermode="closest", plot_bgcolor=GREY)      # grey gaps between the tiles
     return fig
 
 
@@ -77,10 +75,11 @@ def filters_figure(f: dict, channel: int | None = None) -> go.Figure:
     over all input channels (None)."""
     o, i, kh, kw = f["shape"]
     maps = f["mean"] if channel is None else f["weights"][:, channel]
-    source = "averaged over its input channels" if channel is None else f"input channel {channel + 1}"
+    source = ("" if i == 1 else ", averaged over its input channels" if channel is None
+              else f", input channel {channel + 1}")
     shown = f" (first {len(maps)} of {o})" if len(maps) < o else ""
     return mosaic_figure(maps, f"Filters of layer {f['label']}: {o} learned {kh}x{kw} kernels{shown}",
-                         "filter", "weight", f"each tile = one filter, {source}",
+                         "filter", "weight", f"each tile = one filter{source}",
                          cols=min(len(maps), 8 if len(maps) <= 32 else 16))
 
 
@@ -253,23 +252,22 @@ def distributions_figure(rec: dict, kind: str) -> go.Figure:
     """TensorBoard's view for one kind (weights, biases, activations, gradients): per layer,
     percentile bands over steps (left) and the current histogram (right)."""
     d = rec["dist"][kind]
-    steps, labels = rec["history"]["step"], _labels(rec, d["layers"])
+    steps, labels = np.asarray(rec["history"]["step"]), _labels(rec, d["layers"])
     n = len(labels)
     titles = [t for label in labels for t in (f"{label}: {kind} over steps", f"{label}: {kind} now")]
     height = 110 + 230 * n
     fig = make_subplots(rows=n, cols=2, column_widths=[0.62, 0.38], subplot_titles=titles,
                         vertical_spacing=80 / height if n > 1 else 0.1, horizontal_spacing=0.08)
     shades = [0.12, 0.22, 0.34, 0.5]
+    back = np.concatenate([steps, steps[::-1]])                   # x of a closed band: there and back
+    axes: dict = {}
     for r, label in enumerate(labels, start=1):
-        pct = d["pct"][:, r - 1]                                        # (T, 9)
+        pct = np.asarray(d["pct"][:, r - 1], np.float64)          # (T, 9)
         first = r == 1
         for (lo, hi), name, alpha in zip(BAND_PAIRS, BAND_NAMES, shades):
-            fill = f"rgba(245,147,34,{alpha})"
-            fig.add_trace(go.Scatter(x=steps, y=pct[:, lo], mode="lines", line=dict(width=0),
-                                     showlegend=False, hoverinfo="skip", legendgroup=name), r, 1)
-            fig.add_trace(go.Scatter(x=steps, y=pct[:, hi], mode="lines", line=dict(width=0), fill="tonexty",
-                                     fillcolor=fill, name=name, legendgroup=name, showlegend=first,
-                                     hoverinfo="skip"), r, 1)
+            fig.add_trace(go.Scatter(x=back, y=np.concatenate([pct[:, hi], pct[::-1, lo]]), fill="toself",
+                                     mode="lines", line=dict(width=0), fillcolor=f"rgba(245,147,34,{alpha})",
+                                     name=name, legendgroup=name, showlegend=first, hoverinfo="skip"), r, 1)
         fig.add_trace(go.Scatter(x=steps, y=pct[:, 4], mode="lines", name="median", legendgroup="median",
                                  showlegend=first, line=dict(color="#b35c00", width=1.5),
                                  hovertemplate="step %{x}<br>median %{y:.3g}<extra></extra>"), r, 1)
@@ -280,13 +278,15 @@ def distributions_figure(rec: dict, kind: str) -> go.Figure:
                                  marker_color=QUALITATIVE[0], name="histogram now", legendgroup="hist",
                                  showlegend=first,
                                  hovertemplate="value %{x:.3g}<br>count %{y}<extra></extra>"), r, 2)
-        fig.update_xaxes(title_text="training step" if r == n else None, row=r, col=1)
-        fig.update_xaxes(title_text="value" if r == n else None, row=r, col=2)
-        fig.update_yaxes(title_text="value", row=r, col=1)
-        fig.update_yaxes(title_text="count", row=r, col=2)
+        left, right = 2 * r - 1, 2 * r                            # plotly's axis numbers, row by row
+        axes[f"yaxis{left if left > 1 else ''}"] = dict(title_text="value")
+        axes[f"yaxis{right}"] = dict(title_text="count")
+        if r == n:
+            axes[f"xaxis{left if left > 1 else ''}"] = dict(title_text="training step")
+            axes[f"xaxis{right}"] = dict(title_text="value")
     fig.update_annotations(font_size=12)
     fig.update_layout(title=dict(text=f"Distribution of {kind} per layer over training", x=0),
                       height=height, template="plotly_white", margin=dict(l=10, r=10, t=80, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / height, xanchor="right", x=1),
-                      hovermode="closest", bargap=0)
+                      hovermode="closest", bargap=0, **axes)
     return fig

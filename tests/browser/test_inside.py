@@ -48,13 +48,14 @@ def _shot_all(page, name: str):
 def test_inside_the_network_during_mnist_training(page, app_url):
     open_page(page, app_url)                                      # the Playground (its own small run)
     page.locator("[data-testid='stSidebarNav'] a[href$='/inside']").click()
-    page.wait_for_url("**/inside")
+    page.wait_for_url("**/inside", wait_until="commit", timeout=60_000)
     page.get_by_text("Start a preset").first.wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_text("Start a preset").first.click()
     page.get_by_role("button", name="▶ Start training").click()   # the default preset: MNIST CNN
     wait_idle(page)
-    page.keyboard.press("Escape")                                 # close the popover
+    page.keyboard.press("Escape")                                 # close the popover...
+    page.locator("h1").first.click()                              # ...and leave its button
     page.get_by_text("What each layer makes of it").wait_for(timeout=120_000)
     page.get_by_text("MNIST digits").first.wait_for(timeout=120_000)
     first = _wait_for_step(page, 1)
