@@ -613,9 +613,9 @@ def measure_overhead(spec: Any, rounds: int = 15, window_s: float = 1.5) -> dict
         for t in trainers.values():
             t.stop()
     med = statistics.median
+    ratios = lambda d: [1 - w / wo for w, wo in zip(d["with"], d["without"]) if wo > 0] or [math.nan]
     return {"wall": {k: med(v) for k, v in wall.items()}, "cpu": {k: med(v) for k, v in cpu.items()},
-            "slowdown_wall": med([1 - w / wo for w, wo in zip(wall["with"], wall["without"])]),
-            "slowdown_cpu": med([1 - w / wo for w, wo in zip(cpu["with"], cpu["without"])]),
+            "slowdown_wall": med(ratios(wall)), "slowdown_cpu": med(ratios(cpu)),
             "recorder_share": recorder_cpu / max(worker_cpu, 1e-9), "rounds": rounds, "window_s": window_s}
 
 
