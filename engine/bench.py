@@ -229,6 +229,8 @@ class Result:
     per_round: dict[str, list[float]] = field(default_factory=dict)
     step_share: dict[str, float] = field(default_factory=dict)   # worker time inside Run.step; the rest
                                                                  # is evaluation, views and publishing
+    ratios_steps: dict[str, float] = field(default_factory=dict)  # (b)/(a), (c)/(a) counting only the
+                                                                  # worker's time inside Run.step
 
 
 def measure(case: Case, log: Callable[[str], None] = lambda s: None) -> Result:
@@ -261,7 +263,10 @@ def measure(case: Case, log: Callable[[str], None] = lambda s: None) -> Result:
                   {m: v / n_train for m, v in med.items()},
                   {m: statistics.median(v) for m, v in cpu_rates.items()}, _ratios(cpu_rates),
                   case.rounds, case.window_s, note, rates,
-                  {m: statistics.median(modes[m].step_share[-case.rounds:]) for m in ("engine", "live")})
+                  {m: statistics.median(modes[m].step_share[-case.rounds:]) for m in ("engine", "live")},
+                  {m: statistics.median(e / share / b for e, share, b in
+                                        zip(rates[m], modes[m].step_share[-case.rounds:], rates["bare"]))
+                   for m in ("engine", "live")})
 
 
 def _ratios(rates: dict[str, list[float]]) -> dict[str, float]:
@@ -292,17 +297,19 @@ def machine() -> dict:
 def table(results: list[Result]) -> str:
     head = (f"{'case':14s} {'dev':4s} {'batch':>5s} {'(a) bare':>10s} {'(b) engine':>10s} {'(c) live':>10s} "
             f"{'(b)/(a)':>8s} {'(c)/(a)':>8s} {'cpu (b)/(a)':>11s} {'cpu (c)/(a)':>11s} {'in steps':>9s} "
-            f"{'live ep/s':>9s}")
+            f"{'steps (b)/(a)':>13s} {'live ep/s':>9s}")
     lines = [head, "-" * len(head)]
     for r in results:
         s = r.samples_per_s
         lines.append(f"{r.case:14s} {r.device:4s} {r.batch_size:>5d} {s['bare']:>10,.0f} {s['engine']:>10,.0f} "
                      f"{s['live']:>10,.0f} {r.ratios['engine']:>8.3f} {r.ratios['live']:>8.3f} "
                      f"{r.ratios_cpu['engine']:>11.3f} {r.ratios_cpu['live']:>11.3f} "
-                     f"{r.step_share['engine']:>4.0%}/{r.step_share['live']:<4.0%} {r.epochs_per_s['live']:>9.1f}")
+                     f"{r.step_share['engine']:>4.0%}/{r.step_share['live']:<4.0%} "
+                     f"{r.ratios_steps['engine']:>13.3f} {r.epochs_per_s['live']:>9.1f}")
     lines.append("samples/s (wall clock); ratios: median of per-round ratios, by wall clock and by CPU time "
                  "of the training thread; in steps: share of the worker's time inside training steps, (b)/(c) "
-                 "(the rest is evaluation, views, publishing). "
+                 "(the rest is evaluation, views, publishing); steps (b)/(a): the engine's rate counting only "
+                 "its time inside steps. "
                  f"Targets: (b)/(a) >= {TARGETS['engine']}, (c)/(a) >= {TARGETS['live']}, "
                  f"TF Playground default >= {TARGETS['tf_epochs_per_s']:.0f} epochs/s live.")
     return "\n".join(lines)

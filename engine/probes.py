@@ -496,7 +496,8 @@ class Recorder:
             try:
                 ratio = []
                 for l, old in zip(params, before):
-                    delta = math.sqrt(sum(float((p.detach() - o).float().pow(2).sum()) for p, o in zip(l.weights, old)))
+                    delta = math.sqrt(sum(float((p.detach() - o).float().pow(2).sum())
+                                          for p, o in zip(l.weights, old)))
                     size = math.sqrt(sum(float(o.float().pow(2).sum()) for o in old))
                     ratio.append(delta / size if size > 0 else math.nan)
                 self._ratio = np.array(ratio, np.float64)

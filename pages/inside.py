@@ -40,7 +40,7 @@ LAYER_NOTES = {
     "Tanh": "Tanh squashes every value into (-1, 1).",
 }
 
-st.title("🔬 Inside the network")
+st.title("Inside the network")
 st.caption("Open up the Playground's network while it trains: what its filters look for, what each layer "
            "makes of one example, whether the gradients reach every layer, and how the numbers spread.")
 
@@ -99,7 +99,8 @@ def preset_picker(where) -> None:
     a, b = where.columns([3, 1.2], vertical_alignment="bottom")
     a.selectbox("Preset to start", list(START_PRESETS), format_func=START_PRESETS.get, key="inside_preset",
                 help="A ready-made dataset and network; the Playground will show the same run.")
-    b.button("▶ Start training", type="primary", on_click=on_start, width="stretch", key="inside_start",
+    b.button("Start training", type="primary", on_click=on_start, width="stretch", key="inside_start",
+             icon=":material/play_arrow:",
              help="Load the preset into the Playground (replacing its network) and start training it.")
 
 
@@ -107,9 +108,9 @@ def preset_picker(where) -> None:
 trainer = pg.trainer()
 if trainer is None:
     st.info("Nothing is training yet. This page looks inside the network of the **Playground**'s run. "
-            "Start one here with a preset, or build your own network on the Playground.", icon="💡")
+            "Start one here with a preset, or build your own network on the Playground.", icon=":material/lightbulb:")
     preset_picker(st)
-    st.page_link("pages/playground.py", label="Build your own network on the Playground", icon="🎛️")
+    st.page_link("pages/playground.py", label="Build your own network on the Playground", icon=":material/tune:")
     st.stop()
 
 apply_example()
@@ -120,14 +121,15 @@ rec0 = snap.run.views.get("probes") if snap.run else None
 # ---------------------------------------------------------------- controls (outside the live part)
 c1, c2, c3, c4 = st.columns([1, 1, 1.6, 2.2], vertical_alignment="center")
 running = snap.state == "running"
-c1.button("⏸ Pause" if running else "▶ Train", key="inside_train", type="primary", on_click=on_train,
+c1.button("Pause" if running else "Train", key="inside_train", type="primary", on_click=on_train,
+          icon=":material/pause:" if running else ":material/play_arrow:",
           width="stretch", help="Start or pause the Playground's run; this page updates while it trains.")
 c2.button("Step", key="inside_step", on_click=pg.on_step, width="stretch",
           help="Train on exactly one batch: watch a single gradient step change the numbers.")
-preset_picker(c3.popover("Start a preset", icon="📦", width="stretch"))
-c4.page_link("pages/playground.py", label="Change the network on the Playground", icon="🎛️")
+preset_picker(c3.popover("Start a preset", icon=":material/inventory_2:", width="stretch"))
+c4.page_link("pages/playground.py", label="Change the network on the Playground", icon=":material/tune:")
 if "probes" not in trainer.views:
-    st.warning("This run was started without the recorder this page reads.", icon="⚠️")
+    st.warning("This run was started without the recorder this page reads.", icon=":material/warning:")
     st.button("Restart the run with the recorder", on_click=on_restart, key="inside_restart",
               help="Start the same network again from fresh weights, with recording on.")
     st.stop()
@@ -181,10 +183,10 @@ def status_line(snap, run) -> None:
 
 def show_flags(rec: dict, healthy: bool) -> None:
     for flag in rec["flags"]:
-        st.warning(flag["text"], icon="⚠️")
+        st.warning(flag["text"], icon=":material/warning:")
     if healthy and not rec["flags"] and rec["step"] > 0:
         st.success("No warning signs: gradients reach every layer, none explodes, and no ReLU layer is "
-                   "mostly dead.", icon="✅")
+                   "mostly dead.", icon=":material/check_circle:")
 
 
 def show_activations(rec: dict) -> None:
@@ -215,14 +217,14 @@ def show_activations(rec: dict) -> None:
                 note = "The final scores, one per class; the biggest one is the network's answer."
             col.caption(note)
     if DATASETS[spec.data.name].group == "2d":
-        st.page_link("pages/playground.py", icon="🎛️",
+        st.page_link("pages/playground.py", icon=":material/tune:",
                      label="For 2-D data, the Playground shows what every hidden neuron computes over the whole plane")
 
 
 def show_filters(rec: dict) -> None:
     if not rec["filters"]:
         st.info("This network has no Conv2d layer, so it has no filters to show. Start the MNIST CNN preset "
-                "(or add a Conv2d layer on the Playground) to watch filters learn.", icon="💡")
+                "(or add a Conv2d layer on the Playground) to watch filters learn.", icon=":material/lightbulb:")
         return
     convs = {f["layer"]: f for f in rec["filters"]}
     f = convs.get(st.session_state.get("inside_filter_layer"), rec["filters"][0])
@@ -240,7 +242,8 @@ def show_gradients(rec: dict) -> None:
         st.info("This network has no layer with weights.")
         return
     if not (h["g_norm"][-1] == h["g_norm"][-1]).any():            # all NaN: no step yet
-        st.info("Gradients exist only after a training step: press **Train** or **Step**.", icon="💡")
+        st.info("Gradients exist only after a training step: press **Train** or **Step**.",
+                icon=":material/lightbulb:")
         return
     st.plotly_chart(vz.gradient_bars_figure(rec), key="inside_grad_bars", config=NO_CHART_BAR)
     st.caption("Gradients (purple) tell each layer how to change; grey shows the weights' own size for scale. "
@@ -265,7 +268,7 @@ def show_distributions(rec: dict) -> None:
         st.info(f"This network has no {kind} to show.")
         return
     if len(rec["history"]["step"]) < 2:
-        st.info("The bands fill in as training runs: press **Train**.", icon="💡")
+        st.info("The bands fill in as training runs: press **Train**.", icon=":material/lightbulb:")
     st.plotly_chart(vz.distributions_figure(rec, kind), key="inside_dist", config=NO_CHART_BAR)
     st.caption("Left, as in TensorBoard: the darkest band holds the middle 38% of the values, the lightest all "
                "of them, the line is the median. Bands spreading out = values growing; bands shrinking to 0 = "

@@ -41,7 +41,7 @@ def test_quick_bench_reports_every_case_mode_and_ratio(report):
         for key in ("samples_per_s", "samples_per_cpu_s", "epochs_per_s"):
             assert set(c[key]) == set(MODES), key
             assert all(positive(v) for v in c[key].values()), (key, c[key])
-        for key in ("ratios", "ratios_cpu"):
+        for key in ("ratios", "ratios_cpu", "ratios_steps"):
             assert set(c[key]) == {"engine", "live"} and all(positive(v) for v in c[key].values()), c[key]
         # the ratios are the engine's rates over the bare loop's, round by round
         assert c["ratios"]["engine"] == pytest.approx(c["per_round"]["engine"][0] / c["per_round"]["bare"][0])

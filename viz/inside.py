@@ -286,7 +286,7 @@ def distributions_figure(rec: dict, kind: str) -> go.Figure:
             axes[f"xaxis{right}"] = dict(title_text="value")
     fig.update_annotations(font_size=12)
     fig.update_layout(title=dict(text=f"Distribution of {kind} per layer over training", x=0),
-                      height=height, template="plotly_white", margin=dict(l=10, r=10, t=80, b=10),
+                      height=height, margin=dict(l=10, r=10, t=80, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / height, xanchor="right", x=1),
                       hovermode="closest", bargap=0, **axes)
     return fig

@@ -52,7 +52,7 @@ def test_inside_the_network_during_mnist_training(page, app_url):
     page.get_by_text("Start a preset").first.wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_text("Start a preset").first.click()
-    page.get_by_role("button", name="▶ Start training").click()   # the default preset: MNIST CNN
+    page.get_by_role("button", name="Start training").click()   # the default preset: MNIST CNN
     wait_idle(page)
     page.keyboard.press("Escape")                                 # close the popover...
     page.locator("h1").first.click()                              # ...and leave its button
@@ -71,6 +71,6 @@ def test_inside_the_network_during_mnist_training(page, app_url):
         assert_no_exception(page)
         paths.append(_shot_all(page, "inside_" + section.lower().replace(" ", "_")))
     assert "Vanishing" not in _main_text(page)                    # a sane CNN raises no flag
-    page.get_by_role("button", name="⏸ Pause").click()          # stop the worker before leaving
+    page.get_by_role("button", name="Pause").click()          # stop the worker before leaving
     wait_idle(page)
     assert all(p.stat().st_size > 20_000 for p in paths)
