@@ -1,6 +1,6 @@
 """Deep-learning playground: `streamlit run app.py`.
 
-Entry point: navigation over pages/, session defaults, and the sidebar with the global
+Entry point: navigation over app_pages/, session defaults, and the sidebar with the global
 state (device, this session's run, live workers)."""
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ init_defaults()
 
 PAGES = {
     "Train": [
-        st.Page("pages/playground.py", title="Playground", icon=":material/tune:", default=True),
-        st.Page("pages/inside.py", title="Inside the network", icon=":material/biotech:"),
-        st.Page("pages/arena.py", title="Optimizer arena", icon=":material/sports_score:"),
+        st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:", default=True),
+        st.Page("app_pages/inside.py", title="Inside the network", icon=":material/biotech:"),
+        st.Page("app_pages/arena.py", title="Optimizer arena", icon=":material/sports_score:"),
     ],
     "Learn": [
-        st.Page("pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),
-        st.Page("pages/activations.py", title="Activation functions", icon=":material/show_chart:"),
-        st.Page("pages/backprop.py", title="Backprop step by step", icon=":material/replay:"),
+        st.Page("app_pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),
+        st.Page("app_pages/activations.py", title="Activation functions", icon=":material/show_chart:"),
+        st.Page("app_pages/backprop.py", title="Backprop step by step", icon=":material/replay:"),
     ],
 }
 page = st.navigation(PAGES)

@@ -26,7 +26,7 @@ def stop_trainers():
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / "arena.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "arena.py"), default_timeout=60)
     at.session_state["arena_surface"] = "bowl"           # the cheapest surface (60 steps) while racing
     at.run()
     assert not at.exception, at.exception[0].value

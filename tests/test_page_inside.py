@@ -31,7 +31,7 @@ def _page() -> AppTest:
     at.session_state["pg_spec"] = spec.with_(layers=(*spec.layers[:-1], LayerSpec.make("linear", units=3)))
     at.run()
     assert not [t for t in trainer_mod._LIVE if t.alive]
-    at.switch_page("pages/inside.py")
+    at.switch_page("app_pages/inside.py")
     return at
 
 
@@ -126,7 +126,7 @@ def test_a_vanishing_gradient_network_gets_the_warning():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["pg_spec"] = bad
     at.run()                                                   # the Playground makes the run
-    at.switch_page("pages/inside.py")
+    at.switch_page("app_pages/inside.py")
     at.session_state["inside_section"] = "Gradient flow"
     at.run()
     t = _trainer()

@@ -18,9 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _page(name: str) -> AppTest:
-    """The page file itself with the session defaults app.py would set (AppTest runs a
-    pages/ file on its own, without app.py)."""
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=60)
+    """The page file itself, run alone, with the session defaults app.py would set."""
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=60)
     for key, default in DEFAULTS.items():
         at.session_state[key] = default() if callable(default) else default
     at.run()

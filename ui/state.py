@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "pg_log_scale": False,
     "pg_show_test": False,
     "pg_discretize": False,
-    # Learn pages (pages/conv_lab.py, activations.py, backprop.py): widget values
+    # Learn pages (app_pages/conv_lab.py, activations.py, backprop.py): widget values
     "conv_source": "mnist", "conv_digit": 1500, "conv_photo": "china", "conv_channel": "gray",
     "conv_size": 48, "conv_shape_seed": 0, "conv_kernel": "sobel_x",
     "conv_custom3": "0 -1 0\n-1 4 -1\n0 -1 0", "conv_custom5": "\n".join(["1/25 " * 5] * 5),
@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "bp_net": start_params, "bp_history": list, "bp_steps": 0,
     # Optimizer arena (ui/arena.py): contestants, race, surfaces, lr finder
     **ARENA_DEFAULTS,
-    # Inside the network (pages/inside.py): section shown and its choices
+    # Inside the network (app_pages/inside.py): section shown and its choices
     "inside_preset": "mnist_cnn", "inside_section": "Activations", "inside_example_mode": "pick",
     "inside_example": 0, "inside_filter_layer": None, "inside_filter_channel": -1, "inside_kind": "weights",
     "inside_draw_s": dict,       # seconds drawing each section took (sets the refresh pace)

@@ -1,9 +1,7 @@
 """Browser tests of the three Learn pages: each main control works; screenshots for review.
 
 One browser session for the module: the app's root is opened once, then the tests move
-between pages with the sidebar links (no full reload of the frontend per test). The root
-comes first because, on a server that has never run app.py, Streamlit treats pages/ as an
-old-style pages folder and serves /<page> without app.py (no sidebar, no wide layout)."""
+between pages with the sidebar links (no full reload of the frontend per test)."""
 from __future__ import annotations
 
 import pytest

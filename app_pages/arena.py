@@ -17,7 +17,7 @@ from ui import arena as ua
 from ui.state import init_defaults
 from viz import arena as va
 
-init_defaults()          # idempotent; covers a first visit straight to this page's URL
+init_defaults()          # idempotent; lets the page run on its own (page tests)
 
 st.title("Optimizer arena")
 st.caption("Same network, same starting weights, same batches in the same order: whatever differs "

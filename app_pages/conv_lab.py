@@ -8,7 +8,7 @@ from engine.teach import conv
 from ui.state import init_defaults
 from viz import conv_lab as vz
 
-init_defaults()          # idempotent; covers a first visit straight to this page's URL
+init_defaults()          # idempotent; lets the page run on its own (page tests)
 S = st.session_state
 SOURCES = {"mnist": "MNIST digit", "photo": "Photo (scikit-learn sample)", "shape": "Generated shape",
            "upload": "Upload your own image"}

@@ -9,7 +9,7 @@ from engine.teach import backprop as bp
 from ui.state import init_defaults
 from viz import backprop as vz
 
-init_defaults()          # idempotent; covers a first visit straight to this page's URL
+init_defaults()          # idempotent; lets the page run on its own (page tests)
 S = st.session_state
 EXAMPLES = [f"({a:.0f}, {b:.0f}) → {t:.0f}" for (a, b), t in zip(bp.XOR_X, bp.XOR_T)]
 

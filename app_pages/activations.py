@@ -7,7 +7,7 @@ from engine.teach import activations as act
 from ui.state import init_defaults
 from viz import activations as vz
 
-init_defaults()          # idempotent; covers a first visit straight to this page's URL
+init_defaults()          # idempotent; lets the page run on its own (page tests)
 S = st.session_state
 
 st.title("Activation functions")

@@ -110,7 +110,7 @@ if trainer is None:
     st.info("Nothing is training yet. This page looks inside the network of the **Playground**'s run. "
             "Start one here with a preset, or build your own network on the Playground.", icon=":material/lightbulb:")
     preset_picker(st)
-    st.page_link("pages/playground.py", label="Build your own network on the Playground", icon=":material/tune:")
+    st.page_link("app_pages/playground.py", label="Build your own network on the Playground", icon=":material/tune:")
     st.stop()
 
 apply_example()
@@ -127,7 +127,7 @@ c1.button("Pause" if running else "Train", key="inside_train", type="primary", o
 c2.button("Step", key="inside_step", on_click=pg.on_step, width="stretch",
           help="Train on exactly one batch: watch a single gradient step change the numbers.")
 preset_picker(c3.popover("Start a preset", icon=":material/inventory_2:", width="stretch"))
-c4.page_link("pages/playground.py", label="Change the network on the Playground", icon=":material/tune:")
+c4.page_link("app_pages/playground.py", label="Change the network on the Playground", icon=":material/tune:")
 if "probes" not in trainer.views:
     st.warning("This run was started without the recorder this page reads.", icon=":material/warning:")
     st.button("Restart the run with the recorder", on_click=on_restart, key="inside_restart",
@@ -217,7 +217,7 @@ def show_activations(rec: dict) -> None:
                 note = "The final scores, one per class; the biggest one is the network's answer."
             col.caption(note)
     if DATASETS[spec.data.name].group == "2d":
-        st.page_link("pages/playground.py", icon=":material/tune:",
+        st.page_link("app_pages/playground.py", icon=":material/tune:",
                      label="For 2-D data, the Playground shows what every hidden neuron computes over the whole plane")
 
 
