@@ -90,13 +90,19 @@ class _Slot:
 _LIVE: "weakref.WeakSet[Trainer]" = weakref.WeakSet()
 
 
+def live_trainers() -> list["Trainer"]:
+    """Trainers whose worker is alive in this process."""
+    return [t for t in list(_LIVE) if t.alive]
+
+
 def live_workers() -> int:
     """Workers alive in this process (the browser test reads it from the sidebar)."""
-    return sum(1 for t in list(_LIVE) if t.alive)
+    return len(live_trainers())
 
 
 @atexit.register
-def _stop_all() -> None:
+def stop_all_workers() -> None:
+    """Stop every worker in this process (at exit; and tests, since AppTest skips on_release)."""
     for t in list(_LIVE):
         t.stop(timeout=2)
 

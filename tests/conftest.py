@@ -1,7 +1,17 @@
 import os
+
+import pytest
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHONPATH", str(ROOT))
+
+
+@pytest.fixture
+def stop_trainers():
+    """AppTest never calls on_release: stop every trainer the test started."""
+    yield
+    from engine.trainer import stop_all_workers
+    stop_all_workers()

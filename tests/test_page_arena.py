@@ -17,12 +17,7 @@ from engine.presets import load_preset
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def stop_trainers():
-    """AppTest never calls on_release: stop every trainer the test started."""
-    yield
-    for t in list(trainer_mod._LIVE):
-        t.stop()
+pytestmark = pytest.mark.usefixtures("stop_trainers")
 
 
 def _page() -> AppTest:
@@ -34,7 +29,7 @@ def _page() -> AppTest:
 
 
 def _trainer():
-    (t,) = [t for t in trainer_mod._LIVE if t.alive]
+    (t,) = trainer_mod.live_trainers()
     return t
 
 

@@ -15,12 +15,7 @@ from engine.spec import LayerSpec
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def stop_trainers():
-    """AppTest never calls on_release: stop every trainer the test started."""
-    yield
-    for t in list(trainer_mod._LIVE):
-        t.stop()
+pytestmark = pytest.mark.usefixtures("stop_trainers")
 
 
 def _page() -> AppTest:
@@ -30,13 +25,13 @@ def _page() -> AppTest:
     spec = load_preset("tf_playground")
     at.session_state["pg_spec"] = spec.with_(layers=(*spec.layers[:-1], LayerSpec.make("linear", units=3)))
     at.run()
-    assert not [t for t in trainer_mod._LIVE if t.alive]
+    assert not trainer_mod.live_trainers()
     at.switch_page("app_pages/inside.py")
     return at
 
 
 def _trainer():
-    (t,) = [t for t in trainer_mod._LIVE if t.alive]
+    (t,) = trainer_mod.live_trainers()
     return t
 
 

@@ -20,12 +20,7 @@ from ui.url import decode_spec, encode_spec
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def stop_trainers():
-    """AppTest never calls on_release: stop every trainer the test started."""
-    yield
-    for t in list(trainer_mod._LIVE):
-        t.stop()
+pytestmark = pytest.mark.usefixtures("stop_trainers")
 
 
 def _app(query: dict | None = None) -> AppTest:
@@ -44,7 +39,7 @@ def _url_spec(at: AppTest):
 
 def _trainer(at: AppTest | None = None):
     """The live trainer (the one running the page's spec, when `at` is given)."""
-    live = [t for t in trainer_mod._LIVE if t.alive]
+    live = trainer_mod.live_trainers()
     if at is not None:
         live = [t for t in live if t.specs[0] == at.session_state["pg_spec"]]
     (t,) = live
@@ -131,9 +126,9 @@ def test_an_invalid_stack_shows_the_engine_message_and_disables_train():
     assert any("layer 1 (Conv2d 8@3x3) gets input (2,)" in e and "image" in e for e in errors), errors
     assert at.button(key="pg_train").disabled and at.button(key="pg_step").disabled
     end = time.monotonic() + 20                                 # no run for a stack that cannot train
-    while [t for t in trainer_mod._LIVE if t.alive] and time.monotonic() < end:
+    while trainer_mod.live_trainers() and time.monotonic() < end:
         time.sleep(0.1)
-    assert not [t for t in trainer_mod._LIVE if t.alive]
+    assert not trainer_mod.live_trainers()
     # deleting the bad layer brings Train back
     [b for b in at.button if b.key and b.key.endswith("_del")][0].click().run()
     assert not at.button(key="pg_train").disabled and not _errors(at)
