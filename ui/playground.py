@@ -231,10 +231,12 @@ def on_train() -> None:
 @safe
 def on_step() -> None:
     if (t := trainer()) is not None:
-        before = t.snapshot().version
+        snap = t.snapshot()
+        before = snap.run.step if snap.run else 0
         t.step(1)
-        try:
-            t.wait(lambda snap: snap.version > before and snap.state != "running", 1.0)
+        try:                                   # show the step just taken (or why none was)
+            t.wait(lambda s: s.state not in ("running", "preparing", "idle", "paused")
+                   or (s.run is not None and s.run.step > before and s.state != "running"), 1.0)
         except TimeoutError:
             pass
 
