@@ -22,6 +22,7 @@ point, and the live chart's refresh interval) in headless Chromium.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -395,26 +396,43 @@ def browser_wait(url: str | None = None, page: Any = None, watch_s: float = 8.0)
     the app on a free port and headless Debian Chromium, and stops both afterwards."""
     if page is not None and url is not None:
         return _measure_wait(page, url, watch_s)
+    from playwright.sync_api import sync_playwright
+    with serve_app() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                     args=["--headless", "--no-sandbox", "--disable-gpu",
+                                           "--disable-dev-shm-usage"])
+        try:
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            return _measure_wait(ctx.new_page(), url, watch_s)
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def serve_app(log: Any = None, timeout_s: float = 90):
+    """`streamlit run app.py` on a free localhost port; yields its URL and stops it afterwards.
+    Raises RuntimeError when it does not answer its health check in time (the browser tests
+    start the app with this too)."""
     import socket
     import subprocess
     import sys
     import urllib.request
     from pathlib import Path
 
-    from playwright.sync_api import sync_playwright
     root = Path(__file__).resolve().parent.parent
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    out = log if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, stdout=out, stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(root)})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + timeout_s
         while True:
             try:
                 if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
@@ -424,15 +442,7 @@ def browser_wait(url: str | None = None, page: Any = None, watch_s: float = 8.0)
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("streamlit did not start")
             time.sleep(0.3)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                         args=["--headless", "--no-sandbox", "--disable-gpu",
-                                               "--disable-dev-shm-usage"])
-            try:
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                return _measure_wait(ctx.new_page(), url, watch_s)
-            finally:
-                browser.close()
+        yield url
     finally:
         proc.terminate()
         try:

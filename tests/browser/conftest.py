@@ -5,12 +5,6 @@ under CI (CI=true) that is a failure instead, so CI always runs them."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -33,12 +27,6 @@ def _missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url():
     """Start `streamlit run app.py` on a free port; yield its URL; stop it afterwards."""
@@ -47,32 +35,13 @@ def app_url():
         if os.environ.get("CI") == "true":
             pytest.fail(f"browser tests must run under CI: {why}")
         pytest.skip(why)
-    port = _free_port()
-    log = open(ROOT / ".streamlit-test.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    from engine.bench import serve_app
+    with open(ROOT / ".streamlit-test.log", "w") as log:
         try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start; see {log.name}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+            with serve_app(log, timeout_s=60) as url:
+                yield url
+        except RuntimeError as e:
+            pytest.fail(f"{e}; see {log.name}")
 
 
 @pytest.fixture(scope="session")
