@@ -16,7 +16,7 @@ from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunS
 from ui import builder, playground as pg, url
 from viz import playground as vz
 
-SHOW_EVERY_S = 0.5
+FAST_S, SLOW_S = 0.4, 1.5      # seconds between redraws of the live numbers and curves / pictures
 LOSS_LABELS = {"auto": "auto (picked from task and output)", **{k: v.label for k, v in LOSSES.items()}}
 PREPROCESS_HELP = ("How input values are rescaled before training: none, unit = [0, 1], "
                    "symmetric = [-1, 1], standardize = mean 0 and std 1 per feature; auto = the dataset's usual choice.")
@@ -302,11 +302,11 @@ def metrics_row(snap, run, task: str) -> None:
     st.caption(f"Step {run.step:,} of {run.total_steps:,} · {snap.samples_per_s:,.0f} samples/s on {snap.device}")
 
 
-def live(shown: str, body) -> None:
-    """Draw body(trainer, snapshot, run) in a fragment that polls while the trainer prepares or
-    trains. `shown` is the state the buttons were drawn for: when the trainer moves on (training
-    finished, paused, ready), the whole page reruns to redraw them."""
-    @st.fragment(run_every=SHOW_EVERY_S if shown in ("preparing", "running") else None)
+def live(shown: str, every: float, draw) -> None:
+    """Call draw(trainer, snapshot, run) in a fragment that polls every `every` seconds while
+    the trainer prepares or trains. `shown` is the state the buttons were drawn for: when the
+    trainer moves on (training finished, paused, ready), the whole page reruns to redraw them."""
+    @st.fragment(run_every=every if shown in ("preparing", "running") else None)
     def views() -> None:
         t = pg.trainer()
         if t is None:
@@ -315,18 +315,21 @@ def live(shown: str, body) -> None:
         if snap.state != shown:
             st.rerun()
         if snap.run is not None:
-            body(t, snap, snap.run)
+            draw(t, snap, snap.run)
     views()
 
 
-def top_views(t, snap, run) -> None:
-    """Next to the controls: the numbers and the main picture (boundary, images or confusion)."""
+def numbers(snap, run, task: str) -> None:
+    """Next to the controls: what went wrong, if anything, then the numbers."""
     if snap.state == "error":
         st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Reset.")
     if run.status == "diverged":
         st.error(run.message)
-    task = t.specs[0].task
     metrics_row(snap, run, task)
+
+
+def picture(run, task: str) -> None:
+    """Under the numbers: the main picture (decision boundary, test images or confusion matrix)."""
     boundary, images = run.views.get("boundary"), run.views.get("images")
     if isinstance(boundary, dict) and "z" in boundary:
         c1, c2 = st.columns(2)
@@ -365,9 +368,8 @@ def confusion(run) -> None:
                "Recall: of the examples of a class, how many were found. F1 combines both.")
 
 
-def bottom_views(t, snap, run) -> None:
-    """Below, full width: loss and accuracy curves, then the neurons and the confusion matrix."""
-    task = t.specs[0].task
+def curves(run, task: str) -> None:
+    """Below, full width: loss and accuracy curves."""
     previous = st.session_state["pg_previous"]
     x_axis, log = st.session_state.get("pg_x_axis") or "step", st.session_state.get("pg_log_scale", False)
     c1, c2 = st.columns(2, gap="medium")
@@ -385,6 +387,10 @@ def bottom_views(t, snap, run) -> None:
         st.caption("Accuracy = share of examples classified right; a gap between train and test means the "
                    "model memorises instead of generalising." if metric == "acc" else
                    "R² = how much of the target's variation the network explains (1 is perfect).")
+
+
+def network(run, task: str) -> None:
+    """At the bottom: what every neuron computes, and the confusion matrix."""
     neurons = run.views.get("neurons")
     has_neurons = isinstance(neurons, dict) and "columns" in neurons
     top_has_confusion = not (isinstance(run.views.get("boundary"), dict) or isinstance(run.views.get("images"), dict))
@@ -402,8 +408,30 @@ def bottom_views(t, snap, run) -> None:
                 confusion(run)
 
 
+# Two cadences: the numbers and curves redraw every FAST_S, the pictures (boundary, neurons,
+# images, confusion) every SLOW_S: the browser spends most of a refresh drawing Plotly
+# charts, and on a small machine it cannot redraw all of them twice a second.
 with right:
-    live(snap.state if snap else "none", top_views)
+    top, main_picture = st.container(), st.container()
     if trainer is None:
         st.info("Fix the problems on the left to see the network learn.")
-live(snap.state if snap else "none", bottom_views)
+middle, bottom = st.container(), st.container()
+shown = snap.state if snap else "none"
+
+
+def fast(t, snap, run) -> None:
+    with top:
+        numbers(snap, run, t.specs[0].task)
+    with middle:
+        curves(run, t.specs[0].task)
+
+
+def slow(t, snap, run) -> None:
+    with main_picture:
+        picture(run, t.specs[0].task)
+    with bottom:
+        network(run, t.specs[0].task)
+
+
+live(shown, FAST_S, fast)
+live(shown, SLOW_S, slow)

@@ -14,8 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from .style import (BLUE, CLASS_COLORS, DIVERGING, ORANGE, TEST_COLOR, TRAIN_COLOR,
-                    base_layout)
+from .style import (BLUE, BLUES, CLASS_COLORS, DIVERGING, ORANGE, TEST_COLOR, TRAIN_COLOR, figure,
+                    layout)
 
 FADED = "rgba(120,120,120,0.45)"
 WRONG = "#d62728"
@@ -34,71 +34,77 @@ def _pairs(cols: dict, x: str, y: str) -> tuple[list, list]:
     return [a for a, _ in keep], [b for _, b in keep]
 
 
+def _line(x: list, y: list, name: str, color: str, width: float = 2.5, dash: str = "solid",
+          markers: bool = False) -> dict:
+    return {"type": "scatter", "x": x, "y": y, "name": name, "mode": "lines+markers" if markers else "lines",
+            "line": {"color": color, "width": width, "dash": dash}}
+
+
 def loss_figure(evals: dict, batches: dict | None = None, previous: dict | None = None,
                 x: str = "step", log: bool = False) -> go.Figure:
     """Train and test loss against steps or epochs; batch losses light; the previous run faded."""
-    fig = go.Figure()
+    data = []
     if previous:
         for col, dash in (("train_loss", "dot"), ("test_loss", "dash")):
             px, py = _pairs(previous.get("evals", {}), x, col)
-            fig.add_trace(go.Scatter(x=px, y=py, mode="lines", name=f"previous {col.split('_')[0]}",
-                                     line=dict(color=FADED, dash=dash, width=1.5)))
+            data.append(_line(px, py, f"previous {col.split('_')[0]}", FADED, 1.5, dash))
     if batches and batches.get("step") and x == "step":
-        fig.add_trace(go.Scatter(x=batches["step"], y=batches["loss"], mode="lines", name="batch loss",
-                                 line=dict(color="rgba(31,119,180,0.25)", width=1)))
+        data.append(_line(batches["step"], batches["loss"], "batch loss", "rgba(31,119,180,0.25)", 1))
     for col, color, label in (("train_loss", TRAIN_COLOR, "train loss"), ("test_loss", TEST_COLOR, "test loss")):
         px, py = _pairs(evals, x, col)
-        fig.add_trace(go.Scatter(x=px, y=py, mode="lines+markers" if len(px) < 30 else "lines",
-                                 name=label, line=dict(color=color, width=2.5)))
-    base_layout(fig, "Loss", "training step" if x == "step" else "epoch", "loss (log scale)" if log else "loss")
-    if log:
-        fig.update_yaxes(type="log")
-    return fig
+        data.append(_line(px, py, label, color, markers=len(px) < 30))
+    return figure(data, layout("Loss", "training step" if x == "step" else "epoch",
+                               "loss (log scale)" if log else "loss", yaxis={"type": "log"} if log else None))
 
 
 def accuracy_figure(evals: dict, previous: dict | None = None, x: str = "step",
                     metric: str = "acc") -> go.Figure:
     """Train and test accuracy (or R² for regression) in percent against steps or epochs."""
-    fig = go.Figure()
     scale = 100 if metric == "acc" else 1
     name = "accuracy" if metric == "acc" else "R²"
+    data = []
     if previous:
         px, py = _pairs(previous.get("evals", {}), x, f"test_{metric}")
-        fig.add_trace(go.Scatter(x=px, y=[v * scale for v in py], mode="lines", name=f"previous test",
-                                 line=dict(color=FADED, dash="dash", width=1.5)))
+        data.append(_line(px, [v * scale for v in py], "previous test", FADED, 1.5, "dash"))
     for split, color in (("train", TRAIN_COLOR), ("test", TEST_COLOR)):
         px, py = _pairs(evals, x, f"{split}_{metric}")
-        fig.add_trace(go.Scatter(x=px, y=[v * scale for v in py], mode="lines+markers" if len(px) < 30 else "lines",
-                                 name=f"{split} {name}", line=dict(color=color, width=2.5)))
-    base_layout(fig, name.capitalize() if metric == "acc" else "R² (1 = perfect fit)",
-                "training step" if x == "step" else "epoch", f"{name} (%)" if metric == "acc" else name)
-    if metric == "acc":
-        fig.update_yaxes(range=[0, 101])
-    return fig
+        data.append(_line(px, [v * scale for v in py], f"{split} {name}", color, markers=len(px) < 30))
+    return figure(data, layout(name.capitalize() if metric == "acc" else "R² (1 = perfect fit)",
+                               "training step" if x == "step" else "epoch",
+                               f"{name} (%)" if metric == "acc" else name,
+                               yaxis={"range": [0, 101]} if metric == "acc" else None))
 
 
 # ---------------------------------------------------------------- decision boundary
-def _points(fig: go.Figure, pts: np.ndarray, y: np.ndarray, task: str, name: str, outline: str,
-            symbol: str = "circle", n_classes: int = 2, size: int = 7) -> None:
+def _points(pts: np.ndarray, y: np.ndarray, task: str, name: str, outline: str,
+            symbol: str = "circle", n_classes: int = 2, size: int = 7) -> list[dict]:
+    """Scatter traces of 2-D points: one per class, or one coloured by the target for regression."""
     if pts is None or len(pts) == 0:
-        return
+        return []
     if task == "regression":
-        fig.add_trace(go.Scatter(
-            x=pts[:, 0], y=pts[:, 1], mode="markers", name=name,
-            marker=dict(color=y, colorscale=DIVERGING, cmin=-1, cmax=1, size=size, symbol=symbol,
-                        line=dict(color=outline, width=1)),
-            hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<br>target %{marker.color:.2f}<extra>" + name + "</extra>"))
-        return
+        return [{"type": "scatter", "x": pts[:, 0], "y": pts[:, 1], "mode": "markers", "name": name,
+                 "marker": {"color": y, "colorscale": DIVERGING, "cmin": -1, "cmax": 1, "size": size,
+                            "symbol": symbol, "line": {"color": outline, "width": 1}},
+                 "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>target %{marker.color:.2f}<extra>" + name + "</extra>"}]
+    traces = []
     for c in range(max(n_classes, int(y.max()) + 1 if len(y) else 0)):
         m = y == c
         if not m.any():
             continue
         label = ("blue" if c == 0 else "orange") if n_classes == 2 else f"class {c}"
-        fig.add_trace(go.Scatter(
-            x=pts[m, 0], y=pts[m, 1], mode="markers", name=f"{name}: {label}",
-            marker=dict(color=CLASS_COLORS[c % len(CLASS_COLORS)], size=size, symbol=symbol,
-                        line=dict(color=outline, width=1.2)),
-            hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<extra>" + f"{name}: {label}</extra>"))
+        traces.append({"type": "scatter", "x": pts[m, 0], "y": pts[m, 1], "mode": "markers",
+                       "name": f"{name}: {label}",
+                       "marker": {"color": CLASS_COLORS[c % len(CLASS_COLORS)], "size": size, "symbol": symbol,
+                                  "line": {"color": outline, "width": 1.2}},
+                       "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<extra>" + f"{name}: {label}</extra>"})
+    return traces
+
+
+def _plane_layout(title: str, extent: float, height: int, grid: bool) -> dict:
+    """Square x1/x2 axes over [-extent, extent]."""
+    axis = {"range": [-extent, extent], "zeroline": False, **({} if grid else {"showgrid": False})}
+    return layout(title, "x1", "x2", height, xaxis={**axis, "constrain": "domain"},
+                  yaxis={**axis, "scaleanchor": "x", "scaleratio": 1}, hovermode="closest")
 
 
 def boundary_figure(view: dict, show_test: bool = False, discretize: bool = False,
@@ -107,39 +113,32 @@ def boundary_figure(view: dict, show_test: bool = False, discretize: bool = Fals
     kind, axis, z = view["kind"], view["axis"], np.asarray(view["z"])
     task = "regression" if kind == "regression" else "classification"
     n_classes = view.get("n_classes", 2)
-    fig = go.Figure()
+    heat = {"type": "heatmap", "x": axis, "y": axis, "opacity": 0.75, "colorscale": DIVERGING,
+            "zsmooth": False if discretize else "best"}
     if kind == "probability":
-        zz = (z > 0.5).astype(np.float32) if discretize else z
-        fig.add_trace(go.Heatmap(x=axis, y=axis, z=zz, zmin=0, zmax=1, colorscale=DIVERGING, opacity=0.75,
-                                 zsmooth=False if discretize else "best",
-                                 colorbar=dict(title="P(orange)", thickness=12, len=0.8),
-                                 hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<br>P(orange) %{z:.2f}<extra></extra>"))
+        heat |= {"z": (z > 0.5).astype(np.float32) if discretize else z, "zmin": 0, "zmax": 1,
+                 "colorbar": {"title": {"text": "P(orange)"}, "thickness": 12, "len": 0.8},
+                 "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>P(orange) %{z:.2f}<extra></extra>"}
     elif kind == "regression":
-        zz = np.sign(z) if discretize else z
-        fig.add_trace(go.Heatmap(x=axis, y=axis, z=zz, zmin=-1, zmax=1, colorscale=DIVERGING, opacity=0.75,
-                                 zsmooth=False if discretize else "best",
-                                 colorbar=dict(title="prediction", thickness=12, len=0.8),
-                                 hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<br>prediction %{z:.2f}<extra></extra>"))
+        heat |= {"z": np.sign(z) if discretize else z, "zmin": -1, "zmax": 1,
+                 "colorbar": {"title": {"text": "prediction"}, "thickness": 12, "len": 0.8},
+                 "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>prediction %{z:.2f}<extra></extra>"}
     else:
         k = max(n_classes, 2)
         scale = []
         for c in range(k):
             col = CLASS_COLORS[c % len(CLASS_COLORS)]
             scale += [[c / k, col], [(c + 1) / k, col]]
-        fig.add_trace(go.Heatmap(x=axis, y=axis, z=z, zmin=-0.5, zmax=k - 0.5, colorscale=scale, opacity=0.55,
-                                 showscale=False,
-                                 hovertemplate="x1 %{x:.2f}, x2 %{y:.2f}<br>class %{z}<extra></extra>"))
-    _points(fig, view["points_train"], np.asarray(view["y_train"]), task, "train", "white", n_classes=n_classes)
+        heat = {"type": "heatmap", "x": axis, "y": axis, "z": z, "zmin": -0.5, "zmax": k - 0.5, "colorscale": scale,
+                "opacity": 0.55, "showscale": False,
+                "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>class %{z}<extra></extra>"}
+    data = [heat, *_points(view["points_train"], np.asarray(view["y_train"]), task, "train", "white",
+                           n_classes=n_classes)]
     if show_test:
-        _points(fig, view["points_test"], np.asarray(view["y_test"]), task, "test", "black",
-                symbol="diamond", n_classes=n_classes)
-    e = view["extent"]
+        data += _points(view["points_test"], np.asarray(view["y_test"]), task, "test", "black",
+                        symbol="diamond", n_classes=n_classes)
     title = "Decision boundary" if task == "classification" else "Regression surface"
-    base_layout(fig, title, "x1", "x2", height=height)
-    fig.update_layout(hovermode="closest")
-    fig.update_xaxes(range=[-e, e], constrain="domain", showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[-e, e], scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False)
-    return fig
+    return figure(data, _plane_layout(title, view["extent"], height, grid=False))
 
 
 # ---------------------------------------------------------------- neuron grid
@@ -172,7 +171,7 @@ def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
         top = (n_rows - len(cols[ci]["maps"])) * pitch / 2
         return xs[ci], -(top + u * pitch + box / 2)
 
-    fig = go.Figure()
+    data = []
     # weights: lines bucketed by sign and thickness -> at most 2 x 6 traces
     wmax = max((float(np.abs(w).max()) for w in weights if w.size), default=1.0) or 1.0
     buckets: dict[tuple[bool, int], tuple[list, list]] = {}
@@ -189,10 +188,10 @@ def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
                 hy.append((y0 + y1) / 2)
                 htxt.append(f"{cols[li]['labels'][i]} → {cols[li + 1]['labels'][o]}: weight {v:+.3f}")
     for (positive, level), (bx, by) in sorted(buckets.items()):
-        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", hoverinfo="skip", showlegend=False,
-                                 line=dict(color=ORANGE if positive else BLUE, width=0.6 + 1.1 * level)))
-    fig.add_trace(go.Scatter(x=hx, y=hy, mode="markers", marker=dict(size=7, color="rgba(0,0,0,0)"),
-                             hovertext=htxt, hoverinfo="text", showlegend=False))
+        data.append({"type": "scatter", "x": bx, "y": by, "mode": "lines", "hoverinfo": "skip", "showlegend": False,
+                     "line": {"color": ORANGE if positive else BLUE, "width": 0.6 + 1.1 * level}})
+    data.append({"type": "scatter", "x": hx, "y": hy, "mode": "markers", "hovertext": htxt, "hoverinfo": "text",
+                 "marker": {"size": 7, "color": "rgba(0,0,0,0)"}, "showlegend": False})
     # neurons: every map drawn into one transparent canvas
     left, right, bottom = xs[0] - box / 2, xs[-1] + box / 2, -n_rows * pitch
     canvas = np.zeros((round(-bottom * px), round((right - left) * px), 4), np.uint8)   # (H, W, RGBA)
@@ -218,18 +217,17 @@ def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
         notes.append(dict(x=xs[ci], y=0.1, text=f"<b>{col['name']}</b><br>{len(maps)} "
                           f"{'feature' if ci == 0 else 'neuron'}{'s' if len(maps) != 1 else ''}",
                           showarrow=False, yanchor="bottom", font=dict(size=12)))
-    fig.update_layout(annotations=notes, images=[dict(
-        source=_png_uri(canvas), xref="x", yref="y", x=left, y=0, sizex=right - left, sizey=-bottom,
-        sizing="stretch", layer="above")])
-    fig.add_trace(go.Scatter(x=nx, y=ny, mode="markers", marker=dict(size=26, color="rgba(0,0,0,0)", symbol="square"),
-                             hovertext=ntxt, hoverinfo="text", showlegend=False))
+    data.append({"type": "scatter", "x": nx, "y": ny, "mode": "markers", "hovertext": ntxt, "hoverinfo": "text",
+                 "marker": {"size": 26, "color": "rgba(0,0,0,0)", "symbol": "square"}, "showlegend": False})
     for color, label in ((ORANGE, "positive weight / output"), (BLUE, "negative weight / output")):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, width=4), name=label))
-    base_layout(fig, "What every neuron computes", "", "", height=height or int(max(260, 110 + n_rows * 60)))
-    fig.update_layout(hovermode="closest", plot_bgcolor="white")
-    fig.update_xaxes(visible=False, range=[left - 0.9, right + 0.3])
-    fig.update_yaxes(visible=False, range=[bottom - 0.1, 0.9], scaleanchor="x", scaleratio=1)
-    return fig
+        data.append(_line([None], [None], label, color, 4))
+    image = {"source": _png_uri(canvas), "xref": "x", "yref": "y", "x": left, "y": 0, "sizex": right - left,
+             "sizey": -bottom, "sizing": "stretch", "layer": "above"}
+    return figure(data, layout("What every neuron computes", "", "", height or int(max(260, 110 + n_rows * 60)),
+                               xaxis={"visible": False, "range": [left - 0.9, right + 0.3]},
+                               yaxis={"visible": False, "range": [bottom - 0.1, 0.9], "scaleanchor": "x",
+                                      "scaleratio": 1},
+                               hovermode="closest", plot_bgcolor="white", annotations=notes, images=[image]))
 
 
 # ---------------------------------------------------------------- images
@@ -262,13 +260,10 @@ def images_figure(images: np.ndarray, true: Sequence[int], class_names: Sequence
                                    line=dict(color=WRONG, width=3)))
         notes.append(dict(x=x0 + w / 2, y=y0 - 1, text=text, showarrow=False, yanchor="bottom",
                           font=dict(size=11, color=color)))
-    fig = go.Figure(go.Image(z=sheet, hoverinfo="skip"))
     px_h = 150 if per_row <= 4 else 75                                  # screen pixels per row of tiles
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=rows * px_h + 70,
-                      margin=dict(l=10, r=10, t=50, b=10), showlegend=False, annotations=notes, shapes=frames)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
+    return figure([{"type": "image", "z": sheet, "hoverinfo": "skip"}],
+                  layout(title, "", "", rows * px_h + 70, xaxis={"visible": False}, yaxis={"visible": False},
+                         showlegend=False, annotations=notes, shapes=frames))
 
 
 # ---------------------------------------------------------------- confusion matrix
@@ -276,28 +271,20 @@ def confusion_figure(cm: Sequence[Sequence[int]], class_names: Sequence[str]) ->
     """Rows = true class, columns = predicted class; the diagonal is what the model gets right."""
     cm = np.asarray(cm)
     names = [str(n) for n in class_names][:len(cm)]
-    fig = go.Figure(go.Heatmap(
-        z=cm, x=names, y=names, colorscale="Blues", showscale=False, text=cm, texttemplate="%{text}",
-        hovertemplate="true %{y}, predicted %{x}: %{z} examples<extra></extra>"))
-    base_layout(fig, "Confusion matrix (test set)", "predicted class", "true class",
-                height=max(260, 60 + 32 * len(names)))
-    fig.update_layout(hovermode="closest")
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", side="bottom")
-    return fig
+    heat = {"type": "heatmap", "z": cm, "x": names, "y": names, "colorscale": BLUES, "showscale": False,
+            "text": cm, "texttemplate": "%{text}",
+            "hovertemplate": "true %{y}, predicted %{x}: %{z} examples<extra></extra>"}
+    return figure([heat], layout("Confusion matrix (test set)", "predicted class", "true class",
+                                 max(260, 60 + 32 * len(names)), xaxis={"type": "category", "side": "bottom"},
+                                 yaxis={"autorange": "reversed", "type": "category"}, hovermode="closest"))
 
 
 # ---------------------------------------------------------------- data previews
 def scatter_preview(points_train: np.ndarray, y_train: np.ndarray, points_test: np.ndarray | None,
                     y_test: np.ndarray | None, task: str, extent: float, n_classes: int = 2) -> go.Figure:
     """The 2-D data set: train points filled, test points as diamonds with a dark outline."""
-    fig = go.Figure()
-    _points(fig, points_train, np.asarray(y_train).reshape(-1), task, "train", "white", n_classes=n_classes, size=6)
+    data = _points(points_train, np.asarray(y_train).reshape(-1), task, "train", "white", n_classes=n_classes, size=6)
     if points_test is not None:
-        _points(fig, points_test, np.asarray(y_test).reshape(-1), task, "test", "#333",
-                symbol="diamond", n_classes=n_classes, size=6)
-    base_layout(fig, "The data", "x1", "x2", height=330)
-    fig.update_layout(hovermode="closest")
-    fig.update_xaxes(range=[-extent, extent], constrain="domain", zeroline=False)
-    fig.update_yaxes(range=[-extent, extent], scaleanchor="x", scaleratio=1, zeroline=False)
-    return fig
+        data += _points(points_test, np.asarray(y_test).reshape(-1), task, "test", "#333",
+                        symbol="diamond", n_classes=n_classes, size=6)
+    return figure(data, _plane_layout("The data", extent, 330, grid=True))

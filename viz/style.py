@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.colors import get_colorscale
 
 # The default template is applied once, lazily; `template="plotly_white"` on each figure costs ~100 ms.
 pio.templates.default = "plotly_white"
@@ -13,6 +14,7 @@ GREY = "#e8eaeb"
 # diverging scale for decision boundaries, weights, kernels: blue (-) -> white -> orange (+)
 DIVERGING = [[0.0, BLUE], [0.5, "#ffffff"], [1.0, ORANGE]]
 SEQUENTIAL = "Viridis"
+BLUES = get_colorscale("Blues")   # as a list: plotly.js reads the name "Blues" as a different scale
 # qualitative palette for runs and optimizers; the same optimizer keeps its colour everywhere
 QUALITATIVE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
 OPTIMIZER_COLORS = {"sgd": "#1f77b4", "adagrad": "#2ca02c", "adadelta": "#8c564b",
@@ -22,12 +24,27 @@ CLASS_COLORS = [BLUE, ORANGE, "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#ff7f0e"
 
 
+def layout(title: str, x: str, y: str, height: int = 320, xaxis: dict | None = None,
+           yaxis: dict | None = None, **extra) -> dict:
+    """Every chart's starting layout as a plain dict: title, axis titles (plus any other axis
+    settings), compact margins, a horizontal legend; `extra` adds or overrides keys."""
+    return {"title": {"text": title, "x": 0, "xanchor": "left"}, "height": height,
+            "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+            "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+            "hovermode": "x unified", "xaxis": {"title": {"text": x}, **(xaxis or {})},
+            "yaxis": {"title": {"text": y}, **(yaxis or {})}, **extra}
+
+
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain trace and layout dicts in one go, skipping plotly's per-property
+    validation: about 10x faster to build (1-2 ms instead of 15-40 ms), which matters for the
+    charts a page redraws twice a second. tests/test_figures.py validates every builder's output."""
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
 def base_layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320) -> go.Figure:
-    """Title, axis titles, compact margins and a horizontal legend: every chart starts here."""
-    fig.update_layout(title=dict(text=title, x=0, xanchor="left"), height=height,
-                      margin=dict(l=10, r=10, t=50, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
-                      hovermode="x unified")
+    """`layout` applied to a figure built step by step; axis titles go to every subplot's axes."""
+    fig.update_layout({k: v for k, v in layout(title, x, y, height).items() if k not in ("xaxis", "yaxis")})
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
     return fig
