@@ -47,7 +47,14 @@ _reg("adamw", "AdamW", lambda p, o: torch.optim.AdamW(
 
 
 def make_optimizer(params: Iterable[nn.Parameter], spec: OptimSpec) -> torch.optim.Optimizer:
-    return OPTIMIZERS[spec.name].make(params, spec)
+    """The spec's optimizer, updating all its tensors with torch's multi-tensor ("foreach")
+    kernels, on the CPU too (torch's default picks them only for GPU tensors): the same
+    arithmetic in one op per update term instead of one per parameter tensor, which is most
+    of an update's cost for a small network."""
+    opt = OPTIMIZERS[spec.name].make(params, spec)
+    for group in opt.param_groups:
+        group["foreach"] = True
+    return opt
 
 
 def make_scheduler(opt: torch.optim.Optimizer, spec: OptimSpec, steps_per_epoch: int,

@@ -15,12 +15,15 @@ import torch
 from .build import build_model, check, infer_shapes
 from .data import Dataset, make_dataset
 from .device import pick_device
+from .fastmlp import FastMLP, plan
 from .layers import SeededDropout
 from .metrics import classification_metrics, regression_metrics
 from .optim import LOSSES, make_optimizer, make_scheduler, predict, resolve_loss
 from .spec import RunSpec, SpecError
 
 EVAL_CAP = 512                  # live evaluations use at most this many train / test examples
+EVAL_BUDGET = 8                 # by default they see at most 1 example per this many trained (see eval_cadence)
+MIN_EVALS = 12                  # ... but a run evaluates at least this many times, to draw its curves
 GATHER_BYTES = 64 * 2**20       # training sets up to this size are shuffled once per epoch, not per batch
 _SEED_LOCK = threading.Lock()   # torch's global RNG seeds the weights: one build at a time
 
@@ -66,7 +69,9 @@ class Run:
         self.batch_size = min(spec.batch_size, self.n_train)
         self.steps_per_epoch = math.ceil(self.n_train / self.batch_size)
         self.total_steps = spec.steps or spec.epochs * self.steps_per_epoch
-        self.eval_every = spec.eval_every or min(self.steps_per_epoch, 100)
+        n_eval = min(EVAL_CAP, self.n_train) + min(EVAL_CAP, len(self.x_test))
+        self.eval_every = spec.eval_every or eval_cadence(self.steps_per_epoch, self.batch_size, n_eval,
+                                                          self.total_steps)
         self.opt = make_optimizer(self.model.parameters(), spec.optim)
         self.sched = make_scheduler(self.opt, spec.optim, self.steps_per_epoch, self.total_steps)
         self._weights = [p for n, p in self.model.named_parameters() if p.dim() > 1]
@@ -80,6 +85,8 @@ class Run:
         self._params = [p for g in self.opt.param_groups for p in g["params"]]
         self._all_modules = list(self.model.modules())
         self._raw_opt_step = _unwrapped(type(self.opt).step)
+        # closed-form backprop for plain MLPs (engine/fastmlp.py); None: autograd trains this model
+        self.fast: FastMLP | None = plan(self.model, self.loss_name, self.y_train.dtype)
 
     # ------------------------------------------------------------ training
     @property
@@ -120,24 +127,31 @@ class Run:
         return rate * sum((w * w).sum() for w in self._weights)
 
     def step(self) -> torch.Tensor:
-        """One gradient step on the next batch; returns the batch loss (detached, on device,
-        no sync). Gradients stay in .grad until the next step.
+        """One gradient step on the next batch; returns the batch loss (without the penalty;
+        detached, on device, no sync). Gradients stay in .grad until the next step.
 
         Same numbers as `model.train(); loss = loss_fn(model(xb), yb); opt.zero_grad();
         (loss + penalty).backward(); opt.step()`, with less Python per step, which is most
         of a step's time for TensorFlow-Playground-sized networks: no train() walk when
         already training, no hook machinery when nothing is hooked, no zero penalty in the
         graph, and the optimizer's own update without its profiling wrapper when it has no
-        step hooks (probes add some for one step at a time: then the plain call runs)."""
+        step hooks (probes add some for one step at a time: then the plain call runs).
+        A plain MLP with no module or tensor hooks gets its loss and gradients from
+        `self.fast` (closed-form backprop, equal to autograd's to float rounding) instead
+        of autograd; the optimizer step is the same either way."""
         if not all(m.training for m in self._all_modules):
             self.model.train()
         xb, yb = self._next_batch()
-        loss = self.loss_fn(self._forward(xb), yb)
-        for p in self._params:                                       # opt.zero_grad(set_to_none=True)
-            p.grad = None
-        penalty = self.penalty()
-        total = loss if isinstance(penalty, float) and penalty == 0.0 else loss + penalty
-        _backward(total)
+        if self.fast is not None and not self._hooked():
+            loss = self.fast.loss_and_grads(xb, yb, self.spec.regularization, self.spec.reg_rate)
+        else:
+            loss = self.loss_fn(self._forward(xb), yb)
+            for p in self._params:                                   # opt.zero_grad(set_to_none=True)
+                p.grad = None
+            penalty = self.penalty()
+            total = loss if isinstance(penalty, float) and penalty == 0.0 else loss + penalty
+            _backward(total)
+            loss = loss.detach()
         if self.step_count == 0 or self._opt_hooked():
             self.opt.step()                                          # the first one marks it for schedulers
         else:
@@ -146,13 +160,20 @@ class Run:
         if self.sched is not None and self.step_count < self.total_steps:
             self.sched.step()
         self.step_count += 1
-        return loss.detach()
+        return loss
+
+    def _hooked(self) -> bool:
+        """Something watches the forward or backward pass: global or module hooks, tracing,
+        torch.compile, or hooks on a parameter's gradient. Then the model runs through
+        __call__ and autograd, so every hook fires."""
+        return _module_hooks_active() or any(
+            m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+            or m._compiled_call_impl is not None for m in self._all_modules) or any(
+            p._backward_hooks or p._post_accumulate_grad_hooks for p in self._params)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """model(x), calling each layer's forward directly when no hooks are registered."""
-        if _module_hooks_active() or any(
-                m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
-                or m._compiled_call_impl is not None for m in self._all_modules):
+        if self._hooked():
             return self.model(x)
         for layer in self.model:                                     # nested modules still use __call__
             x = layer.forward(x)
@@ -223,6 +244,15 @@ def _unwrapped(fn):
     while hasattr(fn, "__wrapped__"):
         fn = fn.__wrapped__
     return fn
+
+
+def eval_cadence(steps_per_epoch: int, batch_size: int, n_eval: int, total_steps: int) -> int:
+    """Default steps between live evaluations of `n_eval` examples: once per epoch (at most
+    every 100 steps), or less often where that would evaluate more than 1 example per
+    EVAL_BUDGET trained (a forward pass costs ~0.4 of a training step per example, so
+    evaluations then take under 5% of the time); and at least MIN_EVALS times per run."""
+    budget = max(min(steps_per_epoch, 100), math.ceil(EVAL_BUDGET * n_eval / batch_size))
+    return max(1, min(budget, math.ceil(total_steps / MIN_EVALS)))
 
 
 def output_units(spec: RunSpec, data: Dataset) -> int:

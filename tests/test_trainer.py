@@ -9,7 +9,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_
 from engine.metrics import classification_metrics
 from engine.optim import OPTIMIZERS
 from engine.presets import load_preset
-from engine.run import Run
+from engine.run import Run, eval_cadence
 from engine.spec import DataSpec, LayerSpec, OptimSpec, RunSpec, SCHEDULES
 from engine.trainer import Trainer, live_workers
 
@@ -53,11 +53,28 @@ def test_linear_neuron_learns_the_plane():
     assert res["test_r2"] > 0.95 and res["test_mse"] < 0.02
 
 
+def test_default_evaluation_cadence_is_once_per_epoch_within_a_budget():
+    """Once per epoch (at most every 100 steps), unless that evaluates more than 1 example per
+    8 trained, and at least 12 times per run: TF Playground's spiral (250 + 250 examples,
+    batch 10) evaluates every 8 * 500 / 10 = 400 steps, MNIST at batch 32 every 8 * 1024 / 32."""
+    from engine.bench import FOREVER, tf_playground_spec
+    assert eval_cadence(steps_per_epoch=7, batch_size=16, n_eval=20, total_steps=1000) == 10   # the budget
+    assert eval_cadence(steps_per_epoch=7, batch_size=16, n_eval=8, total_steps=1000) == 7     # per epoch
+    assert eval_cadence(steps_per_epoch=500, batch_size=16, n_eval=8, total_steps=10**6) == 100
+    assert eval_cadence(steps_per_epoch=7, batch_size=16, n_eval=200, total_steps=35) == 3      # 12 per run
+    assert Run(tf_playground_spec().with_(steps=FOREVER)).eval_every == 400
+    mnist = Run(load_preset("mnist_cnn").with_(batch_size=32, steps=FOREVER))
+    assert (mnist.n_train, len(mnist.x_test), mnist.eval_every) == (4000, 1000, 256)
+    assert Run(load_preset("mnist_cnn")).eval_every == 84                  # 1,000 steps: 12 evaluations
+    assert Run(SMALL.with_(eval_every=3)).eval_every == 3                  # the spec's own choice wins
+
+
 def test_trainer_numbers_equal_a_direct_run_and_reset_reproduces_them(trainers):
-    t = trainers(SMALL, autostart=True)
+    spec = SMALL.with_(eval_every=7)                                      # once per epoch
+    t = trainers(spec, autostart=True)
     first = t.wait(lambda s: s.state in FINISHED).run.evals
     assert first["step"][-1] == 5 * 7 and len(first["step"]) == 6        # initial + one per epoch
-    run = Run(SMALL)
+    run = Run(spec)
     direct = [run.evaluate()["train_loss"]]
     while run.step_count < run.total_steps:
         run.step()
