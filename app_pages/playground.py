@@ -16,7 +16,7 @@ from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunS
 from ui import builder, playground as pg, url
 from viz import playground as vz
 
-FAST_S, SLOW_S = 0.4, 1.5      # seconds between redraws of the live numbers and curves / pictures
+FAST_S, SLOW_S = 0.5, 1.5      # seconds between redraws of the live numbers and curves / pictures
 LOSS_LABELS = {"auto": "auto (picked from task and output)", **{k: v.label for k, v in LOSSES.items()}}
 PREPROCESS_HELP = ("How input values are rescaled before training: none, unit = [0, 1], "
                    "symmetric = [-1, 1], standardize = mean 0 and std 1 per feature; auto = the dataset's usual choice.")
@@ -286,6 +286,13 @@ def _short(v: float) -> str:
     return f"{v:.3f}" if not v < 0.01 else f"{v:.1e}".replace("e-0", "e-")
 
 
+def chart(fig, key: str, live: bool, **config) -> None:
+    """A live Plotly chart. While training it is a static picture (no hover or zoom): Streamlit
+    replaces it at every refresh anyway, and a static chart takes the browser about half as
+    long to draw. Paused or finished, it is interactive again."""
+    st.plotly_chart(fig, key=key, config={**config, "staticPlot": True} if live else config)
+
+
 def metrics_row(snap, run, task: str) -> None:
     c = st.columns(4)
     ev = run.last_eval
@@ -328,7 +335,7 @@ def numbers(snap, run, task: str) -> None:
     metrics_row(snap, run, task)
 
 
-def picture(run, task: str) -> None:
+def picture(run, task: str, live: bool) -> None:
     """Under the numbers: the main picture (decision boundary, test images or confusion matrix)."""
     boundary, images = run.views.get("boundary"), run.views.get("images")
     if isinstance(boundary, dict) and "z" in boundary:
@@ -338,7 +345,7 @@ def picture(run, task: str) -> None:
         discrete = c2.toggle("Discretise output", key="pg_discretize",
                              help="Colour each spot by the predicted class (or the sign of the prediction) "
                                   "only, not by how sure the network is.")
-        st.plotly_chart(vz.boundary_figure(boundary, show_test, discrete), key="pg_boundary")
+        chart(vz.boundary_figure(boundary, show_test, discrete), "pg_boundary", live)
         if boundary["kind"] == "regression":
             st.caption("Background = the value the network predicts at each spot (orange = high, blue = low); "
                        "dots = training targets. Watch the surface take the shape of the data.")
@@ -346,20 +353,20 @@ def picture(run, task: str) -> None:
             st.caption("Background = what the network predicts at each spot (orange vs blue, paler = less sure); "
                        "dots = training data. Watch the boundary bend to fit the data.")
     elif isinstance(images, dict) and "images" in images:
-        st.plotly_chart(vz.images_figure(images["images"], images["true"], images["class_names"],
-                                         images["pred"], images["confidence"], per_row=4), key="pg_images")
+        chart(vz.images_figure(images["images"], images["true"], images["class_names"],
+                               images["pred"], images["confidence"], per_row=4), "pg_images", live)
         st.caption("Above each image: the network's guess, how sure it is, and (the true label). "
                    "Green ✓ = right; red ✗ and a red frame = wrong.")
     elif task == "classification":
-        confusion(run)
+        confusion(run, live)
 
 
-def confusion(run) -> None:
+def confusion(run, live: bool) -> None:
     ev = run.last_eval
     if not ev.get("test_confusion"):
         return
     names = data.class_names if data is not None else [str(i) for i in range(len(ev["test_confusion"]))]
-    st.plotly_chart(vz.confusion_figure(ev["test_confusion"], names), key="pg_confusion")
+    chart(vz.confusion_figure(ev["test_confusion"], names), "pg_confusion", live)
     st.caption("Rows = true class, columns = predicted: everything off the diagonal is a mistake.")
     st.dataframe(pg.per_class_rows(ev, names), hide_index=True,
                  column_config={k: st.column_config.NumberColumn(k, format="percent")
@@ -368,13 +375,13 @@ def confusion(run) -> None:
                "Recall: of the examples of a class, how many were found. F1 combines both.")
 
 
-def curves(run, task: str) -> None:
+def curves(run, task: str, live: bool) -> None:
     """Below, full width: loss and accuracy curves."""
     previous = st.session_state["pg_previous"]
     x_axis, log = st.session_state.get("pg_x_axis") or "step", st.session_state.get("pg_log_scale", False)
     c1, c2 = st.columns(2, gap="medium")
     with c1:
-        st.plotly_chart(vz.loss_figure(run.evals, run.batches, previous, x_axis, log), key="pg_loss")
+        chart(vz.loss_figure(run.evals, run.batches, previous, x_axis, log), "pg_loss", live)
         a, b = st.columns(2)
         a.segmented_control("x axis", ["step", "epoch"], key="pg_x_axis", label_visibility="collapsed",
                             help="Plot against gradient steps or against passes over the data.")
@@ -383,13 +390,13 @@ def curves(run, task: str) -> None:
                    "overfitting. Grey = the previous run, to compare.")
     with c2:
         metric = "acc" if task == "classification" else "r2"
-        st.plotly_chart(vz.accuracy_figure(run.evals, previous, x_axis, metric), key="pg_acc")
+        chart(vz.accuracy_figure(run.evals, previous, x_axis, metric), "pg_acc", live)
         st.caption("Accuracy = share of examples classified right; a gap between train and test means the "
                    "model memorises instead of generalising." if metric == "acc" else
                    "R² = how much of the target's variation the network explains (1 is perfect).")
 
 
-def network(run, task: str) -> None:
+def network(run, task: str, live: bool) -> None:
     """At the bottom: what every neuron computes, and the confusion matrix."""
     neurons = run.views.get("neurons")
     has_neurons = isinstance(neurons, dict) and "columns" in neurons
@@ -399,13 +406,13 @@ def network(run, task: str) -> None:
         c1, c2 = st.columns([3, 2] if has_neurons else [1, 1], gap="medium")
         if has_neurons:
             with c1:
-                st.plotly_chart(vz.neurons_figure(neurons), key="pg_neurons", config={"displayModeBar": False})
+                chart(vz.neurons_figure(neurons), "pg_neurons", live, displayModeBar=False)
                 st.caption("Each square shows one neuron's output over the input plane (orange = positive, "
                            "blue = negative); lines are weights, thicker = larger. Deeper neurons combine "
                            "simpler shapes.")
         if show_confusion:
             with c2 if has_neurons else c1:
-                confusion(run)
+                confusion(run, live)
 
 
 # Two cadences: the numbers and curves redraw every FAST_S, the pictures (boundary, neurons,
@@ -423,14 +430,14 @@ def fast(t, snap, run) -> None:
     with top:
         numbers(snap, run, t.specs[0].task)
     with middle:
-        curves(run, t.specs[0].task)
+        curves(run, t.specs[0].task, snap.state == "running")
 
 
 def slow(t, snap, run) -> None:
     with main_picture:
-        picture(run, t.specs[0].task)
+        picture(run, t.specs[0].task, snap.state == "running")
     with bottom:
-        network(run, t.specs[0].task)
+        network(run, t.specs[0].task, snap.state == "running")
 
 
 live(shown, FAST_S, fast)

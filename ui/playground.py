@@ -203,10 +203,10 @@ def on_layer_param(i: int, name: str, widget_key: str) -> None:
 
 
 # ---------------------------------------------------------------- button callbacks
-def _settle(t: Trainer, before: str, timeout: float = 1.0) -> None:
+def _settle(t: Trainer, until: Callable[[Snapshot], bool], timeout: float = 1.0) -> None:
     """Wait (briefly) until the worker has applied a command, so the page redraws the new state."""
     try:
-        t.wait(lambda snap: snap.state != before, timeout)
+        t.wait(until, timeout)
     except TimeoutError:
         pass                                        # still preparing: the live panel keeps polling
 
@@ -216,16 +216,20 @@ def on_train() -> None:
     t = trainer()
     if t is None:
         return
-    state = t.snapshot().state
+    snap = t.snapshot()
+    state, step = snap.state, snap.run.step if snap.run is not None else 0
     if state == "running":
         t.pause()
-    elif state in ("done", "diverged"):
+        _settle(t, lambda s: s.state != "running")
+        return
+    if state in ("done", "diverged"):
         _keep_previous(t)
         t.reset()
-        t.resume()
-    else:
-        t.resume()
-    _settle(t, state)
+        step = 0
+    t.resume()
+    # until the first steps are published, so the redraw after the click already shows them
+    _settle(t, lambda s: s.state not in ("preparing", "idle", "paused", "running")
+            or s.state == "running" and s.run is not None and s.run.step > step)
 
 
 @safe
@@ -248,7 +252,7 @@ def on_reset() -> None:
         _keep_previous(t)
         t.reset()
         st.session_state["pg_lr_applied"] = t.specs[0].optim.lr
-        _settle(t, before)
+        _settle(t, lambda s: s.state != before)
 
 
 @safe

@@ -114,7 +114,7 @@ def boundary_figure(view: dict, show_test: bool = False, discretize: bool = Fals
     task = "regression" if kind == "regression" else "classification"
     n_classes = view.get("n_classes", 2)
     heat = {"type": "heatmap", "x": axis, "y": axis, "opacity": 0.75, "colorscale": DIVERGING,
-            "zsmooth": False if discretize else "best"}
+            "zsmooth": False if discretize else "fast"}
     if kind == "probability":
         heat |= {"z": (z > 0.5).astype(np.float32) if discretize else z, "zmin": 0, "zmax": 1,
                  "colorbar": {"title": {"text": "P(orange)"}, "thickness": 12, "len": 0.8},
