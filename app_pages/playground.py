@@ -40,16 +40,16 @@ left, right = st.columns([5, 6], gap="medium")
 def field_widget(widget, label: str, path: str, value, *args, convert=None, **kw):
     """A widget bound to a spec field: starts at `value`, writes back through pg.on_field."""
     k = pg.key(path.replace(".", "_"))
-    builder.seed(k, value)
-    return widget(label, *args, key=k, on_change=pg.on_field, args=(path, k, convert), **kw)
+    start = builder.seed(k, value, widget, args[0] if args else None)
+    return widget(label, *args, key=k, on_change=pg.on_field, args=(path, k, convert), **start, **kw)
 
 
 def data_panel(s: RunSpec) -> None:
     info = DATASETS[s.data.name]
     groups = datasets_by_group()
     names = [d.name for g in pg.GROUP_LABELS for d in groups.get(g, [])]
-    builder.seed(pg.key("dataset"), s.data.name)
     st.selectbox("Dataset", names, key=pg.key("dataset"), on_change=pg.on_dataset,
+                 **builder.seed(pg.key("dataset"), s.data.name, st.selectbox, names),
                  format_func=lambda n: f"{pg.GROUP_LABELS[DATASETS[n].group]} · {DATASETS[n].label}",
                  help="What the network learns from: 2-D points (watch the boundary form), tables, "
                       "images, or your own file.")
@@ -87,8 +87,8 @@ def data_panel(s: RunSpec) -> None:
         if not st.session_state[pg.key("data_features")]:
             st.warning("Choose at least one input feature; the last choice is kept until then.")
     if "path" in opts and s.data.name != "csv":
-        builder.seed(pg.key("data_path"), d.path)
         st.text_input("Folder on this computer", key=pg.key("data_path"), on_change=pg.on_data_path,
+                      **builder.seed(pg.key("data_path"), d.path, st.text_input),
                       placeholder="/path/to/folder", help="The folder that holds the dataset's files; "
                       "nothing is downloaded.")
     if s.data.name == "csv":
@@ -105,8 +105,9 @@ def csv_panel(s: RunSpec) -> None:
     if s.data.path:
         columns = pg.csv_columns(s.data.path)
         if columns:
-            builder.seed(pg.key("csv_target"), s.data.target if s.data.target in columns else columns[-1])
+            target = s.data.target if s.data.target in columns else columns[-1]
             st.selectbox("Column to predict", columns, key=pg.key("csv_target"), on_change=pg.on_csv_target,
+                         **builder.seed(pg.key("csv_target"), target, st.selectbox, columns),
                          help="The target: few distinct whole numbers or text = classification, "
                               "other numbers = regression. Every other column is an input.")
         for problem in pg.csv_problems(s.data.path, s.data.target):
@@ -137,8 +138,9 @@ def data_preview(s: RunSpec, data: Dataset | None) -> None:
 def network_panel(s: RunSpec, rows) -> None:
     presets = all_presets()
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    builder.seed(pg.key("preset"), pg.DEFAULT_PRESET if pg.DEFAULT_PRESET in presets else next(iter(presets)))
+    first = pg.DEFAULT_PRESET if pg.DEFAULT_PRESET in presets else next(iter(presets))
     c1.selectbox("Start from a preset", list(presets), key=pg.key("preset"),
+                 **builder.seed(pg.key("preset"), first, st.selectbox, presets),
                  format_func=lambda n: f"{presets[n].name or n}",
                  help="A ready-made run (data, network and training settings) to start from.")
     c2.button("Load", key="pg_load_preset", on_click=pg.on_preset, icon=":material/upload_file:", help="Replace everything by the preset.")
@@ -146,14 +148,14 @@ def network_panel(s: RunSpec, rows) -> None:
         info = rows[i] if i < len(rows) else None
         builder.layer_card(i, len(s.layers), layer, info, pg.key(f"L{uid}"), pg.on_stack, pg.on_layer_param)
     c1, c2, c3 = st.columns([5, 4, 2.2], vertical_alignment="bottom")
-    builder.seed(pg.key("add_kind"), "linear")
     c1.selectbox("Add a layer", builder.kind_options(), key=pg.key("add_kind"), format_func=builder.kind_label,
+                 **builder.seed(pg.key("add_kind"), "linear", st.selectbox, builder.kind_options()),
                  help="Any registered layer kind: dense, convolution, pooling, activation, shape or regularisation.")
     n = len(s.layers)
-    builder.seed(pg.key("add_pos"), n)
+    at_end = builder.seed(pg.key("add_pos"), n, st.selectbox, range(n + 1))
     if st.session_state[pg.key("add_pos")] > n:
         st.session_state[pg.key("add_pos")] = n
-    c2.selectbox("Where", list(range(n + 1)), key=pg.key("add_pos"),
+    c2.selectbox("Where", list(range(n + 1)), key=pg.key("add_pos"), **at_end,
                  format_func=lambda p: "at the end" if p == n else f"before layer {p + 1}",
                  help="Where in the stack the new layer goes.")
     c3.button("Add", key="pg_add_layer", on_click=pg.on_add_layer, icon=":material/add:", help="Insert the chosen layer.")
@@ -310,8 +312,8 @@ def metrics_row(snap, run, task: str) -> None:
 
 
 def live(shown: str, every: float, draw) -> None:
-    """Call draw(trainer, snapshot, run) in a fragment that polls every `every` seconds while
-    the trainer prepares or trains. `shown` is the state the buttons were drawn for: when the
+    """Call draw(snapshot, run, task) in a fragment that polls every `every` seconds while the
+    trainer prepares or trains. `shown` is the state the buttons were drawn for: when the
     trainer moves on (training finished, paused, ready), the whole page reruns to redraw them."""
     @st.fragment(run_every=every if shown in ("preparing", "running") else None)
     def views() -> None:
@@ -322,7 +324,7 @@ def live(shown: str, every: float, draw) -> None:
         if snap.state != shown:
             st.rerun()
         if snap.run is not None:
-            draw(t, snap, snap.run)
+            draw(snap, snap.run, t.specs[0].task)
     views()
 
 
@@ -335,8 +337,9 @@ def numbers(snap, run, task: str) -> None:
     metrics_row(snap, run, task)
 
 
-def picture(run, task: str, live: bool) -> None:
+def picture(snap, run, task: str) -> None:
     """Under the numbers: the main picture (decision boundary, test images or confusion matrix)."""
+    live = snap.state == "running"
     boundary, images = run.views.get("boundary"), run.views.get("images")
     if isinstance(boundary, dict) and "z" in boundary:
         c1, c2 = st.columns(2)
@@ -375,8 +378,9 @@ def confusion(run, live: bool) -> None:
                "Recall: of the examples of a class, how many were found. F1 combines both.")
 
 
-def curves(run, task: str, live: bool) -> None:
+def curves(snap, run, task: str) -> None:
     """Below, full width: loss and accuracy curves."""
+    live = snap.state == "running"
     previous = st.session_state["pg_previous"]
     x_axis, log = st.session_state.get("pg_x_axis") or "step", st.session_state.get("pg_log_scale", False)
     c1, c2 = st.columns(2, gap="medium")
@@ -396,8 +400,9 @@ def curves(run, task: str, live: bool) -> None:
                    "R² = how much of the target's variation the network explains (1 is perfect).")
 
 
-def network(run, task: str, live: bool) -> None:
+def network(snap, run, task: str) -> None:
     """At the bottom: what every neuron computes, and the confusion matrix."""
+    live = snap.state == "running"
     neurons = run.views.get("neurons")
     has_neurons = isinstance(neurons, dict) and "columns" in neurons
     top_has_confusion = not (isinstance(run.views.get("boundary"), dict) or isinstance(run.views.get("images"), dict))
@@ -417,28 +422,14 @@ def network(run, task: str, live: bool) -> None:
 
 # Two cadences: the numbers and curves redraw every FAST_S, the pictures (boundary, neurons,
 # images, confusion) every SLOW_S: the browser spends most of a refresh drawing Plotly
-# charts, and on a small machine it cannot redraw all of them twice a second.
+# charts, and on a small machine it cannot redraw all of them twice a second. Each fragment
+# draws only inside itself (a fragment writing into containers made outside it upset the
+# widget state of the controls next to them: a click could reset them to their defaults).
+shown = snap.state if snap else "none"
 with right:
-    top, main_picture = st.container(), st.container()
+    live(shown, FAST_S, numbers)
+    live(shown, SLOW_S, picture)
     if trainer is None:
         st.info("Fix the problems on the left to see the network learn.")
-middle, bottom = st.container(), st.container()
-shown = snap.state if snap else "none"
-
-
-def fast(t, snap, run) -> None:
-    with top:
-        numbers(snap, run, t.specs[0].task)
-    with middle:
-        curves(run, t.specs[0].task, snap.state == "running")
-
-
-def slow(t, snap, run) -> None:
-    with main_picture:
-        picture(run, t.specs[0].task, snap.state == "running")
-    with bottom:
-        network(run, t.specs[0].task, snap.state == "running")
-
-
-live(shown, FAST_S, fast)
-live(shown, SLOW_S, slow)
+live(shown, FAST_S, curves)
+live(shown, SLOW_S, network)

@@ -66,18 +66,31 @@ def shape_text(shape: tuple[int, ...] | None) -> str:
 
 
 # ---------------------------------------------------------------- widgets
-def seed(key: str, value: Any) -> None:
-    """Start a widget at `value` the first time its key is seen (later: the user's value)."""
+def seed(key: str, value: Any, widget: Callable | None = None, options: Any = None) -> dict:
+    """Start a widget at `value` the first time its key is seen (later: the user's value).
+    Returns the widget's own default argument set to `value` too, to pass to the widget: the
+    browser starts a widget it draws late (a control in a tab that mounts after a rerun) from
+    that default, and sends it back as a change; with Streamlit's defaults a click on Train
+    once turned 1,000 epochs into 1 and every layer into 1 unit without bias. (Session state
+    still wins; .streamlit/config.toml silences Streamlit's note that both are set.)"""
     if key not in st.session_state:
         st.session_state[key] = value
+    if widget in (st.selectbox, st.radio):
+        options = list(options)
+        return {"index": options.index(value) if value in options else 0}
+    if widget is st.multiselect:
+        return {"default": list(value)}
+    return {"value": value} if widget is not None else {}
 
 
 def param_widget(p: Param, value: Any, key: str, disabled: bool = False,
                  on_change: Callable | None = None, args: tuple = ()) -> Any:
     """One widget fitting the parameter's type and range; returns its value."""
-    seed(key, value)
     label = p.name.replace("_", " ")
-    kw = dict(key=key, help=p.help, disabled=disabled, on_change=on_change, args=args)
+    widget = st.checkbox if p.type is bool else st.selectbox if p.choices else \
+        st.number_input if p.type in (int, float) else st.text_input
+    kw = dict(key=key, help=p.help, disabled=disabled, on_change=on_change, args=args,
+              **seed(key, value, widget, p.choices))
     if p.type is bool:
         return st.checkbox(label, **kw)
     if p.choices:
