@@ -422,9 +422,8 @@ def network(snap, run, task: str) -> None:
 
 # Two cadences: the numbers and curves redraw every FAST_S, the pictures (boundary, neurons,
 # images, confusion) every SLOW_S: the browser spends most of a refresh drawing Plotly
-# charts, and on a small machine it cannot redraw all of them twice a second. Each fragment
-# draws only inside itself (a fragment writing into containers made outside it upset the
-# widget state of the controls next to them: a click could reset them to their defaults).
+# charts, and on a small machine it cannot redraw all of them twice a second. Four fragments,
+# each drawing only inside itself, keep each picture in its place on the page.
 shown = snap.state if snap else "none"
 with right:
     live(shown, FAST_S, numbers)

@@ -198,7 +198,9 @@ class EngineMode:
         s0, t0, c0, st0 = self.run.step_count, time.perf_counter(), self._cpu(), self._step_time()
         time.sleep(seconds)
         s1, t1, c1, st1 = self.run.step_count, time.perf_counter(), self._cpu(), self._step_time()
-        self.step_share.append((st1 - st0) / (t1 - t0))
+        # the clocks are read a moment apart, and the worker may step in between while this thread
+        # waits for the GIL: in a short window that can read as over 100%, which it cannot be
+        self.step_share.append(min(1.0, (st1 - st0) / (t1 - t0)))
         t.pause()
         t.wait(lambda s: s.state != "running", timeout=120)
         snap = t.snapshot()
