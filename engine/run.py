@@ -142,10 +142,11 @@ class Run:
         if not all(m.training for m in self._all_modules):
             self.model.train()
         xb, yb = self._next_batch()
-        if self.fast is not None and not self._hooked():
+        hooked = self._hooked()                                      # checked once per step
+        if self.fast is not None and not hooked:
             loss = self.fast.loss_and_grads(xb, yb, self.spec.regularization, self.spec.reg_rate)
         else:
-            loss = self.loss_fn(self._forward(xb), yb)
+            loss = self.loss_fn(self.model(xb) if hooked else self._plain_forward(xb), yb)
             for p in self._params:                                   # opt.zero_grad(set_to_none=True)
                 p.grad = None
             penalty = self.penalty()
@@ -171,11 +172,10 @@ class Run:
             or m._compiled_call_impl is not None for m in self._all_modules) or any(
             p._backward_hooks or p._post_accumulate_grad_hooks for p in self._params)
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        """model(x), calling each layer's forward directly when no hooks are registered."""
-        if self._hooked():
-            return self.model(x)
-        for layer in self.model:                                     # nested modules still use __call__
+    def _plain_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """model(x) when nothing is hooked: each layer's forward called directly, without
+        __call__'s hook machinery (nested modules still go through __call__)."""
+        for layer in self.model:
             x = layer.forward(x)
         return x
 
