@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 import torch
+from threadpoolctl import threadpool_limits
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,8 @@ class DeviceChoice:
 
 
 def _threads() -> int:
-    """Leave a core for the web server when there are few: workers share the intra-op pool."""
+    """Leave a core for the web server when there are few: workers share the intra-op pool
+    (torch's, and numpy's BLAS, which engine/fastmlp.py uses)."""
     n = os.cpu_count() or 1
     return max(1, n - 1) if n <= 4 else n // 2
 
@@ -24,6 +26,7 @@ def _threads() -> int:
 @functools.lru_cache(maxsize=None)
 def pick_device(preference: str = "auto") -> DeviceChoice:
     torch.set_num_threads(_threads())
+    threadpool_limits(_threads(), user_api="blas")
     has_cuda = torch.cuda.is_available()
     has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if preference in ("auto", "cuda") and has_cuda:

@@ -85,7 +85,7 @@ def test_loss_and_gradients_equal_autograd(act, target, reg):
         torch.testing.assert_close(loss, want_loss, rtol=1e-5, atol=1e-6)
         for (name, p), g in zip(model.named_parameters(), want):
             assert p.grad is not None and p.grad is not g, name
-            torch.testing.assert_close(p.grad, g, rtol=1e-5, atol=1e-6, msg=lambda m: f"{name}: {m}")
+            torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-5, msg=lambda m: f"{name}: {m}")
 
 
 def test_l1_gradient_at_a_zero_weight_is_the_data_gradient():
@@ -116,8 +116,12 @@ def test_l1_gradient_at_a_zero_weight_is_the_data_gradient():
     (nn.Sequential(nn.Linear(2, 2)), "bce", torch.long),                               # BCE needs 1 output
     (nn.Sequential(nn.Linear(2, 2)), "cross_entropy", torch.float32),                  # CE needs class labels
     (nn.Sequential(nn.Linear(2, 2)), "nll", torch.long),                               # unknown loss
+    (nn.Sequential(nn.Linear(2, 1)).double(), "bce", torch.long),                      # float64
+    (nn.Sequential(nn.Linear(2, 1, device="meta")), "bce", torch.long),                # not on the CPU
+    (nn.Sequential(nn.Linear(2, 300), nn.Tanh(), nn.Linear(300, 300), nn.Tanh(), nn.Linear(300, 1)),
+     "bce", torch.long),                                                               # arithmetic dominates
 ], ids=["conv", "dropout", "batchnorm", "flatten", "pool", "gelu", "inplace", "nested", "no-linear",
-        "bare-linear", "bce-2-outputs", "ce-float-targets", "unknown-loss"])
+        "bare-linear", "bce-2-outputs", "ce-float-targets", "unknown-loss", "float64", "not-cpu", "wide"])
 def test_plan_refuses_what_the_closed_form_does_not_cover(model, loss_name, dtype):
     assert plan(model, loss_name, dtype) is None
 
@@ -252,3 +256,23 @@ def test_the_probes_recorder_sees_the_same_gradients():
     finally:
         for rec in recs:
             rec.close()
+
+
+def test_replaced_tensors_are_picked_up():
+    """The closed form keeps numpy views of the parameters and their .grad tensors between
+    steps; an autograd step in between (new .grad tensors) or a parameter given new memory
+    must not leave it reading or writing stale arrays."""
+    fast, slow = _twins(TRAINING["tf_playground"])
+    for k in range(40):
+        hooked = k % 7 == 3                                            # now and then through autograd
+        handles = [run.model[0].register_forward_hook(lambda *a: None) for run in (fast, slow)] if hooked else []
+        if k == 20:
+            for run in (fast, slow):
+                for p in run.model.parameters():
+                    p.data = p.data.clone()                            # same values, new memory
+        torch.testing.assert_close(fast.step(), slow.step(), rtol=1e-5, atol=1e-6)
+        for h in handles:
+            h.remove()
+    for p, q in zip(fast.model.parameters(), slow.model.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)
