@@ -16,7 +16,7 @@ from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunS
 from ui import builder, playground as pg, url
 from viz import playground as vz
 
-FAST_S, SLOW_S = 0.5, 1.5      # seconds between redraws of the live numbers and curves / pictures
+FAST_S, SLOW_S = 0.5, 1.5      # seconds between redraws: numbers and loss curve / pictures and score curve
 LOSS_LABELS = {"auto": "auto (picked from task and output)", **{k: v.label for k, v in LOSSES.items()}}
 PREPROCESS_HELP = ("How input values are rescaled before training: none, unit = [0, 1], "
                    "symmetric = [-1, 1], standardize = mean 0 and std 1 per feature; auto = the dataset's usual choice.")
@@ -378,14 +378,26 @@ def confusion(run, live: bool) -> None:
                "Recall: of the examples of a class, how many were found. F1 combines both.")
 
 
-def curves(snap, run, task: str) -> None:
-    """Below, full width: loss and accuracy curves."""
-    live = snap.state == "running"
-    previous = st.session_state["pg_previous"]
+def loss_curve(snap, run, task: str) -> None:
+    """Below, left: the loss curves (redrawn often: the quickest sign of learning)."""
     x_axis, log = st.session_state.get("pg_x_axis") or "step", st.session_state.get("pg_log_scale", False)
+    chart(vz.loss_figure(run.evals, run.batches, st.session_state["pg_previous"], x_axis, log), "pg_loss",
+          snap.state == "running")
+
+
+def score_curve(snap, run, task: str) -> None:
+    """Below, right: accuracy (or R²) at each evaluation."""
+    metric = "acc" if task == "classification" else "r2"
+    chart(vz.accuracy_figure(run.evals, st.session_state["pg_previous"], st.session_state.get("pg_x_axis") or "step",
+                             metric), "pg_acc", snap.state == "running")
+
+
+def curves(shown: str) -> None:
+    """Below the controls, full width: the loss and score curves, with how to plot them (outside
+    the fragments: changing them redraws both charts)."""
     c1, c2 = st.columns(2, gap="medium")
     with c1:
-        chart(vz.loss_figure(run.evals, run.batches, previous, x_axis, log), "pg_loss", live)
+        live(shown, FAST_S, loss_curve)
         a, b = st.columns(2)
         a.segmented_control("x axis", ["step", "epoch"], key="pg_x_axis", label_visibility="collapsed",
                             help="Plot against gradient steps or against passes over the data.")
@@ -393,10 +405,9 @@ def curves(snap, run, task: str) -> None:
         st.caption("Loss = how wrong the network is; it should go down. Test above train and rising = "
                    "overfitting. Grey = the previous run, to compare.")
     with c2:
-        metric = "acc" if task == "classification" else "r2"
-        chart(vz.accuracy_figure(run.evals, previous, x_axis, metric), "pg_acc", live)
+        live(shown, SLOW_S, score_curve)
         st.caption("Accuracy = share of examples classified right; a gap between train and test means the "
-                   "model memorises instead of generalising." if metric == "acc" else
+                   "model memorises instead of generalising." if spec.task == "classification" else
                    "R² = how much of the target's variation the network explains (1 is perfect).")
 
 
@@ -420,15 +431,16 @@ def network(snap, run, task: str) -> None:
                 confusion(run, live)
 
 
-# Two cadences: the numbers and curves redraw every FAST_S, the pictures (boundary, neurons,
-# images, confusion) every SLOW_S: the browser spends most of a refresh drawing Plotly
-# charts, and on a small machine it cannot redraw all of them twice a second. Four fragments,
-# each drawing only inside itself, keep each picture in its place on the page.
+# Two cadences: the numbers and the loss curve redraw every FAST_S, the pictures (boundary,
+# neurons, images, confusion) and the score curve every SLOW_S: the browser spends most of a
+# refresh drawing Plotly charts, and on a small machine it cannot redraw all of them twice a
+# second. Five fragments, each drawing only inside itself, keep each picture in its place.
 shown = snap.state if snap else "none"
 with right:
     live(shown, FAST_S, numbers)
     live(shown, SLOW_S, picture)
     if trainer is None:
         st.info("Fix the problems on the left to see the network learn.")
-live(shown, FAST_S, curves)
+if trainer is not None:
+    curves(shown)
 live(shown, SLOW_S, network)

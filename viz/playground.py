@@ -14,8 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from .style import (BLUE, BLUES, CLASS_COLORS, DIVERGING, ORANGE, TEST_COLOR, TRAIN_COLOR, figure,
-                    layout)
+from .style import (BLUE, BLUES, CLASS_COLORS, DIVERGING, LIVE_MARGIN, ORANGE, TEST_COLOR, TRAIN_COLOR,
+                    figure, layout)
 
 FADED = "rgba(120,120,120,0.45)"
 WRONG = "#d62728"
@@ -54,7 +54,8 @@ def loss_figure(evals: dict, batches: dict | None = None, previous: dict | None 
         px, py = _pairs(evals, x, col)
         data.append(_line(px, py, label, color, markers=len(px) < 30))
     return figure(data, layout("Loss", "training step" if x == "step" else "epoch",
-                               "loss (log scale)" if log else "loss", yaxis={"type": "log"} if log else None))
+                               "loss (log scale)" if log else "loss", yaxis={"type": "log"} if log else None,
+                               margin=LIVE_MARGIN))
 
 
 def accuracy_figure(evals: dict, previous: dict | None = None, x: str = "step",
@@ -72,7 +73,7 @@ def accuracy_figure(evals: dict, previous: dict | None = None, x: str = "step",
     return figure(data, layout(name.capitalize() if metric == "acc" else "R² (1 = perfect fit)",
                                "training step" if x == "step" else "epoch",
                                f"{name} (%)" if metric == "acc" else name,
-                               yaxis={"range": [0, 101]} if metric == "acc" else None))
+                               yaxis={"range": [0, 101]} if metric == "acc" else None, margin=LIVE_MARGIN))
 
 
 # ---------------------------------------------------------------- decision boundary
@@ -100,11 +101,11 @@ def _points(pts: np.ndarray, y: np.ndarray, task: str, name: str, outline: str,
     return traces
 
 
-def _plane_layout(title: str, extent: float, height: int, grid: bool) -> dict:
+def _plane_layout(title: str, extent: float, height: int, grid: bool, margin: dict | None = None) -> dict:
     """Square x1/x2 axes over [-extent, extent]."""
     axis = {"range": [-extent, extent], "zeroline": False, **({} if grid else {"showgrid": False})}
     return layout(title, "x1", "x2", height, xaxis={**axis, "constrain": "domain"},
-                  yaxis={**axis, "scaleanchor": "x", "scaleratio": 1}, hovermode="closest")
+                  yaxis={**axis, "scaleanchor": "x", "scaleratio": 1}, hovermode="closest", margin=margin)
 
 
 def boundary_figure(view: dict, show_test: bool = False, discretize: bool = False,
@@ -138,7 +139,9 @@ def boundary_figure(view: dict, show_test: bool = False, discretize: bool = Fals
         data += _points(view["points_test"], np.asarray(view["y_test"]), task, "test", "black",
                         symbol="diamond", n_classes=n_classes)
     title = "Decision boundary" if task == "classification" else "Regression surface"
-    return figure(data, _plane_layout(title, view["extent"], height, grid=False))
+    colorbar = heat.get("showscale", True)                              # room for it on the right
+    return figure(data, _plane_layout(title, view["extent"], height, grid=False,
+                                      margin=LIVE_MARGIN | {"r": 110 if colorbar else 10}))
 
 
 # ---------------------------------------------------------------- neuron grid

@@ -24,15 +24,23 @@ CLASS_COLORS = [BLUE, ORANGE, "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#ff7f0e"
 
 
+# Margins for a live chart with tick labels and axis titles: fixed, so plotly.js does not
+# measure the labels and then draw the chart a second time to fit them ("automargin"), which
+# doubles the browser's time per redraw (loss chart: 60 ms -> 25 ms).
+LIVE_MARGIN = {"l": 64, "r": 10, "t": 50, "b": 50}
+
+
 def layout(title: str, x: str, y: str, height: int = 320, xaxis: dict | None = None,
-           yaxis: dict | None = None, **extra) -> dict:
+           yaxis: dict | None = None, margin: dict | None = None, **extra) -> dict:
     """Every chart's starting layout as a plain dict: title, axis titles (plus any other axis
-    settings), compact margins, a horizontal legend; `extra` adds or overrides keys."""
+    settings), a horizontal legend, and margins that grow to fit the tick labels, or, given
+    `margin` (e.g. LIVE_MARGIN), stay fixed; `extra` adds or overrides keys."""
+    fixed = {"automargin": False} if margin else {}
     return {"title": {"text": title, "x": 0, "xanchor": "left"}, "height": height,
-            "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+            "margin": margin or {"l": 10, "r": 10, "t": 50, "b": 10},
             "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-            "hovermode": "x unified", "xaxis": {"title": {"text": x}, **(xaxis or {})},
-            "yaxis": {"title": {"text": y}, **(yaxis or {})}, **extra}
+            "hovermode": "x unified", "xaxis": {"title": {"text": x}, **fixed, **(xaxis or {})},
+            "yaxis": {"title": {"text": y}, **fixed, **(yaxis or {})}, **extra}
 
 
 def figure(data: list[dict], layout: dict) -> go.Figure:
