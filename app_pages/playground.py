@@ -265,21 +265,6 @@ with left:
         st.error(problem, icon=":material/block:")
     if problems:
         st.caption("Training is disabled until the problems above are fixed.")
-    tab_data, tab_net, tab_train, tab_share = st.tabs(
-        [":material/scatter_plot: Data", ":material/account_tree: Network", ":material/tune: Training",
-         ":material/share: Share & export"])
-    with tab_data:
-        data_panel(spec)
-        if data_error:
-            st.error(f"The data could not be loaded: {data_error}")
-        data_preview(spec, data)
-    with tab_net:
-        network_panel(spec, rows)
-        shape_panel(rows, data)
-    with tab_train:
-        training_panel(spec)
-    with tab_share:
-        share_panel(spec, trainer)
 
 
 # ---------------------------------------------------------------- live views
@@ -435,12 +420,34 @@ def network(snap, run, task: str) -> None:
 # neurons, images, confusion) and the score curve every SLOW_S: the browser spends most of a
 # refresh drawing Plotly charts, and on a small machine it cannot redraw all of them twice a
 # second. Five fragments, each drawing only inside itself, keep each picture in its place.
+# Written in the order a user looks after pressing Train (the numbers, the loss curve, the
+# pictures), which is also the order the browser draws them in.
 shown = snap.state if snap else "none"
 with right:
     live(shown, FAST_S, numbers)
+if trainer is not None:
+    curves(shown)
+with right:
     live(shown, SLOW_S, picture)
     if trainer is None:
         st.info("Fix the problems on the left to see the network learn.")
-if trainer is not None:
-    curves(shown)
 live(shown, SLOW_S, network)
+
+# The settings, written last: the redraw after Train then reaches the live views (and the
+# first loss point) before the many widgets of these tabs.
+with left:
+    tab_data, tab_net, tab_train, tab_share = st.tabs(
+        [":material/scatter_plot: Data", ":material/account_tree: Network", ":material/tune: Training",
+         ":material/share: Share & export"])
+    with tab_data:
+        data_panel(spec)
+        if data_error:
+            st.error(f"The data could not be loaded: {data_error}")
+        data_preview(spec, data)
+    with tab_net:
+        network_panel(spec, rows)
+        shape_panel(rows, data)
+    with tab_train:
+        training_panel(spec)
+    with tab_share:
+        share_panel(spec, trainer)
