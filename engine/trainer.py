@@ -33,7 +33,7 @@ VIEW_SHARE = 0.05        # while running, views get at most this share of the wo
 # (5 ms by default), so a UI thread busy building figures slowed a worker ~300x (1,500 -> 5 steps/s
 # on TensorFlow Playground's net); 0.5 ms gives the worker ~10x more of those moments.
 SWITCH_INTERVAL_S = 0.0005
-WORKER_NICE = 10        # the worker's CPU priority relative to the server's (higher = yields more)
+WORKER_NICE = 19        # the worker's CPU priority: the lowest, it takes only what the server and a browser leave
 STATES = ("preparing", "idle", "running", "paused", "diverged", "done", "error", "stopped")
 
 View = Callable[[Run], Any]
