@@ -373,13 +373,14 @@ def loss_curve(snap, run, task: str) -> None:
 def score_curve(snap, run, task: str) -> None:
     """Below, right: accuracy (or R²) at each evaluation."""
     metric = "acc" if task == "classification" else "r2"
-    chart(vz.accuracy_figure(run.evals, st.session_state["pg_previous"], st.session_state.get("pg_x_axis") or "step",
-                             metric), "pg_acc", snap.state == "running")
+    x_axis = st.session_state.get("pg_x_axis") or "step"
+    chart(vz.accuracy_figure(run.evals, st.session_state["pg_previous"], x_axis, metric), "pg_acc",
+          snap.state == "running")
 
 
 def curves(shown: str) -> None:
-    """Below the controls, full width: the loss and score curves, with how to plot them (outside
-    the fragments: changing them redraws both charts)."""
+    """Below the controls, full width: the loss and score curves, each in its own fragment, and
+    how to plot them (outside the fragments: changing them redraws both charts)."""
     c1, c2 = st.columns(2, gap="medium")
     with c1:
         live(shown, FAST_S, loss_curve)

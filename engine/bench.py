@@ -6,7 +6,8 @@ Each case trains the same model (same seed), on the same data, with the same bat
 optimizer and schedule, three ways:
 
   (a) bare    a plain PyTorch loop written here: data already tensors on the device, one
-              shuffled index tensor per epoch, no evaluation, no .item() per step
+              shuffled index tensor per epoch, no evaluation, no .item() per step; in a
+              thread at the worker's CPU priority, so both yield alike to other programs
   (b) engine  the Trainer's worker with no views (its evaluations at fixed steps included)
   (c) live    the Trainer with the Playground's live views (decision boundary, neurons,
               images) and the probes recorder (histograms, gradient flow, filters) at the
@@ -27,6 +28,7 @@ import json
 import os
 import platform
 import statistics
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -118,7 +120,19 @@ class BareLoop:
         self.perm, self.pos = torch.empty(0, dtype=torch.long), self.n
 
     def run_for(self, seconds: float) -> tuple[int, float, float]:
-        """Train for about `seconds`; returns (samples, elapsed seconds, CPU seconds of this thread)."""
+        """Train for about `seconds` in a thread at the worker's CPU priority (nice
+        WORKER_NICE), so that the bare loop and the engine's worker yield alike to whatever
+        else runs; returns (samples, elapsed seconds, CPU seconds of that thread)."""
+        from .trainer import _lower_priority
+        result = []
+        thread = threading.Thread(target=lambda: (_lower_priority(), result.append(self._train(seconds))))
+        thread.start()
+        thread.join()
+        if not result:
+            raise RuntimeError("the bare loop failed (see the traceback above)")
+        return result[0]
+
+    def _train(self, seconds: float) -> tuple[int, float, float]:
         model, opt, sched, loss_fn, x, y = self.model, self.opt, self.sched, self.loss_fn, self.x, self.y
         model.train()
         samples, t0, c0 = 0, time.perf_counter(), time.thread_time()
