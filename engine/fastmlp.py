@@ -109,6 +109,12 @@ class FastMLP:
         a 0-dim tensor) and every parameter's .grad of loss + penalty, the numbers
         `zero_grad()` and `(loss + penalty).backward()` leave. The penalty (regularization
         none | l1 | l2 times rate) is on the weights only, as Run.penalty."""
+        # no overflow warnings: a diverging run's loss becomes inf or NaN, and the trainer stops it
+        with np.errstate(all="ignore"):
+            return self._loss_and_grads(x, y, regularization, rate)
+
+    def _loss_and_grads(self, x: torch.Tensor, y: torch.Tensor, regularization: str,
+                        rate: float) -> torch.Tensor:
         arrays = self._bind()
         hs = [x.numpy()]                                             # hs[i] enters layer i, hs[i+1] leaves it
         for layer, a in zip(self.layers, arrays):
