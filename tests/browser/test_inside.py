@@ -71,6 +71,8 @@ def test_inside_the_network_during_mnist_training(page, app_url):
         assert_no_exception(page)
         paths.append(_shot_all(page, "inside_" + section.lower().replace(" ", "_")))
     assert "Vanishing" not in _main_text(page)                    # a sane CNN raises no flag
-    page.get_by_role("button", name="Pause").click()          # stop the worker before leaving
-    wait_idle(page)
+    button = page.locator(".st-key-inside_train button").first
+    if "Pause" in button.inner_text():                            # the 1,000-step preset may be done:
+        button.click()                                            # else stop the worker before leaving
+        wait_idle(page)
     assert all(p.stat().st_size > 20_000 for p in paths)
