@@ -123,9 +123,9 @@ class BareLoop:
         """Train for about `seconds` in a thread at the worker's CPU priority (nice
         WORKER_NICE), so that the bare loop and the engine's worker yield alike to whatever
         else runs; returns (samples, elapsed seconds, CPU seconds of that thread)."""
-        from .trainer import _lower_priority
+        from .trainer import lower_priority
         result = []
-        thread = threading.Thread(target=lambda: (_lower_priority(), result.append(self._train(seconds))))
+        thread = threading.Thread(target=lambda: (lower_priority(), result.append(self._train(seconds))))
         thread.start()
         thread.join()
         if not result:

@@ -180,7 +180,7 @@ class Trainer:
 
     # ------------------------------------------------------------ worker
     def _main(self) -> None:
-        _lower_priority()
+        lower_priority()
         try:
             self._setup()
             while True:
@@ -374,7 +374,7 @@ class Trainer:
                                   self._version, self.device.name)
 
 
-def _lower_priority() -> None:
+def lower_priority() -> None:
     """Give this thread a lower CPU priority (nice +WORKER_NICE, Linux: per thread) so the
     web server and the browser drawing the charts come first on a small machine; the worker
     still gets every CPU cycle they leave."""

@@ -87,21 +87,20 @@ def param_widget(p: Param, value: Any, key: str, disabled: bool = False,
                  on_change: Callable | None = None, args: tuple = ()) -> Any:
     """One widget fitting the parameter's type and range; returns its value."""
     label = p.name.replace("_", " ")
-    widget = st.checkbox if p.type is bool else st.selectbox if p.choices else \
-        st.number_input if p.type in (int, float) else st.text_input
-    kw = dict(key=key, help=p.help, disabled=disabled, on_change=on_change, args=args,
-              **seed(key, value, widget, p.choices))
+    kw = dict(key=key, help=p.help, disabled=disabled, on_change=on_change, args=args)
+    start = lambda widget: seed(key, value, widget, p.choices)     # session state + the widget's default
     if p.type is bool:
-        return st.checkbox(label, **kw)
+        return st.checkbox(label, **kw, **start(st.checkbox))
     if p.choices:
-        return st.selectbox(label, p.choices, **kw)
+        return st.selectbox(label, p.choices, **kw, **start(st.selectbox))
     if p.type is int:
-        return int(st.number_input(label, min_value=int(p.lo), max_value=int(p.hi), step=1, **kw))
+        return int(st.number_input(label, min_value=int(p.lo), max_value=int(p.hi), step=1, **kw,
+                                   **start(st.number_input)))
     if p.type is float:
         step = 0.05 if (p.hi or 1) <= 1 else 0.1
         return float(st.number_input(label, min_value=float(p.lo), max_value=float(p.hi), step=step,
-                                     format="%g", **kw))
-    return st.text_input(label, **kw)
+                                     format="%g", **kw, **start(st.number_input)))
+    return st.text_input(label, **kw, **start(st.text_input))
 
 
 def layer_card(i: int, n: int, layer: LayerSpec, info: LayerInfo | None, key: str,
