@@ -16,7 +16,7 @@ from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunS
 from ui import builder, playground as pg, url
 from viz import playground as vz
 
-FAST_S, SLOW_S = 0.5, 1.5      # seconds between redraws: numbers and loss curve / pictures and score curve
+FAST_S, SLOW_S = 0.25, 1.5     # seconds between redraws: numbers and loss curve / pictures and score curve
 LOSS_LABELS = {"auto": "auto (picked from task and output)", **{k: v.label for k, v in LOSSES.items()}}
 PREPROCESS_HELP = ("How input values are rescaled before training: none, unit = [0, 1], "
                    "symmetric = [-1, 1], standardize = mean 0 and std 1 per feature; auto = the dataset's usual choice.")

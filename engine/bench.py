@@ -87,9 +87,12 @@ def make_cases(quick: bool, devices: list[str]) -> list[Case]:
             cases.append(Case("spiral_mlp", spiral_mlp_spec(32).with_(device=dev), dev, 0.25, 1))
             cases.append(Case("tf_playground", tf_playground_spec().with_(device=dev), dev, 0.25, 1))
             continue
-        for bs, window in ((32, 8.0), (256, 12.0)):          # each window spans evaluations (CPU)
+        # each window spans a few evaluations (every 256 / 32 steps: 1-3 s on a CPU); six short
+        # rounds rather than three long ones, so that a machine whose speed drifts moves the
+        # median less
+        for bs, window in ((32, 4.0), (256, 6.0)):
             mnist = load_preset("mnist_cnn").with_(batch_size=bs, device=dev)
-            cases.append(Case("mnist_cnn", mnist, dev, 2.0 if gpu else window, 3))
+            cases.append(Case("mnist_cnn", mnist, dev, 1.0 if gpu else window, 6))
         for bs in (32, 256):
             cases.append(Case("spiral_mlp", spiral_mlp_spec(bs).with_(device=dev), dev, 1.5, 5))
         cases.append(Case("tf_playground", tf_playground_spec().with_(device=dev), dev, 1.5, 5))

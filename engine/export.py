@@ -24,7 +24,7 @@ from .spec import RunSpec
 def weights_bytes(model: nn.Module) -> bytes:
     """The state_dict as a .pt file (load it with torch.load(..., weights_only=True))."""
     buf = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
+    torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, buf)
     return buf.getvalue()
 
 

@@ -57,12 +57,21 @@ class Run:
         with _SEED_LOCK:
             torch.manual_seed(spec.seed)
             self.model = build_model(spec.layers, d.input_shape).to(self.device)
+        # conv nets on the CPU keep their images and conv weights channels-last (N, H, W, C in
+        # memory): the same numbers to float rounding, and oneDNN's pooling and convolution run
+        # 2-3x faster that way (evaluation) and training no slower (README, Performance)
+        nhwc = self.device.type == "cpu" and any(isinstance(m, torch.nn.Conv2d) for m in self.model.modules())
+        if nhwc:
+            self.model.to(memory_format=torch.channels_last)
         for m in self.model.modules():
             if isinstance(m, SeededDropout):
                 m.generator = torch.Generator(self.device).manual_seed(spec.seed + 1)
         self.loss_name = resolve_loss(spec.loss, spec.task, output_units(spec, d))
         self.loss_fn = LOSSES[self.loss_name].fn
-        as_t = lambda a: torch.as_tensor(a, device=self.device)
+
+        def as_t(a: np.ndarray) -> torch.Tensor:
+            t = torch.as_tensor(a, device=self.device)
+            return t.contiguous(memory_format=torch.channels_last) if nhwc and t.dim() == 4 else t
         self.x_train, self.y_train = as_t(d.x_train), as_t(d.y_train)   # (N, *input_shape), (N,) | (N, T)
         self.x_test, self.y_test = as_t(d.x_test), as_t(d.y_test)
         self.n_train = len(self.x_train)
