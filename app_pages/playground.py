@@ -273,11 +273,9 @@ def _short(v: float) -> str:
     return f"{v:.3f}" if not v < 0.01 else f"{v:.1e}".replace("e-0", "e-")
 
 
-def chart(fig, key: str, live: bool, **config) -> None:
-    """A live Plotly chart. While training it is a static picture (no hover or zoom): Streamlit
-    replaces it at every refresh anyway, and a static chart takes the browser about half as
-    long to draw. Paused or finished, it is interactive again."""
-    st.plotly_chart(fig, key=key, config={**config, "staticPlot": True} if live else config)
+def chart(fig, key: str, static: bool, **config) -> None:
+    """A live Plotly chart; `static`: a picture without hover or zoom (see `live`)."""
+    st.plotly_chart(fig, key=key, config={**config, "staticPlot": True} if static else config)
 
 
 def metrics_row(snap, run, task: str) -> None:
@@ -297,9 +295,18 @@ def metrics_row(snap, run, task: str) -> None:
 
 
 def live(shown: str, every: float, draw) -> None:
-    """Call draw(snapshot, run, task) in a fragment that polls every `every` seconds while the
-    trainer prepares or trains. `shown` is the state the buttons were drawn for: when the
-    trainer moves on (training finished, paused, ready), the whole page reruns to redraw them."""
+    """Call draw(snapshot, run, task, static) in a fragment that polls every `every` seconds
+    while the trainer prepares or trains. `shown` is the state the buttons were drawn for: when
+    the trainer moves on (training finished, paused, ready), the whole page reruns to redraw them.
+
+    `static`: the fragment's own redraws while training draw the charts as static pictures (no
+    hover or zoom): Streamlit replaces a chart at every refresh anyway, and a static one takes
+    the browser about half as long. The page's full run (the one after Train among them) draws
+    them interactive as before, so it does not remount every chart only to switch that flag,
+    which delayed the first loss point by about 0.3 s; paused or finished, they stay interactive."""
+    redrawn = f"pg_redrawn_{draw.__name__}"
+    st.session_state[redrawn] = False                  # this is a full run of the page
+
     @st.fragment(run_every=every if shown in ("preparing", "running") else None)
     def views() -> None:
         t = pg.trainer()
@@ -309,11 +316,12 @@ def live(shown: str, every: float, draw) -> None:
         if snap.state != shown:
             st.rerun()
         if snap.run is not None:
-            draw(snap, snap.run, t.specs[0].task)
+            draw(snap, snap.run, t.specs[0].task, st.session_state[redrawn] and snap.state == "running")
+        st.session_state[redrawn] = True
     views()
 
 
-def numbers(snap, run, task: str) -> None:
+def numbers(snap, run, task: str, static: bool) -> None:
     """Next to the controls: what went wrong, if anything, then the numbers."""
     if snap.state == "error":
         st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Reset.")
@@ -322,9 +330,8 @@ def numbers(snap, run, task: str) -> None:
     metrics_row(snap, run, task)
 
 
-def picture(snap, run, task: str) -> None:
+def picture(snap, run, task: str, static: bool) -> None:
     """Under the numbers: the main picture (decision boundary, test images or confusion matrix)."""
-    live = snap.state == "running"
     boundary, images = run.views.get("boundary"), run.views.get("images")
     if isinstance(boundary, dict) and "z" in boundary:
         c1, c2 = st.columns(2)
@@ -333,7 +340,7 @@ def picture(snap, run, task: str) -> None:
         discrete = c2.toggle("Discretise output", key="pg_discretize",
                              help="Colour each spot by the predicted class (or the sign of the prediction) "
                                   "only, not by how sure the network is.")
-        chart(vz.boundary_figure(boundary, show_test, discrete), "pg_boundary", live)
+        chart(vz.boundary_figure(boundary, show_test, discrete), "pg_boundary", static)
         if boundary["kind"] == "regression":
             st.caption("Background = the value the network predicts at each spot (orange = high, blue = low); "
                        "dots = training targets. Watch the surface take the shape of the data.")
@@ -342,19 +349,19 @@ def picture(snap, run, task: str) -> None:
                        "dots = training data. Watch the boundary bend to fit the data.")
     elif isinstance(images, dict) and "images" in images:
         chart(vz.images_figure(images["images"], images["true"], images["class_names"],
-                               images["pred"], images["confidence"], per_row=4), "pg_images", live)
+                               images["pred"], images["confidence"], per_row=4), "pg_images", static)
         st.caption("Above each image: the network's guess, how sure it is, and (the true label). "
                    "Green ✓ = right; red ✗ and a red frame = wrong.")
     elif task == "classification":
-        confusion(run, live)
+        confusion(run, static)
 
 
-def confusion(run, live: bool) -> None:
+def confusion(run, static: bool) -> None:
     ev = run.last_eval
     if not ev.get("test_confusion"):
         return
     names = data.class_names if data is not None else [str(i) for i in range(len(ev["test_confusion"]))]
-    chart(vz.confusion_figure(ev["test_confusion"], names), "pg_confusion", live)
+    chart(vz.confusion_figure(ev["test_confusion"], names), "pg_confusion", static)
     st.caption("Rows = true class, columns = predicted: everything off the diagonal is a mistake.")
     st.dataframe(pg.per_class_rows(ev, names), hide_index=True,
                  column_config={k: st.column_config.NumberColumn(k, format="percent")
@@ -363,19 +370,17 @@ def confusion(run, live: bool) -> None:
                "Recall: of the examples of a class, how many were found. F1 combines both.")
 
 
-def loss_curve(snap, run, task: str) -> None:
+def loss_curve(snap, run, task: str, static: bool) -> None:
     """Below, left: the loss curves (redrawn often: the quickest sign of learning)."""
     x_axis, log = st.session_state.get("pg_x_axis") or "step", st.session_state.get("pg_log_scale", False)
-    chart(vz.loss_figure(run.evals, run.batches, st.session_state["pg_previous"], x_axis, log), "pg_loss",
-          snap.state == "running")
+    chart(vz.loss_figure(run.evals, run.batches, st.session_state["pg_previous"], x_axis, log), "pg_loss", static)
 
 
-def score_curve(snap, run, task: str) -> None:
+def score_curve(snap, run, task: str, static: bool) -> None:
     """Below, right: accuracy (or R²) at each evaluation."""
     metric = "acc" if task == "classification" else "r2"
     x_axis = st.session_state.get("pg_x_axis") or "step"
-    chart(vz.accuracy_figure(run.evals, st.session_state["pg_previous"], x_axis, metric), "pg_acc",
-          snap.state == "running")
+    chart(vz.accuracy_figure(run.evals, st.session_state["pg_previous"], x_axis, metric), "pg_acc", static)
 
 
 def curves(shown: str) -> None:
@@ -397,9 +402,8 @@ def curves(shown: str) -> None:
                    "R² = how much of the target's variation the network explains (1 is perfect).")
 
 
-def network(snap, run, task: str) -> None:
+def network(snap, run, task: str, static: bool) -> None:
     """At the bottom: what every neuron computes, and the confusion matrix."""
-    live = snap.state == "running"
     neurons = run.views.get("neurons")
     has_neurons = isinstance(neurons, dict) and "columns" in neurons
     top_has_confusion = not (isinstance(run.views.get("boundary"), dict) or isinstance(run.views.get("images"), dict))
@@ -408,13 +412,13 @@ def network(snap, run, task: str) -> None:
         c1, c2 = st.columns([3, 2] if has_neurons else [1, 1], gap="medium")
         if has_neurons:
             with c1:
-                chart(vz.neurons_figure(neurons), "pg_neurons", live, displayModeBar=False)
+                chart(vz.neurons_figure(neurons), "pg_neurons", static, displayModeBar=False)
                 st.caption("Each square shows one neuron's output over the input plane (orange = positive, "
                            "blue = negative); lines are weights, thicker = larger. Deeper neurons combine "
                            "simpler shapes.")
         if show_confusion:
             with c2 if has_neurons else c1:
-                confusion(run, live)
+                confusion(run, static)
 
 
 # Two cadences: the numbers and the loss curve redraw every FAST_S, the pictures (boundary,

@@ -170,8 +170,33 @@ register(LayerKind(
     "flatten", "Flatten", "shape",
     "Unrolls an image or feature maps into one long vector so Linear layers can use it.",
     out_shape=lambda s, p: (math.prod(s),),
-    build=lambda s, p: nn.Flatten(),
+    build=lambda s, p: Flatten(),
 ))
+
+
+class Flatten(nn.Flatten):
+    """nn.Flatten (the same numbers) that hands a channels-last input's gradient back
+    channels-last. nn.Flatten's gradient comes back channels-first, and torch's CPU max-pool
+    backward then converts its channels-last input and result to that layout: two full-size
+    copies that were half of a CNN's training step (README, Performance; conv nets train
+    channels-last on the CPU, see engine.run.Run)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (x.dim() == 4 and x.requires_grad and not x.is_contiguous()
+                and x.is_contiguous(memory_format=torch.channels_last)):
+            return _FlattenChannelsLast.apply(x, self.start_dim, self.end_dim)
+        return super().forward(x)
+
+
+class _FlattenChannelsLast(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, start_dim: int, end_dim: int) -> torch.Tensor:
+        ctx.shape = x.shape                                   # (B, C, H, W), channels-last in memory
+        return x.flatten(start_dim, end_dim)                  # (B, C*H*W), a copy in C, H, W order
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad.reshape(ctx.shape).contiguous(memory_format=torch.channels_last), None, None
 
 
 class SeededDropout(nn.Dropout):

@@ -86,3 +86,25 @@ def test_output_size_must_match_classes_and_losses_fit_the_task():
     spec = RunSpec(layers=(L("linear", units=1),), loss="bce")
     assert "binary cross-entropy needs 2 classes" in "\n".join(check(spec, (4,), 3, "classification"))
     assert check(RunSpec(layers=(L("linear", units=1),)), (2,), 2, "classification") == []   # auto -> BCE
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_flatten_equals_torchs_and_hands_channels_last_gradients_back_channels_last(channels_last):
+    """The engine's Flatten gives nn.Flatten's output and gradient, through a max-pool too,
+    and keeps a channels-last input's gradient channels-last (torch's pooling backward is
+    then spared two full-size copies); a channels-first input is left to nn.Flatten."""
+    from engine.layers import Flatten
+    torch.manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(4, 8, 6, 6).contiguous(memory_format=fmt).requires_grad_()
+    ref = x.detach().contiguous().requires_grad_()                  # channels-first
+    pooled = torch.max_pool2d(x, 2)                                  # (4, 8, 3, 3), x's layout
+    seen = []                                                        # what the pooling backward gets
+    pooled.register_hook(lambda grad: seen.append(grad.is_contiguous(memory_format=fmt)))
+    out, out_ref = Flatten()(pooled), torch.nn.Flatten()(torch.max_pool2d(ref, 2))
+    assert out.shape == out_ref.shape == (4, 8 * 3 * 3) and torch.equal(out, out_ref)
+    g = torch.randn_like(out)
+    out.backward(g)
+    out_ref.backward(g)
+    assert torch.equal(x.grad, ref.grad)
+    assert seen == [True]

@@ -20,6 +20,13 @@ BOUNDARY_Z = """() => {
 }"""
 
 
+# the live loss chart: True while it is a static picture, False when interactive, None if absent
+LOSS_STATIC = """() => {
+  const el = document.querySelector('.st-key-pg_loss .js-plotly-plot');
+  return el && el._context ? !!el._context.staticPlot : null;
+}"""
+
+
 def _boundary(page, timeout: float = 30.0) -> list[float]:
     end = time.monotonic() + timeout
     while (z := page.evaluate(BOUNDARY_Z)) is None:
@@ -42,7 +49,7 @@ def test_spiral_trains_and_the_boundary_changes(page, app_url):
     L = LayerSpec.make
     spec = spec.with_(data=replace(spec.data, features=("x1", "x2", "sin(x1)", "sin(x2)")),
                       layers=(L("linear", units=8), L("tanh"), L("linear", units=8), L("tanh"), L("linear", units=1)),
-                      optim=replace(spec.optim, name="adam"))
+                      optim=replace(spec.optim, name="adam"), epochs=100_000)     # trains until paused
     open_page(page, app_url, "?spec=" + encode_spec(spec))
     assert_no_exception(page)
     page.wait_for_function("() => document.body.innerText.includes('Loaded the run from the link')")
@@ -53,6 +60,8 @@ def test_spiral_trains_and_the_boundary_changes(page, app_url):
     train = page.locator(".st-key-pg_train button").first
     train.click()
     page.wait_for_function("() => document.querySelector('.st-key-pg_train button').innerText.includes('Pause')")
+    # the live charts' own redraws while training are static pictures (half the drawing time)
+    page.wait_for_function(LOSS_STATIC, timeout=20_000)
     # wait until the boundary has moved and the network has had a few seconds to fit the spiral
     end = time.monotonic() + 40
     while True:
@@ -63,11 +72,11 @@ def test_spiral_trains_and_the_boundary_changes(page, app_url):
         time.sleep(0.5)
     assert moved > 0.1, f"the decision boundary did not change (mean change {moved:.4f})"
     time.sleep(2)
-    if "Pause" in train.inner_text():                   # pause (a fast machine may have finished the run)
-        train.click()
+    train.click()                                       # pause
     page.wait_for_function("() => document.querySelector('.st-key-pg_train button').innerText.includes('Train')")
     wait_idle(page)
     assert_no_exception(page)
+    assert page.evaluate(LOSS_STATIC) is False, "a paused run's loss chart is interactive again (hover, zoom)"
     assert "spec=" in page.url                          # the spec is in the link
     page.mouse.move(0, 0)                               # no tooltip in the screenshot
     page.set_viewport_size({"width": 1400, "height": 2300})      # Streamlit scrolls inside the page
