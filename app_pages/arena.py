@@ -131,7 +131,7 @@ def race_live() -> None:
             if r.status == "diverged":
                 st.warning(f"**{r.name}** diverged (✕ on the charts). {r.message}")
         repeats = arena.repeat_index(optims)
-        curves = [va.Curve(r.name, o.name, k, r.evals, r.status, r.message)
+        curves = [va.Curve(r.name, OPTIMIZERS[o.name].color, k, r.evals, r.status, r.message)
                   for r, o, k in zip(runs, optims, repeats)]
         x = st.segmented_control("Horizontal axis", list(va.X_AXES), key="arena_x", persist_state="session",
                                  format_func=lambda v: {"step": "steps", "time_s": "seconds"}[v], required=True,
@@ -194,6 +194,7 @@ with surface_tab:
                        "large values make plain gradient descent zig-zag.")
     condition = float(st.session_state["arena_condition"])
     surf = surfaces.get_surface(name, condition)
+    paths_of = surfaces.path_optimizers()
     steps = c3.slider("Path steps", 5, 1000, value=surf.steps, step=5, key=f"arena_surf_steps_{name}",
                       persist_state="session", help="How many optimizer steps each path takes.")
     c4.toggle("3-D", key="arena_surf_3d", persist_state="session",
@@ -210,8 +211,8 @@ with surface_tab:
     s3.slider("Momentum", 0.0, 0.99, step=0.01, key="arena_surf_momentum", persist_state="session",
               help="For SGD + momentum and Nesterov: the share of the last step carried on. "
                    "High momentum overshoots and circles before settling.")
-    st.multiselect("Optimizers", list(surfaces.PATH_OPTIMIZERS), key="arena_surf_opts", persist_state="session",
-                   format_func=lambda k: surfaces.PATH_OPTIMIZERS[k][0], max_selections=6,
+    st.multiselect("Optimizers", list(paths_of), key="arena_surf_opts", persist_state="session",
+                   format_func=lambda k: paths_of[k][0], max_selections=6,
                    help="Each one runs torch.optim on a 2-element parameter from the start point.")
     keys = st.session_state["arena_surf_opts"]
     momentum = float(st.session_state["arena_surf_momentum"])
@@ -219,20 +220,20 @@ with surface_tab:
     lr_cols = st.columns(max(1, len(keys)))
     for col, k in zip(lr_cols, keys):
         lrs.append(col.select_slider(
-            f"lr · {surfaces.PATH_OPTIMIZERS[k][0]}", ua.SURFACE_LRS, format_func=lambda v: f"{v:g}",
+            f"lr · {paths_of[k][0]}", ua.SURFACE_LRS, format_func=lambda v: f"{v:g}",
             value=ua.nearest(ua.SURFACE_LRS, surf.lr_hint.get(k, 0.01)), key=f"arena_surf_lr_{name}_{k}",
             persist_state="session", help="This optimizer's learning rate (step size); redraws at once."))
     if not keys:
         st.info("Pick at least one optimizer.")
     else:
-        optim_names = [surfaces.PATH_OPTIMIZERS[k][1] for k in keys]
+        colors = [OPTIMIZERS[paths_of[k][1]].color for k in keys]
         raw = ua.surface_paths(name, condition, [(k, lr, momentum) for k, lr in zip(keys, lrs)],
                                (x0, y0), int(steps))
-        labels = [f"{surfaces.PATH_OPTIMIZERS[k][0]} (lr {lr:g}"
-                  + (f", momentum {momentum:g})" if surfaces.PATH_OPTIMIZERS[k][2] else ")")
+        labels = [f"{paths_of[k][0]} (lr {lr:g}"
+                  + (f", momentum {momentum:g})" if paths_of[k][2] else ")")
                   for k, lr in zip(keys, lrs)]
-        paths = [va.PathData(lab, o, r, xy, vals, div) for lab, o, r, (xy, vals, div)
-                 in zip(labels, optim_names, arena.repeat_index([surfaces.path_optim(k, 1.0) for k in keys]), raw)]
+        paths = [va.PathData(lab, c, r, xy, vals, div) for lab, c, r, (xy, vals, div)
+                 in zip(labels, colors, arena.repeat_index([surfaces.path_optim(k, 1.0) for k in keys]), raw)]
         xs, ys, z = ua.surface_grid(name, condition)
         zc = surfaces.colour_values(surf, z)
         color_title = "log10(1 + f − min f)" if surf.log_color else "f (loss)"

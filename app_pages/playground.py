@@ -13,11 +13,11 @@ from engine.data import DATASETS, Dataset, datasets_by_group
 from engine.optim import LOSSES, OPTIMIZERS
 from engine.presets import all_presets
 from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
+from engine.tasks import TASKS
 from ui import builder, playground as pg, url
 from viz import playground as vz
 
 FAST_S, SLOW_S = 0.25, 1.5     # seconds between redraws: numbers and loss curve / pictures and score curve
-LOSS_LABELS = {"auto": "auto (picked from task and output)", **{k: v.label for k, v in LOSSES.items()}}
 PREPROCESS_HELP = ("How input values are rescaled before training: none, unit = [0, 1], "
                    "symmetric = [-1, 1], standardize = mean 0 and std 1 per feature; auto = the dataset's usual choice.")
 
@@ -42,6 +42,10 @@ def field_widget(widget, label: str, path: str, value, *args, convert=None, **kw
     k = pg.key(path.replace(".", "_"))
     start = builder.seed(k, value, widget, args[0] if args else None)
     return widget(label, *args, key=k, on_change=pg.on_field, args=(path, k, convert), **start, **kw)
+
+
+def loss_label(name: str) -> str:
+    return "auto (picked from task and output)" if name == "auto" else LOSSES[name].label
 
 
 def data_panel(s: RunSpec) -> None:
@@ -189,7 +193,7 @@ def training_panel(s: RunSpec) -> None:
                                      on_change=pg.on_field, args=(f"optim.{f.name}", k, None))
     c1, c2 = st.columns(2)
     with c1:
-        field_widget(st.selectbox, "Loss", "loss", s.loss, list(LOSS_LABELS), format_func=LOSS_LABELS.get,
+        field_widget(st.selectbox, "Loss", "loss", s.loss, list(TASKS[s.task].losses), format_func=loss_label,
                      help="What the network minimises: cross-entropy for classes, mean squared error for "
                           "numbers; auto picks the right one.")
         field_widget(st.selectbox, "Regularisation", "regularization", s.regularization, REGULARISATION,
@@ -289,7 +293,7 @@ def metrics_row(snap, run, task: str) -> None:
                 help="The same on held-out test examples: if it rises while train loss falls, the model overfits.")
     if task == "classification":
         c[3].metric("Test acc.", f"{ev.get('test_acc', 0):.0%}", help="Share of test examples classified right.")
-    else:
+    elif task == "regression":
         c[3].metric("Test R²", f"{ev.get('test_r2', 0):.2f}", help="1 = perfect predictions, 0 = no better than the mean.")
     st.caption(f"Step {run.step:,} of {run.total_steps:,} · {snap.samples_per_s:,.0f} samples/s on {snap.device}")
 
@@ -377,8 +381,10 @@ def loss_curve(snap, run, task: str, static: bool) -> None:
 
 
 def score_curve(snap, run, task: str, static: bool) -> None:
-    """Below, right: accuracy (or R²) at each evaluation."""
-    metric = "acc" if task == "classification" else "r2"
+    """Below, right: accuracy (or R²) at each evaluation; other tasks are scored by their loss."""
+    metric = {"classification": "acc", "regression": "r2"}.get(task)
+    if metric is None:
+        return
     x_axis = st.session_state.get("pg_x_axis") or "step"
     chart(vz.accuracy_figure(run.evals, st.session_state["pg_previous"], x_axis, metric), "pg_acc", static)
 
@@ -397,9 +403,10 @@ def curves(shown: str) -> None:
                    "overfitting. Grey = the previous run, to compare.")
     with c2:
         live(shown, SLOW_S, score_curve)
-        st.caption("Accuracy = share of examples classified right; a gap between train and test means the "
-                   "model memorises instead of generalising." if spec.task == "classification" else
-                   "R² = how much of the target's variation the network explains (1 is perfect).")
+        st.caption({"classification": "Accuracy = share of examples classified right; a gap between train and "
+                                      "test means the model memorises instead of generalising.",
+                    "regression": "R² = how much of the target's variation the network explains (1 is perfect)."}
+                   .get(spec.task, ""))
 
 
 def network(snap, run, task: str, static: bool) -> None:

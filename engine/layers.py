@@ -1,54 +1,26 @@
-"""Layer registry: a layer kind's name -> its parameters, shape rule, parameter count and builder.
+"""Layer registry: a layer kind's name -> its parameters, shape rule, parameter count, builder,
+short label and the line the PyTorch export writes for it.
 
 Shapes here never include the batch dimension: a dense input is (F,), an image (C, H, W).
-A new kind (an RNN, an Embedding) is one more `register(LayerKind(...))` call; the pages
-build their widgets from `Param`s, so they need no change.
+A new kind (an RNN, an Embedding) is one more `register(LayerKind(...))` call, here or in
+any other module; check, build, export and the page's builder read everything from the entry.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import nn
+
+from .schema import Param, Registry
 
 Shape = tuple[int, ...]
 
 
 class ShapeError(ValueError):
     """A layer cannot take the shape it is given; the message says why and how to fix it."""
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    default: Any
-    lo: float | None = None        # inclusive bounds for numbers
-    hi: float | None = None
-    choices: tuple = ()            # allowed values for strings
-    help: str = ""
-
-    @property
-    def type(self) -> type:
-        return type(self.default)
-
-    def problem(self, value: Any) -> str | None:
-        """None when `value` fits this parameter, else a sentence saying what is wrong."""
-        t = self.type
-        ok_type = isinstance(value, t) and not (t is int and isinstance(value, bool))
-        if t is float and isinstance(value, int) and not isinstance(value, bool):
-            ok_type = True
-        if not ok_type:
-            return f"must be {t.__name__}, got {type(value).__name__} {value!r}"
-        if self.choices and value not in self.choices:
-            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
-        if t in (int, float):
-            if not math.isfinite(value):
-                return f"must be a finite number, got {value!r}"
-            if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
-                return f"must be between {self.lo:g} and {self.hi:g}, got {value!r}"
-        return None
 
 
 @dataclass(frozen=True)
@@ -61,17 +33,26 @@ class LayerKind:
     out_shape: Callable[[Shape, dict], Shape] = lambda s, p: s   # raises ShapeError
     n_params: Callable[[Shape, dict], int] = lambda s, p: 0
     build: Callable[[Shape, dict], nn.Module] = field(default=lambda s, p: nn.Identity())
+    describe: Callable[[dict], str] | None = None    # short label with the main parameters; None: the label
+    code: Callable[[Shape, dict], str] | None = None  # the export's constructor; None: the built module's repr
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
+    def short(self, params: dict) -> str:
+        """Short label of a layer with its main parameters, e.g. 'Conv2d 8@3x3 s2'."""
+        return self.describe(params) if self.describe else self.label
 
-LAYERS: dict[str, LayerKind] = {}
+    def source(self, in_shape: Shape, params: dict) -> str:
+        """The PyTorch constructor the exported script writes, e.g. 'nn.Linear(in_features=2, ...)'."""
+        if self.code is not None:
+            return self.code(in_shape, params)
+        m = self.build(in_shape, params)
+        return f"nn.{type(m).__name__}{repr(m)[len(type(m).__name__):]}"
 
 
-def register(kind: LayerKind) -> LayerKind:
-    LAYERS[kind.name] = kind
-    return kind
+LAYERS: Registry[LayerKind] = Registry("layer kind")
+register = LAYERS.register
 
 
 def _need_rank(shape: Shape, rank: int, what: str, fix: str) -> None:
@@ -93,6 +74,7 @@ register(LayerKind(
     _linear_shape,
     lambda s, p: s[0] * p["units"] + (p["units"] if p["bias"] else 0),
     lambda s, p: nn.Linear(s[0], p["units"], bias=p["bias"]),
+    describe=lambda p: f"Linear {p['units']}",
 ))
 
 
@@ -133,6 +115,8 @@ register(LayerKind(
     lambda s, p: p["channels"] * s[0] * p["kernel"] ** 2 + (p["channels"] if p["bias"] else 0),
     lambda s, p: nn.Conv2d(s[0], p["channels"], p["kernel"], p["stride"], p["padding"],
                            p["dilation"], bias=p["bias"]),
+    describe=lambda p: f"Conv2d {p['channels']}@{p['kernel']}x{p['kernel']}" + "".join(
+        f" {k[0]}{p[k]}" for k in ("stride", "padding", "dilation") if p[k] != (0 if k == "padding" else 1)),
 ))
 
 _POOL_PARAMS = (
@@ -140,6 +124,10 @@ _POOL_PARAMS = (
     Param("stride", 2, 1, 15, help="Step between windows; equal to the kernel means no overlap."),
     Param("padding", 0, 0, 7, help="Padding added around the border (at most half the kernel)."),
 )
+
+
+def _pool_describe(label: str) -> Callable[[dict], str]:
+    return lambda p: f"{label} {p['kernel']}x{p['kernel']}" + (f" s{p['stride']}" if p["stride"] != p["kernel"] else "")
 
 
 def _pool_shape(label: str) -> Callable[[Shape, dict], Shape]:
@@ -156,12 +144,14 @@ register(LayerKind(
     "Keeps the largest value in each window: shrinks the map and keeps the strongest response.",
     _POOL_PARAMS, _pool_shape("MaxPool2d"),
     build=lambda s, p: nn.MaxPool2d(p["kernel"], p["stride"], p["padding"]),
+    describe=_pool_describe("MaxPool2d"),
 ))
 register(LayerKind(
     "avgpool2d", "AvgPool2d", "pool",
     "Averages each window: shrinks the map smoothly.",
     _POOL_PARAMS, _pool_shape("AvgPool2d"),
     build=lambda s, p: nn.AvgPool2d(p["kernel"], p["stride"], p["padding"]),
+    describe=_pool_describe("AvgPool2d"),
 ))
 
 
@@ -216,6 +206,8 @@ register(LayerKind(
     "While training, zeroes a random share of values so the network cannot rely on any one unit.",
     (Param("p", 0.5, 0.0, 0.95, help="Share of values dropped at each training step."),),
     build=lambda s, p: SeededDropout(p["p"]),
+    describe=lambda p: f"Dropout {p['p']:g}",
+    code=lambda s, p: f"nn.Dropout(p={p['p']}, inplace=False)",
 ))
 
 

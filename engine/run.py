@@ -1,48 +1,50 @@
-"""Run: one model, one optimizer and one dataset on one device, stepped deterministically.
+"""Run: the supervised tasks' Steppable (engine.tasks): one model, one optimizer and one
+dataset on one device, stepped deterministically.
 
 No threads here: the Trainer drives Runs; the CLI, the benchmark and the tests can drive
 one directly. Same spec and seed -> same initial weights, same batches, same numbers.
+The step is the plain training loop; `speed` names the one faster way of taking it that
+was chosen for this run (SPEED_PATHS), each pinned to the plain loop by equality tests.
 """
 from __future__ import annotations
 
-import functools
 import math
 import threading
 
 import numpy as np
 import torch
 
-from .build import build_model, check, infer_shapes
-from .data import Dataset, make_dataset
+from . import torch_internals as internals
+from .build import build_model, infer_shapes
+from .data import Dataset, load_dataset
 from .device import pick_device
 from .fastmlp import FastMLP, plan
 from .layers import SeededDropout
 from .metrics import classification_metrics, regression_metrics
 from .optim import LOSSES, make_optimizer, make_scheduler, predict, resolve_loss
 from .spec import RunSpec, SpecError
+from .tasks import problems
 
 EVAL_CAP = 512                  # live evaluations use at most this many train / test examples
 EVAL_BUDGET = 8                 # by default they see at most 1 example per this many trained (see eval_cadence)
 MIN_EVALS = 12                  # ... but a run evaluates at least this many times, to draw its curves
 GATHER_BYTES = 64 * 2**20       # training sets up to this size are shuffled once per epoch, not per batch
 _SEED_LOCK = threading.Lock()   # torch's global RNG seeds the weights: one build at a time
+# the faster ways of taking the same step; one is chosen per run (speed_path)
+CLOSED_FORM = "closed-form MLP"     # small plain MLPs on the CPU: gradients written out in numpy (engine/fastmlp.py)
+CHANNELS_LAST = "channels-last"     # conv nets on the CPU: N, H, W, C memory, 2-3x faster oneDNN kernels
+AUTOGRAD = "autograd"               # everything else: the plain loop as written
+SPEED_PATHS = (CLOSED_FORM, CHANNELS_LAST, AUTOGRAD)
 
 
-@functools.lru_cache(maxsize=8)
-def load_dataset(data_spec, seed: int) -> Dataset:
-    """make_dataset, cached: the page, the trainer and the arena share one copy (read-only)."""
-    return make_dataset(data_spec, seed)
-
-
-def problems(spec: RunSpec, data: Dataset | None = None) -> list[str]:
-    """Everything that stops this spec from training, as sentences (empty = fine)."""
-    from .data import DATASETS, DataError
-    try:
-        data = data or load_dataset(spec.data, spec.seed)
-    except DataError as e:
-        return [f"data: {e}"]
-    task = DATASETS[spec.data.name].task
-    return check(spec, data.input_shape, data.n_outputs, data.task if task == "any" else task)
+def speed_path(model: torch.nn.Module, device: torch.device) -> str:
+    """How this model's steps are taken fastest with the same numbers (the closed form is
+    then confirmed by fastmlp.plan, which knows the loss and the targets)."""
+    if device.type != "cpu":
+        return AUTOGRAD
+    if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
+        return CHANNELS_LAST
+    return CLOSED_FORM
 
 
 class Run:
@@ -57,10 +59,11 @@ class Run:
         with _SEED_LOCK:
             torch.manual_seed(spec.seed)
             self.model = build_model(spec.layers, d.input_shape).to(self.device)
+        self.speed = speed_path(self.model, self.device)
         # conv nets on the CPU keep their images and conv weights channels-last (N, H, W, C in
         # memory): the same numbers to float rounding, and oneDNN's pooling and convolution run
         # 2-3x faster that way; with engine.layers.Flatten, whole steps up to 2x (README, Performance)
-        nhwc = self.device.type == "cpu" and any(isinstance(m, torch.nn.Conv2d) for m in self.model.modules())
+        nhwc = self.speed == CHANNELS_LAST
         if nhwc:
             self.model.to(memory_format=torch.channels_last)
         for m in self.model.modules():
@@ -93,9 +96,12 @@ class Run:
         self._x_epoch, self._y_epoch = self.x_train, self.y_train     # this epoch's shuffled copy
         self._params = [p for g in self.opt.param_groups for p in g["params"]]
         self._all_modules = list(self.model.modules())
-        self._raw_opt_step = _unwrapped(type(self.opt).step)
+        self._raw_opt_step = internals.unwrapped(type(self.opt).step)
         # closed-form backprop for plain MLPs (engine/fastmlp.py); None: autograd trains this model
-        self.fast: FastMLP | None = plan(self.model, self.loss_name, self.y_train.dtype)
+        self.fast: FastMLP | None = None
+        if self.speed == CLOSED_FORM:
+            self.fast = plan(self.model, self.loss_name, self.y_train.dtype)
+            self.speed = CLOSED_FORM if self.fast is not None else AUTOGRAD
 
     # ------------------------------------------------------------ training
     @property
@@ -149,37 +155,29 @@ class Run:
         `self.fast` (closed-form backprop, equal to autograd's to float rounding) instead
         of autograd; the optimizer step is the same either way."""
         if not all(m.training for m in self._all_modules):
-            self.model.train()
+            self.model.train()                                       # model.train()
         xb, yb = self._next_batch()
-        hooked = self._hooked()                                      # checked once per step
-        if self.fast is not None and not hooked:
+        # something watching the pass (hooks, tracing, torch.compile) sees the plain calls
+        watched = internals.watched(self._all_modules, self._params)  # checked once per step
+        if self.fast is not None and not watched:
             loss = self.fast.loss_and_grads(xb, yb, self.spec.regularization, self.spec.reg_rate)
         else:
-            loss = self.loss_fn(self.model(xb) if hooked else self._plain_forward(xb), yb)
+            loss = self.loss_fn(self.model(xb) if watched else self._plain_forward(xb), yb)
             for p in self._params:                                   # opt.zero_grad(set_to_none=True)
                 p.grad = None
             penalty = self.penalty()
             total = loss if isinstance(penalty, float) and penalty == 0.0 else loss + penalty
-            _backward(total)
+            internals.backward(total)                                # (loss + penalty).backward()
             loss = loss.detach()
-        if self.step_count == 0 or self._opt_hooked():
+        if self.step_count == 0 or internals.optimizer_hooked(self.opt):
             self.opt.step()                                          # the first one marks it for schedulers
         else:
             with torch.no_grad():
-                self._raw_opt_step(self.opt)
+                self._raw_opt_step(self.opt)                         # opt.step()
         if self.sched is not None and self.step_count < self.total_steps:
             self.sched.step()
         self.step_count += 1
         return loss
-
-    def _hooked(self) -> bool:
-        """Something watches the forward or backward pass: global or module hooks, tracing,
-        torch.compile, or hooks on a parameter's gradient. Then the model runs through
-        __call__ and autograd, so every hook fires."""
-        return _module_hooks_active() or any(
-            m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
-            or m._compiled_call_impl is not None for m in self._all_modules) or any(
-            p._backward_hooks or p._post_accumulate_grad_hooks for p in self._params)
 
     def _plain_forward(self, x: torch.Tensor) -> torch.Tensor:
         """model(x) when nothing is hooked: each layer's forward called directly, without
@@ -187,11 +185,6 @@ class Run:
         for layer in self.model:
             x = layer.forward(x)
         return x
-
-    def _opt_hooked(self) -> bool:
-        o = self.opt
-        return bool(o._optimizer_step_pre_hooks or o._optimizer_step_post_hooks
-                    or _optim_mod._global_optimizer_pre_hooks or _optim_mod._global_optimizer_post_hooks)
 
     # ------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -229,32 +222,7 @@ class Run:
                 **{f"train_{k}": v for k, v in tr.items()}, **{f"test_{k}": v for k, v in te.items()}}
 
 
-# ---------------------------------------------------------------- hot-path helpers
-import torch.nn.modules.module as _module_mod      # noqa: E402 - torch's hook registries
-import torch.optim.optimizer as _optim_mod         # noqa: E402
-from torch.autograd.graph import _engine_run_backward  # noqa: E402
-
-
-def _module_hooks_active() -> bool:
-    """Global module hooks or tracing (then model(x) must run through __call__)."""
-    return bool(_module_mod._global_forward_hooks or _module_mod._global_forward_pre_hooks
-                or _module_mod._global_backward_hooks or _module_mod._global_backward_pre_hooks
-                or torch._C._get_tracing_state())
-
-
-def _backward(loss: torch.Tensor) -> None:
-    """loss.backward() for a scalar loss, without the argument handling around the engine call."""
-    _engine_run_backward((loss,), (torch.ones_like(loss),), False, False, (),
-                         allow_unreachable=True, accumulate_grad=True)
-
-
-def _unwrapped(fn):
-    """An optimizer's step without its decorators (profiling record, grad-mode switch)."""
-    while hasattr(fn, "__wrapped__"):
-        fn = fn.__wrapped__
-    return fn
-
-
+# ---------------------------------------------------------------- helpers
 def eval_cadence(steps_per_epoch: int, batch_size: int, n_eval: int, total_steps: int) -> int:
     """Default steps between live evaluations of `n_eval` examples: once per epoch (at most
     every 100 steps), or less often where that would evaluate more than 1 example per

@@ -1,21 +1,23 @@
-"""RunSpec: one run (data, layer stack, loss, optimizer, schedule, seed) as plain, versioned data.
+"""RunSpec: one run (task, data, its networks with their optimizers, schedule, seed) as plain,
+versioned data.
 
 `to_dict` / `from_dict` round-trip through JSON; `from_dict` refuses unknown keys, wrong
 types, values out of range and unknown names with one message per problem, each naming
-the field (`data.noise: must be between 0 and 0.5, got 0.9`). Shape problems of the layer
-stack are checked separately by `engine.build.check`.
+the field (`data.noise: must be between 0 and 0.5, got 0.9`), and migrates older versions
+(MIGRATIONS). Shape problems of a layer stack are the task's to check (`engine.tasks`).
+This module imports neither torch nor a registry at import time: names are checked against
+the registries when a spec is parsed.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Callable
 
-from .layers import LAYERS, Param
+from .schema import Param
 
-SPEC_VERSION = 1
-TASKS = ("classification", "regression")
-LOSSES = ("auto", "cross_entropy", "bce", "mse")
+SPEC_VERSION = 2
+MAIN = "model"                  # the network of a one-network task
 REGULARISATION = ("none", "l1", "l2")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PREPROCESSING = ("auto", "none", "unit", "symmetric", "standardize")
@@ -44,6 +46,7 @@ class LayerSpec:
 
     @staticmethod
     def make(kind: str, **params: Any) -> "LayerSpec":
+        from .layers import LAYERS
         return LayerSpec(kind, {**LAYERS[kind].defaults(), **params})
 
 
@@ -75,14 +78,20 @@ class OptimSpec:
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    version: int = _f(SPEC_VERSION, SPEC_VERSION, SPEC_VERSION, help="Spec format version.")
-    name: str = _f("", help="A label for this run.")
-    task: str = _f("classification", choices=TASKS, help="Predict a class or a number.")
-    data: DataSpec = field(default_factory=DataSpec)
+class NetworkSpec:
+    """One network of a run: its layer stack, input to output, and the optimizer that trains it."""
     layers: tuple = ()                                            # tuple[LayerSpec, ...]
-    loss: str = _f("auto", choices=LOSSES, help="auto picks cross-entropy, BCE or MSE by task and output.")
     optim: OptimSpec = field(default_factory=OptimSpec)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    version: int = _f(SPEC_VERSION, 1, SPEC_VERSION, help="Spec format version (older ones are migrated).")
+    name: str = _f("", help="A label for this run.")
+    task: str = _f("classification", help="The kind of training, from the task registry.")
+    data: DataSpec = field(default_factory=DataSpec)
+    networks: dict = field(default_factory=lambda: {MAIN: NetworkSpec()})   # role -> NetworkSpec
+    loss: str = _f("auto", help="The task's loss; auto picks cross-entropy, BCE or MSE by task and output.")
     regularization: str = _f("none", choices=REGULARISATION, help="Penalty on weight size added to the loss.")
     reg_rate: float = _f(0.0, 0.0, 1.0, help="Strength of the L1/L2 penalty.")
     batch_size: int = _f(32, 1, 4096, help="Examples per gradient step.")
@@ -93,24 +102,83 @@ class RunSpec:
     seed: int = _f(0, 0, 2**31 - 1, help="Seeds data, initial weights and batch order.")
     device: str = _f("auto", choices=DEVICES, help="auto = cuda, then mps, then cpu.")
 
+    @staticmethod
+    def make(layers: tuple = (), optim: OptimSpec | None = None, **fields_: Any) -> "RunSpec":
+        """A one-network spec: `layers` and `optim` are the main network's."""
+        return RunSpec(networks={MAIN: NetworkSpec(tuple(layers), optim or OptimSpec())}, **fields_)
+
+    def net(self, role: str | None = None) -> NetworkSpec:
+        """The network playing `role`; by default the main (first) one."""
+        return self.networks[role] if role else next(iter(self.networks.values()))
+
+    @property
+    def main_role(self) -> str:
+        return next(iter(self.networks))
+
+    @property
+    def layers(self) -> tuple:
+        """The main network's layer stack."""
+        return self.net().layers
+
+    @property
+    def optim(self) -> OptimSpec:
+        """The main network's optimizer."""
+        return self.net().optim
+
     def to_json(self) -> str:
         return json.dumps(to_dict(self), indent=2)
 
     def with_(self, **changes: Any) -> "RunSpec":
+        """A copy with fields changed; `layers=` and `optim=` change the main network."""
+        net = {k: changes.pop(k) for k in ("layers", "optim") if k in changes}
+        if net:
+            role = self.main_role
+            changes["networks"] = {**changes.get("networks", self.networks),
+                                   role: replace(self.networks[role], **net)}
         return replace(self, **changes)
 
 
 # ---------------------------------------------------------------- dict <-> spec
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, (DataSpec, OptimSpec)):
+        return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
 def to_dict(spec: RunSpec) -> dict:
-    def plain(obj: Any) -> Any:
-        if isinstance(obj, (DataSpec, OptimSpec)):
-            return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
-        if isinstance(obj, tuple):
-            return [plain(v) for v in obj]
-        return obj
-    d = {f.name: plain(getattr(spec, f.name)) for f in fields(spec) if f.name != "layers"}
-    d["layers"] = [{"kind": l.kind, **l.params} for l in spec.layers]
+    d = {f.name: _plain(getattr(spec, f.name)) for f in fields(spec) if f.name != "networks"}
+    d["networks"] = {role: {"layers": [{"kind": l.kind, **l.params} for l in n.layers],
+                            "optim": _plain(n.optim)} for role, n in spec.networks.items()}
     return d
+
+
+def _v1_to_v2(raw: dict) -> dict:
+    """Version 1 had one network: its `layers` and `optim` sat at the top level."""
+    raw = dict(raw)
+    net = {k: raw.pop(k) for k in ("layers", "optim") if k in raw}
+    raw["networks"] = {MAIN: net}
+    raw["version"] = 2
+    return raw
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}    # version -> its successor
+
+
+def version_of(raw: dict) -> Any:
+    """The version plain data claims; one with top-level `layers` and no `networks` is
+    version 1 even where its version is left out (short URLs)."""
+    v1 = "networks" not in raw and ("layers" in raw or "optim" in raw)
+    return raw.get("version", 1 if v1 else SPEC_VERSION)
+
+
+def migrate(raw: dict) -> dict:
+    """Plain data of any known version, brought to SPEC_VERSION."""
+    version = version_of(raw)
+    if not isinstance(version, int) or isinstance(version, bool) or version not in MIGRATIONS:
+        return raw                         # current, or a bad version: _scalars says what is wrong
+    return migrate(MIGRATIONS[version]({**raw, "version": version}))
 
 
 def _scalars(cls: type, raw: Any, where: str, problems: list[str]) -> dict:
@@ -149,13 +217,13 @@ def _scalars(cls: type, raw: Any, where: str, problems: list[str]) -> dict:
 
 
 def _layer(raw: Any, where: str, problems: list[str]) -> LayerSpec | None:
+    from .layers import LAYERS
     if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
         problems.append(f"{where}: must be an object with a 'kind', got {raw!r}")
         return None
     kind = LAYERS.get(raw["kind"])
     if kind is None:
-        problems.append(f"{where}.kind: unknown layer kind {raw['kind']!r} "
-                        f"(known: {', '.join(LAYERS)})")
+        problems.append(f"{where}.kind: {LAYERS.unknown(raw['kind'])}")
         return None
     params = kind.defaults()
     schema = {p.name: p for p in kind.params}
@@ -174,34 +242,73 @@ def _layer(raw: Any, where: str, problems: list[str]) -> LayerSpec | None:
     return LayerSpec(kind.name, params) if len(problems) == n_before else None
 
 
-def from_dict(raw: Any) -> RunSpec:
-    """Build a RunSpec from plain data, or raise SpecError listing every problem."""
-    from .data import DATASETS
+def _network(raw: Any, where: str, problems: list[str]) -> NetworkSpec | None:
+    """A network from plain data; messages name its fields under `where` ("networks.model"; ""
+    for the one network of a version-1 spec, whose fields sat at the top)."""
     from .optim import OPTIMIZERS
+    at = (lambda key: f"{where}.{key}") if where else (lambda key: key)
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be an object with 'layers' and 'optim', got {type(raw).__name__}")
+        return None
+    n_before = len(problems)
+    for key in raw:
+        if key not in ("layers", "optim"):
+            problems.append(f"{at(key)}: unknown key (known: layers, optim)")
+    optim = _scalars(OptimSpec, raw.get("optim", {}), at("optim"), problems)
+    if "name" in optim and optim["name"] not in OPTIMIZERS:
+        problems.append(f"{at('optim.name')}: {OPTIMIZERS.unknown(optim['name'])}")
+    raw_layers = raw.get("layers", [])
+    layers: list[LayerSpec] = []
+    if not isinstance(raw_layers, list):
+        problems.append(f"{at('layers')}: must be a list, got {type(raw_layers).__name__}")
+    else:
+        for i, rl in enumerate(raw_layers):
+            if (l := _layer(rl, f"{at('layers')}[{i}]", problems)) is not None:
+                layers.append(l)
+        if not raw_layers:
+            problems.append(f"{at('layers')}: the network needs at least one layer")
+    return NetworkSpec(tuple(layers), OptimSpec(**optim)) if len(problems) == n_before else None
+
+
+def from_dict(raw: Any) -> RunSpec:
+    """Build a RunSpec from plain data of any known version, or raise SpecError listing every
+    problem."""
+    from .data import DATASETS
+    from .tasks import TASKS
 
     problems: list[str] = []
+    v1 = isinstance(raw, dict) and version_of(raw) == 1
+    if isinstance(raw, dict):
+        raw = migrate(raw)
     top = _scalars(RunSpec, raw, "", problems)
     if not isinstance(raw, dict):
         raise SpecError(problems)
     data = _scalars(DataSpec, raw.get("data", {}), "data", problems)
-    optim = _scalars(OptimSpec, raw.get("optim", {}), "optim", problems)
     if "name" in data and data["name"] not in DATASETS:
-        problems.append(f"data.name: unknown dataset {data['name']!r} (known: {', '.join(DATASETS)})")
-    if "name" in optim and optim["name"] not in OPTIMIZERS:
-        problems.append(f"optim.name: unknown optimizer {optim['name']!r} (known: {', '.join(OPTIMIZERS)})")
-    raw_layers = raw.get("layers", [])
-    layers: list[LayerSpec] = []
-    if not isinstance(raw_layers, list):
-        problems.append(f"layers: must be a list, got {type(raw_layers).__name__}")
+        problems.append(f"data.name: {DATASETS.unknown(data['name'])}")
+    task = TASKS.get(top.get("task", RunSpec.task))
+    if task is None:
+        problems.append(f"task: {TASKS.unknown(top['task'])}")
+    elif "loss" in top and top["loss"] not in task.losses:
+        problems.append(f"loss: {task.label} takes {', '.join(task.losses)}, got {top['loss']!r}")
+    raw_nets = raw.get("networks", {})
+    networks: dict[str, NetworkSpec] = {}
+    if not isinstance(raw_nets, dict):
+        problems.append(f"networks: must be an object of role -> network, got {type(raw_nets).__name__}")
     else:
-        for i, rl in enumerate(raw_layers):
-            if (l := _layer(rl, f"layers[{i}]", problems)) is not None:
-                layers.append(l)
-        if not raw_layers:
-            problems.append("layers: the network needs at least one layer")
+        roles = task.roles if task else tuple(raw_nets)
+        for role in raw_nets:
+            if role not in roles:
+                problems.append(f"networks.{role}: {task.label} has no such network (its networks: "
+                                f"{', '.join(roles)})")
+        for role in roles:
+            if role not in raw_nets:
+                problems.append(f"networks.{role}: {task.label} needs this network")
+            elif (n := _network(raw_nets[role], "" if v1 else f"networks.{role}", problems)) is not None:
+                networks[role] = n
     if problems:
         raise SpecError(problems)
-    return RunSpec(**top, data=DataSpec(**data), optim=OptimSpec(**optim), layers=tuple(layers))
+    return RunSpec(**top, data=DataSpec(**data), networks=networks)
 
 
 def from_json(text: str) -> RunSpec:

@@ -162,21 +162,26 @@ def get_surface(name: str, condition: float = 10.0) -> Surface:
 
 
 # ---------------------------------------------------------------- optimizers on a surface
-PATH_OPTIMIZERS = {          # path key -> (label, engine optimizer, uses the momentum slider)
-    "sgd": ("SGD", "sgd", False),
+SGD_VARIANTS = {             # path key -> (label, engine optimizer, uses the momentum slider)
     "momentum": ("SGD + momentum", "sgd", True),
     "nesterov": ("Nesterov momentum", "sgd", True),
-    "adagrad": ("Adagrad", "adagrad", False),
-    "adadelta": ("Adadelta", "adadelta", False),
-    "rmsprop": ("RMSprop", "rmsprop", False),
-    "adam": ("Adam", "adam", False),
-    "adamw": ("AdamW", "adamw", False),
 }
+
+
+def path_optimizers() -> dict[str, tuple[str, str, bool]]:
+    """path key -> (label, engine optimizer, uses the momentum slider): every optimizer of the
+    registry with its own settings, and SGD's momentum variants right after SGD."""
+    out: dict[str, tuple[str, str, bool]] = {}
+    for name, info in OPTIMIZERS.items():
+        out[name] = (info.label, name, False)
+        if name == "sgd":
+            out |= SGD_VARIANTS
+    return out
 
 
 def path_optim(key: str, lr: float, momentum: float = 0.9) -> OptimSpec:
     """The OptimSpec behind a path key, with this learning rate (and momentum, if it uses one)."""
-    _, name, uses_momentum = PATH_OPTIMIZERS[key]
+    _, name, uses_momentum = path_optimizers()[key]
     return OptimSpec(name=name, lr=lr, momentum=momentum if uses_momentum else 0.0,
                      nesterov=key == "nesterov")
 

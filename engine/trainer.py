@@ -1,5 +1,8 @@
-"""Trainer: one background worker that trains one Run (the Playground) or several Runs in
+"""Trainer: one background worker that trains one run (the Playground) or several runs in
 lock-step (the optimizer arena), driven by commands and read through snapshots.
+
+It drives anything that follows `engine.tasks.Steppable`, built by the spec's task, and
+knows nothing of models, data or losses.
 
 The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, stop) go
 through a queue and are applied between steps; `snapshot()` returns the latest published
@@ -17,14 +20,16 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Callable
 
 import torch
 
+from .data import load_dataset
 from .device import pick_device
 from .metrics import Series
-from .run import Run, load_dataset
 from .spec import RunSpec, SpecError
+from .tasks import Steppable, View, build_run, problems
 
 CHUNK_S = 0.05           # train this long between looks at the command queue
 PUBLISH_S = 0.1          # publish snapshots at most this often while running
@@ -34,9 +39,21 @@ VIEW_SHARE = 0.05        # while running, views get at most this share of the wo
 # on TensorFlow Playground's net); 0.5 ms gives the worker ~10x more of those moments.
 SWITCH_INTERVAL_S = 0.0005
 WORKER_NICE = 19        # the worker's CPU priority: the lowest, it takes only what the server and a browser leave
-STATES = ("preparing", "idle", "running", "paused", "diverged", "done", "error", "stopped")
 
-View = Callable[[Run], Any]
+
+class State(StrEnum):
+    """The worker's state; a str, so `snap.state == "running"` reads as it did."""
+    PREPARING = "preparing"      # building the run (data, model) or resetting it
+    IDLE = "idle"                # built, not started
+    RUNNING = "running"
+    PAUSED = "paused"
+    DIVERGED = "diverged"        # every run's loss became NaN or inf
+    DONE = "done"                # every run reached its last step
+    ERROR = "error"              # an exception; its text is in Snapshot.error
+    STOPPED = "stopped"          # the worker has ended
+
+
+STATES = tuple(State)
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ class RunView:
 
 @dataclass(frozen=True)
 class Snapshot:
-    state: str
+    state: State
     error: str = ""
     runs: tuple[RunView, ...] = ()
     samples_per_s: float = 0.0
@@ -76,8 +93,8 @@ class Snapshot:
 
 @dataclass
 class _Slot:
-    """A Run with its bookkeeping inside the worker."""
-    run: Run
+    """A run with its bookkeeping inside the worker."""
+    run: Steppable
     name: str
     evals: Series = field(default_factory=Series)
     batches: Series = field(default_factory=Series)
@@ -125,8 +142,8 @@ class Trainer:
         self.device = pick_device(self.specs[0].device)
         self._q: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
-        self._snap = Snapshot("preparing", device=self.device.name)
-        self._state, self._error, self._version = "preparing", "", 0
+        self._snap = Snapshot(State.PREPARING, device=self.device.name)
+        self._state, self._error, self._version = State.PREPARING, "", 0
         self._slots: list[_Slot] = []
         self._pending_steps = 0
         self._speed = 0.0
@@ -174,8 +191,8 @@ class Trainer:
             time.sleep(0.01)
         return snap
 
-    def runs(self) -> list[Run]:
-        """The live Run objects (for reading only, e.g. export or tests; not thread-safe)."""
+    def runs(self) -> list[Steppable]:
+        """The live runs (for reading only, e.g. export or tests; not thread-safe)."""
         return [s.run for s in self._slots]
 
     # ------------------------------------------------------------ worker
@@ -191,7 +208,7 @@ class Trainer:
                     self._chunk()
         finally:
             with self._lock:
-                self._snap = Snapshot("stopped", self._error, self._snap.runs, 0.0,
+                self._snap = Snapshot(State.STOPPED, self._error, self._snap.runs, 0.0,
                                       self._version + 1, self.device.name)
             _LIVE.discard(self)
 
@@ -201,18 +218,18 @@ class Trainer:
             fn()
         except Exception as e:  # noqa: BLE001 - reported in the snapshot
             self._pending_steps = 0
-            self._state = "error"
+            self._state = State.ERROR
             self._error = f"{type(e).__name__}: {e}"
             self._publish(force=True)
 
     def _setup(self) -> None:
         def build():
             data = load_dataset(self.specs[0].data, self.specs[0].seed)
-            self._slots = [_Slot(Run(s, data if s.data == self.specs[0].data else None, self.device.device), n)
+            self._slots = [_Slot(build_run(s, data if s.data == self.specs[0].data else None, self.device.device), n)
                            for s, n in zip(self.specs, self.names)]
             for slot in self._slots:
                 self._evaluate(slot)
-            self._state, self._error, self._pending_steps = "idle", "", 0
+            self._state, self._error, self._pending_steps = State.IDLE, "", 0
             self._compute_views()
             self._publish(force=True)
         self._guard(build)
@@ -227,10 +244,10 @@ class Trainer:
             block = False
             name = cmd[0]
             if name == "stop":
-                self._state = "stopped"
+                self._state = State.STOPPED
                 return False
             if name == "reset":
-                self._state = "preparing"
+                self._state = State.PREPARING
                 self._publish(force=True)
                 self._setup()
                 continue
@@ -241,14 +258,14 @@ class Trainer:
                 if self._state != "running":
                     self._last_view = time.perf_counter()    # views are fresh from the stop: the first
                     self._first_chunk = True                 # chunk publishes at once, without them
-                self._state = "running"
+                self._state = State.RUNNING
             elif name == "pause" and self._state == "running":
-                self._state = "paused"
+                self._state = State.PAUSED
                 self._pending_steps = 0
                 self._after_stop()
             elif name == "step" and not finished:
                 if self._state == "running":
-                    self._state = "paused"
+                    self._state = State.PAUSED
                 self._pending_steps += cmd[1]
             elif name == "set_lr":
                 for i, slot in enumerate(self._slots):
@@ -280,11 +297,11 @@ class Trainer:
             self._speed = speed if self._speed == 0 else 0.8 * self._speed + 0.2 * speed
             if not any(s.active for s in self._slots):
                 all_diverged = all(s.status == "diverged" for s in self._slots)
-                self._state = "diverged" if all_diverged else "done"
+                self._state = State.DIVERGED if all_diverged else State.DONE
                 self._pending_steps = 0
                 self._after_stop()
             elif self._state != "running" and self._pending_steps == 0:
-                self._state = "paused"
+                self._state = State.PAUSED
                 self._after_stop()
             elif (time.perf_counter() - self._last_view > self.view_every_s
                   and time.thread_time() - self._last_view_cpu > self._view_gap_cpu):
@@ -333,8 +350,9 @@ class Trainer:
 
     def _evaluate(self, slot: _Slot, full: bool = False) -> None:
         row = slot.run.evaluate(full=full)
-        if not math.isfinite(row["train_loss"]) or not math.isfinite(row["test_loss"]):
-            self._diverge(slot, row["step"], row["train_loss"])
+        bad = next((v for k, v in row.items() if k.endswith("loss") and not math.isfinite(v)), None)
+        if bad is not None:
+            self._diverge(slot, row["step"], bad)
             return
         row["time_s"] = round(slot.train_time, 4)
         slot.evals.append({k: v for k, v in row.items() if not isinstance(v, list)})
@@ -386,7 +404,6 @@ def lower_priority() -> None:
 
 def validate(spec: RunSpec) -> list[str]:
     """Problems that stop `spec` from training (empty when it can train)."""
-    from .run import problems
     try:
         return problems(spec)
     except SpecError as e:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 
 import pytest
 import torch
@@ -16,7 +15,7 @@ from engine.run import Run
 from engine.spec import DataSpec, LayerSpec, OptimSpec, RunSpec, SpecError
 from engine.trainer import RunView
 
-XOR_NET = RunSpec(
+XOR_NET = RunSpec.make(
     name="xor mlp", data=DataSpec("xor", n_samples=200), batch_size=16, seed=3,
     layers=(LayerSpec.make("linear", units=8), LayerSpec.make("tanh"), LayerSpec.make("linear", units=1)))
 
@@ -37,7 +36,7 @@ def test_race_specs_differ_only_in_the_optimizer():
     assert names == ["SGD, lr 0.01", "Adam, lr 0.001", "SGD, lr 0.01 (2)"]
     for s, o, n in zip(specs, optims, names):
         assert s.optim == o and s.name == n
-        assert replace(s, optim=OptimSpec(), name="") == replace(specs[0], optim=OptimSpec(), name="")
+        assert s.with_(optim=OptimSpec(), name="") == specs[0].with_(optim=OptimSpec(), name="")
     assert specs[0].data.n_samples == 120 and specs[0].steps == 200
     assert specs[0].eval_every == 200 // arena.EVAL_POINTS
 

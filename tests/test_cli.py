@@ -32,7 +32,7 @@ def test_check_prints_the_layer_table_or_the_errors(tmp_path):
     assert out.returncode == 0
     assert "(16, 5, 5)" in out.stdout and "61,706" in out.stdout        # LeNet's classic 400 -> 120 -> 84 -> 10
     bad = to_dict(load_preset("mnist_cnn"))
-    del bad["layers"][3]                                                  # drop the Flatten
+    del bad["networks"]["model"]["layers"][3]                             # drop the Flatten
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad))
     out = cli("check", str(path))

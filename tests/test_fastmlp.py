@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-import engine.run as run_mod
+import engine.torch_internals as internals
 from engine.bench import tf_playground_spec
 from engine.build import build_model
 from engine.fastmlp import plan
@@ -135,7 +135,7 @@ def test_plan_refuses_frozen_parameters():
 
 # ---------------------------------------------------------------- Run: which path, same numbers
 def _spec(layers, data="circle", n=200, optim=OptimSpec("sgd", lr=0.03), **kw) -> RunSpec:
-    return RunSpec(data=DataSpec(data, n_samples=n, test_fraction=0.5), layers=tuple(layers), batch_size=10,
+    return RunSpec.make(data=DataSpec(data, n_samples=n, test_fraction=0.5), layers=tuple(layers), batch_size=10,
                    optim=optim, seed=3, device="cpu", **kw)
 
 
@@ -143,8 +143,8 @@ def _spec(layers, data="circle", n=200, optim=OptimSpec("sgd", lr=0.03), **kw) -
 def backward_calls(monkeypatch) -> list:
     """Counts Run.step's autograd backward passes."""
     calls = []
-    real = run_mod._backward
-    monkeypatch.setattr(run_mod, "_backward", lambda loss: (calls.append(1), real(loss)))
+    real = internals.backward
+    monkeypatch.setattr(internals, "backward", lambda loss: (calls.append(1), real(loss)))
     return calls
 
 

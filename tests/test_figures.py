@@ -30,7 +30,7 @@ def validated(fig: go.Figure) -> dict:
 
 @pytest.fixture(scope="module")
 def views() -> dict:
-    r = Run(RunSpec(data=DataSpec("xor", 80, 0.0, 0.5, ("x1", "x2", "x1*x2")),
+    r = Run(RunSpec.make(data=DataSpec("xor", 80, 0.0, 0.5, ("x1", "x2", "x1*x2")),
                     layers=(L("linear", units=3), L("tanh"), L("linear", units=1)),
                     optim=OptimSpec("sgd", lr=0.1), batch_size=8, seed=0))
     return {"boundary": boundary_view(r), "neurons": neurons_view(r)}

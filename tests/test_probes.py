@@ -18,7 +18,7 @@ L = LayerSpec.make
 
 
 def _spec(layers, data="circle", n=120, **kw) -> RunSpec:
-    return RunSpec(data=DataSpec(data, n_samples=n, test_fraction=0.5), layers=tuple(layers),
+    return RunSpec.make(data=DataSpec(data, n_samples=n, test_fraction=0.5), layers=tuple(layers),
                    batch_size=16, optim=OptimSpec("adam", lr=0.01), seed=1, device="cpu", **kw)
 
 

@@ -53,7 +53,7 @@ def test_inferred_shapes_match_torch_or_torch_fails_where_predicted(layers, shap
 
 
 def _msg(layers, shape=(1, 28, 28), n_out=10):
-    spec = RunSpec(data=RunSpec().data.__class__("mnist"), layers=tuple(layers))
+    spec = RunSpec.make(data=RunSpec().data.__class__("mnist"), layers=tuple(layers))
     return "\n".join(check(spec, shape, n_out, "classification"))
 
 
@@ -81,11 +81,11 @@ def test_parameter_budget():
 def test_output_size_must_match_classes_and_losses_fit_the_task():
     assert "set the last Linear layer to 10 units" in _msg([L("flatten"), L("linear", units=7)])
     assert "remove the final activation" in _msg([L("flatten"), L("linear", units=10), L("sigmoid")])
-    spec = RunSpec(task="regression", loss="cross_entropy", layers=(L("linear", units=1),))
+    spec = RunSpec.make(task="regression", loss="cross_entropy", layers=(L("linear", units=1),))
     assert "use mse" in "\n".join(check(spec, (2,), 1, "regression"))
-    spec = RunSpec(layers=(L("linear", units=1),), loss="bce")
+    spec = RunSpec.make(layers=(L("linear", units=1),), loss="bce")
     assert "binary cross-entropy needs 2 classes" in "\n".join(check(spec, (4,), 3, "classification"))
-    assert check(RunSpec(layers=(L("linear", units=1),)), (2,), 2, "classification") == []   # auto -> BCE
+    assert check(RunSpec.make(layers=(L("linear", units=1),)), (2,), 2, "classification") == []   # auto -> BCE
 
 
 @pytest.mark.parametrize("channels_last", [True, False])

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from engine.presets import all_presets, preset_names
-from engine.spec import (DataSpec, LayerSpec, OptimSpec, RunSpec, SpecError, from_dict, from_json,
+from engine.spec import (SPEC_VERSION, DataSpec, LayerSpec, OptimSpec, RunSpec, SpecError, from_dict, from_json,
                          to_dict)
 
 
@@ -21,7 +21,7 @@ def test_missing_keys_take_defaults_and_layer_params_are_filled():
     spec = from_dict({"layers": [{"kind": "linear", "units": 3}]})
     assert spec.data == DataSpec() and spec.optim == OptimSpec()
     assert spec.layers == (LayerSpec("linear", {"units": 3, "bias": True}),)
-    assert spec.version == 1
+    assert spec.version == SPEC_VERSION == 2                 # a version-1 spec, migrated
 
 
 def problems_of(raw) -> list[str]:
@@ -31,33 +31,34 @@ def problems_of(raw) -> list[str]:
 
 
 def test_each_problem_gets_its_own_message_naming_the_field():
-    raw = to_dict(RunSpec(layers=(LayerSpec.make("linear", units=2),)))
+    raw = to_dict(RunSpec.make(layers=(LayerSpec.make("linear", units=2),)))
     raw["colour"] = "red"                          # unknown key
     raw["batch_size"] = "32"                       # wrong type
     raw["data"]["noise"] = 0.9                     # out of range
-    raw["optim"]["name"] = "lion"                  # unknown optimizer
-    raw["layers"].append({"kind": "transformer"})  # unknown layer kind
-    raw["layers"].append({"kind": "conv2d", "kernel": 99, "size": 3})
+    net = raw["networks"]["model"]
+    net["optim"]["name"] = "lion"                  # unknown optimizer
+    net["layers"].append({"kind": "transformer"})  # unknown layer kind
+    net["layers"].append({"kind": "conv2d", "kernel": 99, "size": 3})
     msgs = problems_of(raw)
     assert len(msgs) == 7, msgs
     joined = "\n".join(msgs)
     assert "colour: unknown key" in joined
     assert "batch_size: must be int, got str '32'" in joined
     assert "data.noise: must be between 0 and 0.5, got 0.9" in joined
-    assert "optim.name: unknown optimizer 'lion'" in joined
-    assert "layers[1].kind: unknown layer kind 'transformer'" in joined
-    assert "layers[2].kernel: must be between 1 and 15, got 99" in joined
-    assert "layers[2].size: unknown parameter for Conv2d" in joined
+    assert "networks.model.optim.name: unknown optimizer 'lion'" in joined
+    assert "networks.model.layers[1].kind: unknown layer kind 'transformer'" in joined
+    assert "networks.model.layers[2].kernel: must be between 1 and 15, got 99" in joined
+    assert "networks.model.layers[2].size: unknown parameter for Conv2d" in joined
 
 
 @pytest.mark.parametrize("raw, expected", [
     ({"layers": []}, "layers: the network needs at least one layer"),
-    ({"layers": [{"kind": "relu"}], "task": "clustering"}, "task: must be one of classification, regression"),
+    ({"layers": [{"kind": "relu"}], "task": "clustering"}, "task: unknown task 'clustering' (known: classification, regression"),
     ({"layers": [{"kind": "relu"}], "data": {"features": ["x3"]}}, "data.features: unknown x3"),
     ({"layers": [{"kind": "relu"}], "data": {"name": "imagenet"}}, "data.name: unknown dataset 'imagenet'"),
     ({"layers": [{"kind": "relu"}], "optim": {"lr": float("nan")}}, "optim.lr: must be a finite number"),
     ({"layers": [{"kind": "relu"}], "seed": True}, "seed: must be int, got bool"),
-    ({"layers": [{"kind": "relu"}], "version": 2}, "version: must be between 1 and 1"),
+    ({"layers": [{"kind": "relu"}], "version": 3}, "version: must be between 1 and 2"),
     ({"layers": "linear"}, "layers: must be a list"),
     ([], "spec: must be an object"),
 ])

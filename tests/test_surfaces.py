@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.spec import OptimSpec
-from engine.surfaces import (PATH_OPTIMIZERS, SURFACE_NAMES, colour_values, get_surface, grid,
+from engine.surfaces import (path_optimizers, SURFACE_NAMES, colour_values, get_surface, grid,
                              logistic_data, logistic_minimum, optimizer_path, optimizer_paths, path_optim)
 
 K = 10.0                       # condition number of the test bowl
@@ -93,7 +93,7 @@ def test_listed_minima_are_stationary_and_lowest(name):
         assert f.detach().item() <= z.min() + 1e-6
     assert surf.x_range[0] <= surf.start[0] <= surf.x_range[1]
     assert surf.y_range[0] <= surf.start[1] <= surf.y_range[1]
-    assert set(surf.lr_hint) == set(PATH_OPTIMIZERS)
+    assert set(surf.lr_hint) == set(path_optimizers())
 
 
 def test_grid_rows_are_y_and_columns_are_x():

@@ -15,7 +15,7 @@ from engine.trainer import Trainer, live_workers
 
 L = LayerSpec.make
 FINISHED = ("done", "diverged", "error")
-SMALL = RunSpec(data=DataSpec("moons", 200, 0.1, 0.5),
+SMALL = RunSpec.make(data=DataSpec("moons", 200, 0.1, 0.5),
                 layers=(L("linear", units=8), L("relu"), L("dropout", p=0.2), L("linear", units=2)),
                 optim=OptimSpec("adam", lr=0.02), batch_size=16, epochs=5, seed=7)
 
@@ -119,7 +119,7 @@ def test_learning_rate_changes_while_running(trainers):
 
 
 def test_diverging_run_stops_itself_with_the_step_and_a_hint(trainers):
-    spec = RunSpec(task="regression", data=DataSpec("plane", 200), layers=(L("linear", units=16), L("relu"),
+    spec = RunSpec.make(task="regression", data=DataSpec("plane", 200), layers=(L("linear", units=16), L("relu"),
                    L("linear", units=1)), optim=OptimSpec("sgd", lr=10.0), batch_size=10, epochs=50)
     t = trainers(spec, autostart=True)
     snap = t.wait(lambda s: s.state in FINISHED)
@@ -132,7 +132,7 @@ def test_diverging_run_stops_itself_with_the_step_and_a_hint(trainers):
 
 
 def test_worker_errors_are_reported_not_lost(trainers):
-    t = trainers(RunSpec(data=DataSpec("mnist_idx", path="/no/such/folder"), layers=(L("flatten"),)))
+    t = trainers(RunSpec.make(data=DataSpec("mnist_idx", path="/no/such/folder"), layers=(L("flatten"),)))
     snap = t.wait(lambda s: s.state == "error")
     assert "does not exist" in snap.error
     bad_view = {"broken": lambda run: 1 / 0, "ok": lambda run: run.step_count}

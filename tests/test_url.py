@@ -27,13 +27,13 @@ def test_edited_specs_round_trip(units, lr, noise, seed, features):
     layers = []
     for u in units:
         layers += [LayerSpec.make("linear", units=u), LayerSpec.make("relu")]
-    spec = RunSpec(data=DataSpec("moons", noise=noise, features=tuple(sorted(features))),
+    spec = RunSpec.make(data=DataSpec("moons", noise=noise, features=tuple(sorted(features))),
                    layers=tuple(layers[:-1]), optim=OptimSpec("sgd", lr=lr, momentum=0.5), seed=seed)
     assert decode_spec(encode_spec(spec)) == spec
 
 
 def test_defaults_are_left_out():
-    small = encode_spec(RunSpec(layers=(LayerSpec.make("linear", units=2),)))
+    small = encode_spec(RunSpec.make(layers=(LayerSpec.make("linear", units=2),)))
     big = encode_spec(all_presets()["best_mnist"])
     assert len(small) < 120 < len(big)
 

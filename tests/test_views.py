@@ -17,7 +17,7 @@ from viz.playground import boundary_figure, images_figure, neurons_figure
 
 L = LayerSpec.make
 FEATS = ("x1", "x2", "x1*x2", "sin(x1)")
-MLP = RunSpec(data=DataSpec("xor", 120, 0.0, 0.5, FEATS),
+MLP = RunSpec.make(data=DataSpec("xor", 120, 0.0, 0.5, FEATS),
               layers=(L("linear", units=5), L("tanh"), L("dropout", p=0.1), L("linear", units=3), L("relu"),
                       L("linear", units=1)),
               optim=OptimSpec("adam", lr=0.05), batch_size=16, epochs=2, seed=3)
@@ -51,13 +51,13 @@ def test_boundary_is_the_model_probability_on_the_featurized_grid(run):
 
 
 def test_boundary_for_regression_and_for_data_without_a_plane():
-    r = Run(RunSpec(data=DataSpec("plane", 100), task="regression", layers=(L("linear", units=1),), seed=1))
+    r = Run(RunSpec.make(data=DataSpec("plane", 100), task="regression", layers=(L("linear", units=1),), seed=1))
     v = boundary_view(r)
     with torch.no_grad():
         want = r.model(torch.as_tensor(plane_grid(6.0, BOUNDARY_GRID)[1])).numpy()[:, 0]
     assert v["kind"] == "regression"
     np.testing.assert_allclose(v["z"].ravel(), want, atol=1e-6)
-    tab = Run(RunSpec(data=DataSpec("iris"), layers=(L("linear", units=3),)))
+    tab = Run(RunSpec.make(data=DataSpec("iris"), layers=(L("linear", units=3),)))
     assert boundary_view(tab) is None and neurons_view(tab) is None and images_view(tab) is None
 
 

@@ -219,7 +219,7 @@ def surface_paths(name: str, condition: float, optims: list[tuple[str, float, fl
                   start: tuple[float, float], steps: int) -> list[tuple[np.ndarray, np.ndarray, int | None]]:
     """surface_path for each (path key, lr, momentum); momentum only counts where it is used."""
     return [surface_path(name, condition if name == "bowl" else 0.0, k, lr,
-                         m if surfaces.PATH_OPTIMIZERS[k][2] else 0.0, start, steps)
+                         m if surfaces.path_optimizers()[k][2] else 0.0, start, steps)
             for k, lr, m in optims]
 
 

@@ -19,14 +19,15 @@ from typing import Any, Callable
 import numpy as np
 import streamlit as st
 
+from engine import adapt
 from engine.build import LayerInfo, infer_shapes
-from engine.data import DATASETS, DataError, Dataset
+from engine.data import DataError, Dataset
 from engine.data.files import MAX_CSV_BYTES, read_csv
 from engine.presets import load_preset
 from engine.run import load_dataset
-from engine.spec import DataSpec, LayerSpec, RunSpec, SpecError, from_json
+from engine.spec import LayerSpec, RunSpec, SpecError, from_json
 from engine.trainer import Snapshot, Trainer, validate
-from engine.views import playground_views
+from engine.tasks import TASKS
 from ui import builder
 from ui.session import workers
 
@@ -37,10 +38,6 @@ LEARNING_RATES = (0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1
 BATCH_SIZES = (1, 2, 4, 8, 10, 16, 32, 64, 128, 256, 512, 1024)
 REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 GROUP_LABELS = {"2d": "2-D points", "tabular": "Tables", "images": "Images", "files": "Your files"}
-# a new group of data starts from this preset's training settings
-GROUP_PRESET = {"2d": "tf_playground", "images": "mnist_cnn", "tabular": "logistic_regression",
-                "files": "mlp_digits"}
-GROUP_SAMPLES = {"2d": 500, "images": 2000, "tabular": 100_000, "files": 100_000}
 
 
 def default_spec() -> RunSpec:
@@ -127,7 +124,7 @@ def _keep_previous(t: Trainer | None) -> None:
 def start_run(new: RunSpec) -> Trainer:
     """A fresh trainer for `new` in the playground slot (the old one is stopped)."""
     _keep_previous(trainer())
-    t = Trainer(new, names=["playground"], views=playground_views())
+    t = Trainer(new, names=["playground"], views=TASKS[new.task].views())
     workers().put(SLOT, t)
     st.session_state["pg_lr_applied"] = new.optim.lr
     return t
@@ -169,8 +166,8 @@ def set_field(s: RunSpec, path: str, value: Any) -> RunSpec:
     """`s` with the field at a dotted path ("data.noise", "optim.lr", "epochs") set to value."""
     head, _, rest = path.partition(".")
     if not rest:
-        return replace(s, **{head: value})
-    return replace(s, **{head: replace(getattr(s, head), **{rest: value})})
+        return s.with_(**{head: value})
+    return s.with_(**{head: replace(getattr(s, head), **{rest: value})})
 
 
 @safe
@@ -342,74 +339,7 @@ def on_csv_target() -> None:
 
 def change_data(**changes: Any) -> None:
     """A different dataset (or file, or target): adapt task, network and training to it."""
-    s = spec()
-    old_group = DATASETS[s.data.name].group
-    d = replace(s.data, **changes)
-    new_group = DATASETS[d.name].group
-    if d.name != s.data.name:
-        fresh = {"n_samples": GROUP_SAMPLES[new_group], "test_fraction": 0.5 if new_group == "2d" else 0.2,
-                 "path": d.path if new_group == "files" else "", "target": d.target if d.name == "csv" else ""}
-        if new_group == "2d":
-            fresh["features"] = s.data.features
-        if new_group == old_group == "2d":
-            fresh |= {"n_samples": s.data.n_samples, "noise": s.data.noise, "test_fraction": s.data.test_fraction}
-        d = DataSpec(name=d.name, **fresh)
-    new, note = fit_to_data(s.with_(data=d), same_group=new_group == old_group)
-    replace_spec(new, note)
-
-
-def default_layers(data: Dataset, group: str) -> tuple[LayerSpec, ...]:
-    """A small network that fits `data`: a CNN for images, TF Playground's MLP for 2-D points,
-    one hidden ReLU layer for tables."""
-    n_out = data.n_outputs
-    if len(data.input_shape) == 3:
-        c, h, w = data.input_shape
-        conv = [LayerSpec.make("conv2d", channels=8, kernel=3, padding=1), LayerSpec.make("relu"),
-                LayerSpec.make("maxpool2d")]
-        if min(h, w) >= 16:
-            conv += [LayerSpec.make("conv2d", channels=16, kernel=3, padding=1), LayerSpec.make("relu"),
-                     LayerSpec.make("maxpool2d")]
-        return (*conv, LayerSpec.make("flatten"), LayerSpec.make("linear", units=n_out))
-    out = 1 if (data.task == "regression" or n_out == 2) and n_out <= 2 else n_out
-    if group == "2d":
-        return (LayerSpec.make("linear", units=4), LayerSpec.make("tanh"), LayerSpec.make("linear", units=2),
-                LayerSpec.make("tanh"), LayerSpec.make("linear", units=out))
-    return (LayerSpec.make("linear", units=16), LayerSpec.make("relu"), LayerSpec.make("linear", units=n_out))
-
-
-def _fix_last(layers: tuple[LayerSpec, ...], data: Dataset) -> tuple[LayerSpec, ...]:
-    """The stack with its last Linear layer sized for the data's outputs."""
-    if not layers or layers[-1].kind != "linear":
-        return layers
-    units = layers[-1].params["units"]
-    n = data.n_outputs
-    want = 1 if (n == 2 and units == 1) or (data.task == "regression" and n == 1) else n
-    return (*layers[:-1], LayerSpec.make("linear", **{**layers[-1].params, "units": want}))
-
-
-def fit_to_data(s: RunSpec, same_group: bool = True) -> tuple[RunSpec, str]:
-    """`s` with task, loss, network (and, for a new group of data, training settings)
-    adapted to its dataset; plus a sentence saying what changed."""
-    group = DATASETS[s.data.name].group
-    if not same_group and (preset := GROUP_PRESET.get(group)):
-        p = load_preset(preset)
-        s = s.with_(optim=p.optim, batch_size=p.batch_size, epochs=p.epochs, steps=0,
-                    regularization=p.regularization, reg_rate=p.reg_rate)
-    try:
-        data = load_dataset(s.data, s.seed)
-    except Exception:  # noqa: BLE001 - DataError or a broken file: the page shows the reason
-        return s, ""
-    s = s.with_(task=data.task)
-    candidates = ([s.layers, _fix_last(s.layers, data)] if same_group else []) + [default_layers(data, group)]
-    for layers in candidates:
-        for loss in (s.loss, "auto"):
-            c = s.with_(layers=layers, loss=loss)
-            if not problems_of(c):
-                note = "" if layers == s.layers else \
-                    f"The network was adapted to **{DATASETS[s.data.name].label}**: " + \
-                    " → ".join(info.label for info in infer_shapes(layers, data.input_shape))
-                return c, note
-    return s, ""
+    replace_spec(*adapt.with_dataset(spec(), **changes))
 
 
 # ---------------------------------------------------------------- CSV upload

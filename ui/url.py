@@ -19,12 +19,12 @@ MAX_PARAM_CHARS = 8_000         # browsers and servers accept URLs of this size
 
 
 def _diff(d: dict, base: dict) -> dict:
-    """Keys of d whose values differ from base (one level into nested dicts)."""
+    """Keys of d whose values differ from base, into nested dicts (a network's layers and the
+    version are always kept)."""
     out = {}
     for k, v in d.items():
         if isinstance(v, dict) and isinstance(base.get(k), dict):
-            sub = {kk: vv for kk, vv in v.items() if base[k].get(kk) != vv}
-            if sub:
+            if sub := _diff(v, base[k]):
                 out[k] = sub
         elif base.get(k) != v or k in ("layers", "version"):
             out[k] = v

@@ -1,8 +1,9 @@
 """Figures of the optimizer arena: race curves, loss-surface paths (animated), the path's
 gap to the minimum, and the learning-rate finder. Pure: plain data in, go.Figure out.
 
-Colours come from OPTIMIZER_COLORS (an optimizer keeps its colour on every chart); a
-second contestant with the same optimizer keeps the colour and gets another line style.
+Each record carries its optimizer's colour (from the optimizer registry, so an optimizer
+keeps its colour on every chart); a second contestant with the same optimizer keeps the
+colour and gets another line style.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import OPTIMIZER_COLORS, QUALITATIVE, base_layout
+from .style import base_layout
 
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "pentagon", "star")
@@ -22,9 +23,8 @@ SURFACE_SCALE = [[0.0, "#ffffff"], [1.0, "#8d99a6"]]       # neutral, so coloure
 MAX_FRAMES = 40
 
 
-def line_style(optimizer: str, repeat: int = 0) -> dict:
-    """Colour of the optimizer, line style by how many earlier lines share it."""
-    color = OPTIMIZER_COLORS.get(optimizer, QUALITATIVE[hash(optimizer) % len(QUALITATIVE)])
+def line_style(color: str, repeat: int = 0) -> dict:
+    """The optimizer's colour, line style by how many earlier lines share it."""
     return {"color": color, "dash": DASHES[repeat % len(DASHES)], "symbol": SYMBOLS[repeat % len(SYMBOLS)]}
 
 
@@ -32,7 +32,7 @@ def line_style(optimizer: str, repeat: int = 0) -> dict:
 class Curve:
     """One contestant's curves, as the race figure needs them."""
     name: str
-    optimizer: str
+    color: str                   # the optimizer's colour (engine.optim.OPTIMIZERS[name].color)
     repeat: int                  # 0 for the first contestant with this optimizer, 1 for the next ...
     evals: dict                  # RunView.evals columns
     status: str                  # training | done | diverged
@@ -57,7 +57,7 @@ def race_figure(curves: Sequence[Curve], metric: str = "loss", x: str = "step",
     scale = 100.0 if metric == "acc" else 1.0
     marked = False
     for c in curves:
-        st = line_style(c.optimizer, c.repeat)
+        st = line_style(c.color, c.repeat)
         xs = c.evals.get(x, [])
         for col, key in ((1, tr_col), (2, te_col)):
             ys = [None if v is None else v * scale for v in c.evals.get(key, [])]
@@ -93,7 +93,7 @@ def race_figure(curves: Sequence[Curve], metric: str = "loss", x: str = "step",
 @dataclass(frozen=True)
 class PathData:
     name: str
-    optimizer: str
+    color: str                   # the optimizer's colour
     repeat: int
     xy: np.ndarray               # (n, 2)
     values: np.ndarray           # (n,)
@@ -108,7 +108,7 @@ def _status_text(paths: Sequence[PathData], step: int) -> str:
     lines = [f"<b>step {step}</b>"]
     for p in paths:
         i = min(step, len(p.values) - 1)
-        color = line_style(p.optimizer, p.repeat)["color"]
+        color = line_style(p.color, p.repeat)["color"]
         tail = f" (flew off at step {p.diverged_at})" if p.diverged_at and step >= len(p.values) - 1 else ""
         short = p.name.split(" (")[0]
         lines.append(f"<span style='color:{color}'>&#9679;</span> <b>{short}</b><br>"
@@ -135,7 +135,7 @@ def _moving(p: PathData, step: int, full: bool = False) -> list[dict]:
     dot = dict(type="scatter", x=[round(float(p.xy[i, 0]), 5)], y=[round(float(p.xy[i, 1]), 5)],
                customdata=[[i, float(f"{p.values[i]:.4g}")]])
     if full:
-        st = line_style(p.optimizer, p.repeat)
+        st = line_style(p.color, p.repeat)
         line.update(mode="lines", line=dict(color=st["color"], dash=st["dash"], width=2.5))
         dot.update(mode="markers", marker=dict(color=st["color"], symbol=st["symbol"], size=11,
                                                line=dict(color="white", width=1.5)),
@@ -168,7 +168,7 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
                                  marker=dict(symbol="circle-open", size=14, color="black", line=dict(width=2.5)),
                                  hovertemplate="start (%{x:.3f}, %{y:.3f})<extra></extra>"))
     for p in paths:                                     # faint whole path: where it is going
-        st = line_style(p.optimizer, p.repeat)
+        st = line_style(p.color, p.repeat)
         fig.add_trace(go.Scatter(x=p.xy[:, 0], y=p.xy[:, 1], mode="lines", legendgroup=p.name,
                                  showlegend=False, opacity=0.3, hoverinfo="skip",
                                  line=dict(color=st["color"], dash=st["dash"], width=1.5)))
@@ -221,7 +221,7 @@ def surface_3d_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Seq
                                name="surface", hovertemplate="%{x:.2f}, %{y:.2f}: %{z:.3g}<extra></extra>"))
     lift = 0.02 * float(np.nanmax(zc) - np.nanmin(zc))
     for p, zp in zip(paths, path_zc):
-        st = line_style(p.optimizer, p.repeat)
+        st = line_style(p.color, p.repeat)
         fig.add_trace(go.Scatter3d(x=p.xy[:, 0], y=p.xy[:, 1], z=np.asarray(zp) + lift, mode="lines",
                                    name=p.name, line=dict(color=st["color"], width=6, dash=st["dash"]),
                                    hovertemplate=f"{p.name}<br>%{{x:.3f}}, %{{y:.3f}}<extra></extra>"))
@@ -237,7 +237,7 @@ def path_gap_figure(paths: Sequence[PathData], f_min: float, height: int = 300) 
     """f - f_min against step for every path, log y: a straight line down is linear convergence."""
     fig = go.Figure()
     for p in paths:
-        st = line_style(p.optimizer, p.repeat)
+        st = line_style(p.color, p.repeat)
         gap = np.maximum(np.asarray(p.values, float) - f_min, 1e-12)
         fig.add_trace(go.Scatter(x=np.arange(len(gap)), y=gap, mode="lines", name=p.name,
                                  line=dict(color=st["color"], dash=st["dash"], width=2),

@@ -15,10 +15,8 @@ GREY = "#e8eaeb"
 DIVERGING = [[0.0, BLUE], [0.5, "#ffffff"], [1.0, ORANGE]]
 SEQUENTIAL = "Viridis"
 BLUES = get_colorscale("Blues")   # as a list: plotly.js reads the name "Blues" as a different scale
-# qualitative palette for runs and optimizers; the same optimizer keeps its colour everywhere
+# qualitative palette for runs (each optimizer's own colour is in its registry entry, engine.optim)
 QUALITATIVE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
-OPTIMIZER_COLORS = {"sgd": "#1f77b4", "adagrad": "#2ca02c", "adadelta": "#8c564b",
-                    "rmsprop": "#9467bd", "adam": "#d62728", "adamw": "#e377c2"}
 CLASS_COLORS = [BLUE, ORANGE, "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
                 "#17becf", "#d62728"]
 TRAIN_COLOR, TEST_COLOR = "#1f77b4", "#ff7f0e"

@@ -66,14 +66,14 @@ def tf_playground_spec() -> RunSpec:
     """TensorFlow Playground's default: spiral, 500 points, half for training, 2-4-2-1 tanh,
     batch 10, SGD with learning rate 0.03 (the tf_playground preset on the spiral)."""
     s = load_preset("tf_playground")
-    return replace(s, data=replace(s.data, name="spiral", n_samples=500, test_fraction=0.5, noise=0.0),
+    return s.with_(data=replace(s.data, name="spiral", n_samples=500, test_fraction=0.5, noise=0.0),
                    batch_size=10, optim=replace(s.optim, name="sgd", lr=0.03, momentum=0.0))
 
 
 def spiral_mlp_spec(batch_size: int) -> RunSpec:
     """A wider MLP on a larger spiral (2,000 training points), Adam."""
     L = LayerSpec.make
-    return RunSpec(name="spiral MLP", data=DataSpec("spiral", 4000, 0.1, 0.5),
+    return RunSpec.make(name="spiral MLP", data=DataSpec("spiral", 4000, 0.1, 0.5),
                    layers=(L("linear", units=32), L("relu"), L("linear", units=32), L("relu"),
                            L("linear", units=1)),
                    optim=OptimSpec("adam", lr=0.01), batch_size=batch_size, seed=0)

@@ -6,12 +6,16 @@ preprocessed; the trainer moves them to the device once.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, TYPE_CHECKING
 
 import numpy as np
 
-from ..spec import DataSpec
+from ..schema import Registry
+
+if TYPE_CHECKING:
+    from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
 
 
 class DataError(ValueError):
@@ -57,14 +61,13 @@ class DatasetInfo:
     help: str = ""
     options: tuple[str, ...] = ()               # DataSpec fields the UI should offer
     default_preprocessing: str = "none"
+    value_range: tuple[float, float] | None = None   # known raw range (pixels 0-255) for unit/symmetric
+    source: str = ""                            # export: code making raw (x, y) from a shipped package;
+                                                #   "" = the script embeds the arrays (or uses the engine)
 
 
-DATASETS: dict[str, DatasetInfo] = {}
-
-
-def register(info: DatasetInfo) -> DatasetInfo:
-    DATASETS[info.name] = info
-    return info
+DATASETS: Registry[DatasetInfo] = Registry("dataset")
+register = DATASETS.register
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -111,7 +114,7 @@ def finish(spec: DataSpec, info: DatasetInfo, x: np.ndarray, y: np.ndarray, seed
     task = info.task if info.task != "any" else ("classification" if y.dtype.kind in "iu" else "regression")
     x_tr, y_tr, x_te, y_te, _, _ = split(x, y, spec.test_fraction, seed)
     how = info.default_preprocessing if spec.preprocessing == "auto" else spec.preprocessing
-    lo, hi = value_range or (None, None)
+    lo, hi = value_range or info.value_range or (None, None)
     x_tr, x_te = preprocess(x_tr.astype(np.float32), x_te.astype(np.float32), how, lo, hi)
     ytype = np.int64 if task == "classification" else np.float32
     if class_names is None and task == "classification":
@@ -123,8 +126,14 @@ def finish(spec: DataSpec, info: DatasetInfo, x: np.ndarray, y: np.ndarray, seed
 def make_dataset(spec: DataSpec, seed: int = 0) -> Dataset:
     info = DATASETS.get(spec.name)
     if info is None:
-        raise DataError(f"unknown dataset {spec.name!r} (known: {', '.join(DATASETS)})")
+        raise DataError(DATASETS.unknown(spec.name))
     return info.load(spec, seed)
+
+
+@functools.lru_cache(maxsize=8)
+def load_dataset(spec: DataSpec, seed: int) -> Dataset:
+    """make_dataset, cached: the page, the trainer and the arena share one copy (read-only)."""
+    return make_dataset(spec, seed)
 
 
 def datasets_by_group() -> dict[str, list[DatasetInfo]]:

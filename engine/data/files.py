@@ -3,6 +3,8 @@ CIFAR-10 python batches, and a CSV file. Nothing is downloaded; a missing or mal
 file gets a DataError that says which file and what to do."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gzip
 import io
 import pickle
@@ -11,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..spec import DataSpec
+if TYPE_CHECKING:
+    from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
 from . import DataError, Dataset, DatasetInfo, finish, register
 from .images import _subsample
 
@@ -68,7 +71,7 @@ def _load_idx(spec: DataSpec, seed: int, info: DatasetInfo, classes: list[str]) 
     x = np.concatenate(xs)[:, None].astype(np.float32)
     y = np.concatenate(ys).astype(np.int64)
     x, y = _subsample(x, y, spec.n_samples, seed)
-    return finish(spec, info, x, y, seed, classes, value_range=(0, 255))
+    return finish(spec, info, x, y, seed, classes)
 
 
 # ---------------------------------------------------------------- CIFAR-10 python batches
@@ -108,7 +111,7 @@ def _load_cifar(spec: DataSpec, seed: int) -> Dataset:
     y = np.concatenate([p[1] for p in parts])
     x, y = _subsample(x, y, spec.n_samples, seed)
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    return finish(spec, CIFAR, x, y, seed, classes, value_range=(0, 255))
+    return finish(spec, CIFAR, x, y, seed, classes)
 
 
 # ---------------------------------------------------------------- CSV
@@ -163,16 +166,16 @@ MNIST_IDX = register(DatasetInfo(
     "mnist_idx", "MNIST, full (IDX files in a folder)", "files", "classification",
     lambda s, seed: _load_idx(s, seed, MNIST_IDX, [str(d) for d in range(10)]),
     "The four MNIST IDX files (optionally .gz) in a local folder.",
-    ("path", "n_samples", "test_fraction", "preprocessing"), "unit"))
+    ("path", "n_samples", "test_fraction", "preprocessing"), "unit", (0, 255)))
 FASHION_IDX = register(DatasetInfo(
     "fashion_idx", "Fashion-MNIST (IDX files in a folder)", "files", "classification",
     lambda s, seed: _load_idx(s, seed, FASHION_IDX, FASHION_CLASSES),
     "Zalando's clothing images in MNIST's IDX format, from a local folder.",
-    ("path", "n_samples", "test_fraction", "preprocessing"), "unit"))
+    ("path", "n_samples", "test_fraction", "preprocessing"), "unit", (0, 255)))
 CIFAR = register(DatasetInfo(
     "cifar10", "CIFAR-10 (python batches in a folder)", "files", "classification", _load_cifar,
     "32x32 colour photos in 10 classes, from the extracted cifar-10-batches-py folder.",
-    ("path", "n_samples", "test_fraction", "preprocessing"), "unit"))
+    ("path", "n_samples", "test_fraction", "preprocessing"), "unit", (0, 255)))
 CSV = register(DatasetInfo(
     "csv", "Your CSV file", "files", "any", _load_csv,
     "Numeric feature columns and a target column you choose.",

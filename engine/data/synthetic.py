@@ -6,9 +6,12 @@ boundary view calls it on a grid so the model sees the plane as it saw its data.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..spec import DataSpec
+if TYPE_CHECKING:
+    from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
 from . import Dataset, DatasetInfo, register, split
 
 RADIUS = 6.0                     # the plane shown is [-RADIUS, RADIUS]^2

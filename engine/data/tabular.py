@@ -1,7 +1,10 @@
 """Tabular datasets that ship inside scikit-learn, standardised by default."""
 from __future__ import annotations
 
-from ..spec import DataSpec
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
 from . import Dataset, DatasetInfo, finish, register
 
 
@@ -11,8 +14,9 @@ def _sklearn(name: str, label: str, loader: str, help: str) -> None:
         bunch = getattr(datasets, loader)()
         return finish(spec, info, bunch.data, bunch.target, seed,
                       [str(c) for c in bunch.target_names], list(bunch.feature_names))
+    source = f"from sklearn.datasets import {loader}\nb = {loader}()\nx, y = b.data, b.target"
     info = register(DatasetInfo(name, label, "tabular", "classification", load, help,
-                                ("test_fraction", "preprocessing"), "standardize"))
+                                ("test_fraction", "preprocessing"), "standardize", source=source))
 
 
 _sklearn("iris", "Iris (150 flowers, 4 measurements, 3 species)", "load_iris",

@@ -1,0 +1,62 @@
+"""The torch-free vocabulary every registry and the spec share: `Param` (one setting with its
+default, bounds, choices and help) and `Registry` (name -> entry, the only table of its kind).
+
+Nothing here imports torch or another engine module, so the spec, the URL codec and the
+pages can validate and describe settings without loading PyTorch.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    lo: float | None = None        # inclusive bounds for numbers
+    hi: float | None = None
+    choices: tuple = ()            # allowed values for strings
+    help: str = ""
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+    def problem(self, value: Any) -> str | None:
+        """None when `value` fits this parameter, else a sentence saying what is wrong."""
+        t = self.type
+        ok_type = isinstance(value, t) and not (t is int and isinstance(value, bool))
+        if t is float and isinstance(value, int) and not isinstance(value, bool):
+            ok_type = True
+        if not ok_type:
+            return f"must be {t.__name__}, got {type(value).__name__} {value!r}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+        if t in (int, float):
+            if not math.isfinite(value):
+                return f"must be a finite number, got {value!r}"
+            if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
+                return f"must be between {self.lo:g} and {self.hi:g}, got {value!r}"
+        return None
+
+
+class Registry(dict, Generic[T]):
+    """name -> entry for one kind of thing (layer, dataset, optimizer, loss, task). An entry
+    carries everything about itself; every consumer reads it from here, so a new entry is
+    one `register` call in one file (or in a test)."""
+
+    def __init__(self, what: str):
+        super().__init__()
+        self.what = what                       # "layer kind", "dataset", ... for messages
+
+    def register(self, entry: T) -> T:
+        self[entry.name] = entry
+        return entry
+
+    def unknown(self, name: Any) -> str:
+        """The sentence for a name that is not registered."""
+        return f"unknown {self.what} {name!r} (known: {', '.join(self)})"

@@ -1,0 +1,108 @@
+"""Task registry: a kind of training (classification, regression; later sequence models,
+GANs, autoencoders, distillation ...) as one entry that builds a Steppable from a spec.
+
+A task owns how its run is built, what one step does, what an evaluation measures, which
+networks the spec must name, the default networks for a dataset, and which live views it
+offers. The Trainer drives anything that follows `Steppable` and knows nothing of tasks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+import torch
+
+from ..data import DATASETS, DataError, Dataset, load_dataset
+from ..schema import Registry
+from ..spec import MAIN, RunSpec
+
+if TYPE_CHECKING:
+    from ..spec import LayerSpec
+
+
+class Steppable(Protocol):
+    """What the Trainer drives: one run of any task, stepped deterministically."""
+    step_count: int              # steps taken
+    total_steps: int             # the run is done after this many
+    steps_per_epoch: int
+    eval_every: int              # steps between evaluations
+    batch_size: int              # examples per step (for examples/s)
+
+    @property
+    def epoch(self) -> float: ...
+    @property
+    def lr(self) -> float: ...
+    def set_lr(self, lr: float) -> None: ...
+
+    def step(self) -> torch.Tensor:
+        """One training step; returns its loss, detached (it may stay on the device, unsynced)."""
+
+    def evaluate(self, full: bool = False) -> dict:
+        """step, epoch, lr and the task's numbers; every key ending in 'loss' is a finite
+        float while the run is healthy (the Trainer pauses the run otherwise)."""
+
+
+View = Callable[[Any], Any]        # a Steppable -> plain data the pages draw
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str                                   # stored in specs: "classification"
+    label: str                                  # shown in the UI
+    help: str
+    data_task: str                              # the datasets it trains on: classification | regression | any
+    build: Callable[[RunSpec, Dataset, torch.device], Steppable]
+    check: Callable[[RunSpec, Dataset], list[str]]   # every problem of the spec on this data
+    default_networks: Callable[[Dataset, str], dict[str, tuple["LayerSpec", ...]]]   # (data, group) -> role: layers
+    roles: tuple[str, ...] = (MAIN,)            # the networks its spec names, main first
+    refit: Callable[[tuple, Dataset], tuple] = lambda layers, data: layers   # the main network, sized for new data
+    views: Callable[[], dict[str, View]] = field(default=lambda: {})   # live views it offers
+    export: Callable[[RunSpec], str] | None = None   # a standalone PyTorch script for the spec
+
+    @property
+    def losses(self) -> tuple[str, ...]:
+        """The names spec.loss may take: auto and the loss registry's entries for this task."""
+        from ..optim import LOSSES
+        return ("auto", *(n for n, loss in LOSSES.items() if self.name in loss.tasks))
+
+
+TASKS: Registry[Task] = Registry("task")
+register = TASKS.register
+
+
+def data_task(spec: RunSpec, data: Dataset) -> str:
+    """What the spec's dataset asks for: its registry entry's task, or the data's own for
+    datasets that can be either (a CSV file)."""
+    task = DATASETS[spec.data.name].task
+    return data.task if task == "any" else task
+
+
+def problems(spec: RunSpec, data: Dataset | None = None) -> list[str]:
+    """Everything that stops this spec from training, as sentences (empty = fine)."""
+    try:
+        data = data or load_dataset(spec.data, spec.seed)
+    except DataError as e:
+        return [f"data: {e}"]
+    return TASKS[spec.task].check(spec, data)
+
+
+def build_run(spec: RunSpec, data: Dataset | None = None, device: torch.device | None = None) -> Steppable:
+    """The Steppable of the spec's task (raises SpecError when the spec cannot train)."""
+    from ..device import pick_device
+    from ..spec import SpecError
+    data = data if data is not None else load_dataset(spec.data, spec.seed)
+    if errs := problems(spec, data):
+        raise SpecError(errs)
+    return TASKS[spec.task].build(spec, data, device or pick_device(spec.device).device)
+
+
+def task_for(spec: RunSpec, data: Dataset) -> str:
+    """The spec's task, or, when its dataset asks for another kind of target, the registered
+    task with the same networks that trains on that kind."""
+    want, task = data_task(spec, data), TASKS[spec.task]
+    if task.data_task in (want, "any"):
+        return task.name
+    return next((t.name for t in TASKS.values() if t.data_task == want and t.roles == task.roles), task.name)
+
+
+from . import supervised  # noqa: E402,F401  (registers classification and regression)

@@ -1,0 +1,125 @@
+"""Every registry entry through every consumer: a layer kind, dataset, optimizer, loss or task
+that some consumer (the spec, check, build, the export, the page's builder, the arena, the
+loss surfaces) cannot handle fails here instead of in front of a user."""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import fields
+
+import pytest
+import torch
+from torch import nn
+
+from engine.build import infer_shapes, torch_shapes
+from engine.data import DATASETS, make_dataset
+from engine.export import export_script
+from engine.layers import LAYERS
+from engine.optim import LOSSES, OPTIMIZERS, SCHEDULE_CODE, make_optimizer
+from engine.spec import SCHEDULES, DataSpec, LayerSpec, OptimSpec, RunSpec, from_dict, to_dict
+from engine.surfaces import path_optimizers
+from engine.tasks import TASKS, build_run, problems
+from ui import builder
+from ui.playground import GROUP_LABELS
+
+SHAPES = [(6,), (3, 9, 9)]                  # a flat input and an image, without the batch
+FILE_DATASETS = [n for n, d in DATASETS.items() if "path" in d.options]   # need files: tests/test_data.py
+
+
+def _fits(kind: str) -> tuple[int, ...]:
+    for shape in SHAPES:
+        rows = infer_shapes((LayerSpec.make(kind),), shape)
+        if not rows[0].error:
+            return shape
+    raise AssertionError(f"{kind}: fits none of {SHAPES}")
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_every_layer_kind_checks_builds_exports_and_is_offered(name):
+    kind = LAYERS[name]
+    assert kind.label and kind.help and all(p.help for p in kind.params), name
+    layer = LayerSpec.make(name)
+    assert all(p.problem(layer.params[p.name]) is None for p in kind.params)      # its defaults are valid
+    assert from_dict({"layers": [{"kind": name, **layer.params}]}).layers == (layer,)
+    shape = _fits(name)
+    row = infer_shapes((layer,), shape)[0]
+    model = nn.Sequential(kind.build(shape, layer.params))
+    assert torch_shapes(model, shape) == [row.out_shape]                           # the shape rule is torch's
+    assert row.n_params == sum(p.numel() for p in model.parameters())
+    source = kind.source(shape, layer.params)                                      # what the export writes
+    written = eval(compile(ast.parse(source, mode="eval"), name, "eval"), {"nn": nn})   # our own code, not user text
+    assert sum(p.numel() for p in written.parameters()) == row.n_params
+    assert torch_shapes(nn.Sequential(written), shape) == [row.out_shape]
+    assert name in builder.kind_options() and kind.label in builder.kind_label(name)
+    assert kind.short(layer.params)
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_every_dataset_loads_fits_its_default_network_and_exports(name):
+    info = DATASETS[name]
+    assert info.label and info.help and info.group in GROUP_LABELS, name            # the page offers it by group
+    assert set(info.options) <= {f.name for f in fields(DataSpec)}
+    if name in FILE_DATASETS:
+        return                                                                      # read from files: test_data.py
+    d = DataSpec(name, n_samples=120) if "n_samples" in info.options else DataSpec(name)
+    data = make_dataset(d, 0)
+    assert data.x_train.dtype == "float32" and len(data.x_train) and len(data.x_test)
+    task = next(t for t in TASKS.values() if t.data_task == data.task)
+    spec = RunSpec.make(task=task.name, data=d, layers=task.default_networks(data, info.group)["model"], steps=3)
+    assert problems(spec) == []
+    run = build_run(spec)
+    assert torch.isfinite(run.step())
+    ast.parse(export_script(spec))                                                  # a valid script
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimizer_steps_exports_and_has_a_colour_and_a_surface_path(name):
+    info = OPTIMIZERS[name]
+    assert info.label and info.help and re.fullmatch(r"#[0-9a-f]{6}", info.color)
+    assert set(info.uses) <= {f.name for f in fields(OptimSpec)} and "lr" in info.uses
+    o = OptimSpec(name, lr=0.1)
+    w = nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = make_optimizer([w], o)
+    (w * w).sum().backward()
+    opt.step()
+    assert not torch.equal(w.detach(), torch.tensor([1.0, -2.0]))                  # it moved
+    written = eval(info.code(o, "[v]"), {"torch": torch, "v": nn.Parameter(torch.zeros(2))})
+    assert type(written) is type(opt) and written.param_groups[0]["lr"] == 0.1
+    assert path_optimizers()[name][1] == name                                       # offered on the surfaces
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_every_loss_computes_exports_and_names_real_tasks(name):
+    info = LOSSES[name]
+    assert info.label and info.help and set(info.tasks) <= set(TASKS)
+    out, y = torch.randn(5, 1 if name == "bce" else 3), torch.tensor([0, 1, 1, 0, 1])
+    assert torch.isfinite(info.fn(out, y))
+    ctor, out_expr, y_expr = info.code
+    assert isinstance(eval(ctor, {"nn": nn}), nn.Module)
+    ast.parse(out_expr, mode="eval"), ast.parse(y_expr, mode="eval")
+    assert all(name in TASKS[t].losses for t in info.tasks)
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_task_builds_steps_evaluates_exports_and_offers_views(name):
+    task = TASKS[name]
+    assert task.label and task.help and task.roles and task.losses[0] == "auto"
+    dataset = next(n for n, d in DATASETS.items() if d.task == task.data_task and n not in FILE_DATASETS)
+    data = make_dataset(DataSpec(dataset), 0)
+    nets = task.default_networks(data, DATASETS[dataset].group)
+    assert set(nets) == set(task.roles)
+    spec = RunSpec.make(task=name, data=DataSpec(dataset), layers=nets[task.roles[0]], steps=4)
+    assert from_dict(to_dict(spec)) == spec and problems(spec) == []
+    run = build_run(spec)
+    first = run.evaluate()
+    for _ in range(4):
+        run.step()
+    row = run.evaluate()
+    assert row["step"] == 4 and first["step"] == 0 and any(k.endswith("loss") for k in row)
+    for view in task.views().values():
+        view(run)                                                                   # each view runs on it
+    assert task.export is not None and ast.parse(export_script(spec))
+
+
+def test_every_schedule_has_its_export_line():
+    assert set(SCHEDULE_CODE) == set(SCHEDULES)
