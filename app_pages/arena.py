@@ -8,10 +8,8 @@ import streamlit as st
 
 from engine import arena, surfaces
 from engine.data import DATASETS
-from engine.lr_finder import lr_range_test
 from engine.optim import OPTIMIZERS
 from engine.presets import all_presets, preset_names
-from engine.spec import SpecError
 from engine.trainer import validate
 from ui import arena as ua
 from ui.state import init_defaults
@@ -288,18 +286,25 @@ with lr_tab:
         if errs := validate(spec):
             st.error("This network cannot train: " + "; ".join(errs))
         else:
-            bar = st.progress(0.0, text="Sweeping the learning rate …")
-            try:
-                res = lr_range_test(spec, float(st.session_state["arena_lr_min"]),
-                                    float(st.session_state["arena_lr_max"]), int(st.session_state["arena_lr_steps"]),
-                                    on_step=lambda i, n: bar.progress(i / n, text=f"step {i} of {n}"))
-                st.session_state["arena_lr_result"] = {**res.to_dict(), "label": label, "row": row}
-            except SpecError as e:
-                st.error(" ".join(e.problems))
-            bar.empty()
+            ua.start_lr_test(spec, float(st.session_state["arena_lr_min"]), float(st.session_state["arena_lr_max"]),
+                             int(st.session_state["arena_lr_steps"]), label, row)
+    sweeping = ua.lr_test() is not None
+
+    @st.fragment(run_every=0.3 if sweeping else None)
+    def lr_progress() -> None:
+        """While the sweep trains in its worker: its progress; when it ends, the page redraws."""
+        if ua.collect_lr_test():
+            st.rerun()
+        if (t := ua.lr_test()) is not None and (run := t.snapshot().run) is not None:
+            st.progress(run.step / max(1, run.total_steps), text=f"Sweeping the learning rate … step {run.step} "
+                                                                  f"of {run.total_steps}")
+    lr_progress()
+    if st.session_state["arena_lr_error"]:
+        st.error(f"The range test gave no curve: {st.session_state['arena_lr_error']}")
     res = st.session_state["arena_lr_result"]
     if res is None:
-        st.info("Press **Run the range test** to sweep the learning rate.")
+        if not sweeping:
+            st.info("Press **Run the range test** to sweep the learning rate.")
     else:
         st.plotly_chart(va.lr_finder_figure(res), key="arena_lr_chart")
         st.caption("Read it left to right: flat = steps too small, falling = learning, rising = too big. "

@@ -34,6 +34,7 @@ class LayerKind:
     n_params: Callable[[Shape, dict], int] = lambda s, p: 0
     build: Callable[[Shape, dict], nn.Module] = field(default=lambda s, p: nn.Identity())
     describe: Callable[[dict], str] | None = None    # short label with the main parameters; None: the label
+    note: str = "This layer's output values for the example."   # the Inside page's caption under its output
     code: Callable[[Shape, dict], str] | None = None  # the export's constructor; None: the built module's repr
 
     def defaults(self) -> dict:
@@ -75,6 +76,7 @@ register(LayerKind(
     lambda s, p: s[0] * p["units"] + (p["units"] if p["bias"] else 0),
     lambda s, p: nn.Linear(s[0], p["units"], bias=p["bias"]),
     describe=lambda p: f"Linear {p['units']}",
+    note='Each bar is one neuron: a weighted sum of every value of the layer before, plus a bias.',
 ))
 
 
@@ -117,6 +119,8 @@ register(LayerKind(
                            p["dilation"], bias=p["bias"]),
     describe=lambda p: f"Conv2d {p['channels']}@{p['kernel']}x{p['kernel']}" + "".join(
         f" {k[0]}{p[k]}" for k in ("stride", "padding", "dilation") if p[k] != (0 if k == "padding" else 1)),
+    note="Each tile is one filter's response map: orange where the filter found its pattern, "
+         "blue where it found the opposite.",
 ))
 
 _POOL_PARAMS = (
@@ -145,6 +149,7 @@ register(LayerKind(
     _POOL_PARAMS, _pool_shape("MaxPool2d"),
     build=lambda s, p: nn.MaxPool2d(p["kernel"], p["stride"], p["padding"]),
     describe=_pool_describe("MaxPool2d"),
+    note='Max pooling keeps the strongest response of each small window: the maps shrink, the strong spots stay.',
 ))
 register(LayerKind(
     "avgpool2d", "AvgPool2d", "pool",
@@ -152,6 +157,7 @@ register(LayerKind(
     _POOL_PARAMS, _pool_shape("AvgPool2d"),
     build=lambda s, p: nn.AvgPool2d(p["kernel"], p["stride"], p["padding"]),
     describe=_pool_describe("AvgPool2d"),
+    note='Average pooling blurs each small window into one value: the maps shrink.',
 ))
 
 
@@ -161,6 +167,7 @@ register(LayerKind(
     "Unrolls an image or feature maps into one long vector so Linear layers can use it.",
     out_shape=lambda s, p: (math.prod(s),),
     build=lambda s, p: Flatten(),
+    note='Flatten lays all the maps out in one long row of numbers for the dense layers.',
 ))
 
 
@@ -208,6 +215,7 @@ register(LayerKind(
     build=lambda s, p: SeededDropout(p["p"]),
     describe=lambda p: f"Dropout {p['p']:g}",
     code=lambda s, p: f"nn.Dropout(p={p['p']}, inplace=False)",
+    note='Dropout is off while we look (it only drops values during training).',
 ))
 
 
@@ -224,25 +232,31 @@ register(LayerKind(
     _bn_shape,
     lambda s, p: 2 * s[0],
     lambda s, p: nn.BatchNorm1d(s[0]) if len(s) == 1 else nn.BatchNorm2d(s[0]),
+    note='BatchNorm shifts and scales each unit (or channel) to a steady range.',
 ))
 
 
 # ---------------------------------------------------------------- activations
 def _activation(name: str, label: str, module: Callable[[dict], nn.Module], help: str,
-                params: tuple[Param, ...] = ()) -> None:
-    register(LayerKind(name, label, "activation", help, params, build=lambda s, p: module(p)))
+                params: tuple[Param, ...] = (), note: str = LayerKind.note) -> None:
+    register(LayerKind(name, label, "activation", help, params, build=lambda s, p: module(p), note=note))
 
 
-_activation("relu", "ReLU", lambda p: nn.ReLU(), "max(0, x): cheap, does not saturate for x > 0.")
+_activation("relu", "ReLU", lambda p: nn.ReLU(), "max(0, x): cheap, does not saturate for x > 0.",
+            note="ReLU keeps the positive (orange) values and turns everything negative into 0 (white).")
 _activation("leaky_relu", "LeakyReLU", lambda p: nn.LeakyReLU(p["slope"]),
             "Like ReLU but keeps a small slope for x < 0, so units cannot die.",
-            (Param("slope", 0.01, 0.0, 1.0, help="Slope for negative inputs."),))
+            (Param("slope", 0.01, 0.0, 1.0, help="Slope for negative inputs."),),
+            note="LeakyReLU keeps positive values and shrinks negative ones to a small slope.")
 _activation("elu", "ELU", lambda p: nn.ELU(p["alpha"]),
             "Smooth ReLU that goes to -alpha for very negative inputs.",
             (Param("alpha", 1.0, 0.01, 10.0, help="Value approached for very negative inputs."),))
 _activation("gelu", "GELU", lambda p: nn.GELU(), "x times the chance x is positive; used in transformers.")
-_activation("tanh", "Tanh", lambda p: nn.Tanh(), "Squashes to (-1, 1); saturates, centred at 0.")
-_activation("sigmoid", "Sigmoid", lambda p: nn.Sigmoid(), "Squashes to (0, 1); saturates, gradients vanish in deep stacks.")
+_activation("tanh", "Tanh", lambda p: nn.Tanh(), "Squashes to (-1, 1); saturates, centred at 0.",
+            note="Tanh squashes every value into (-1, 1).")
+_activation("sigmoid", "Sigmoid", lambda p: nn.Sigmoid(),
+            "Squashes to (0, 1); saturates, gradients vanish in deep stacks.",
+            note="Sigmoid squashes every value into (0, 1).")
 _activation("identity", "Identity", lambda p: nn.Identity(), "Passes values through unchanged (a linear activation).")
 
 ACTIVATIONS = tuple(k for k, v in LAYERS.items() if v.group == "activation")

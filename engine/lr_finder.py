@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
+import torch
 
 from .data import Dataset
 from .run import Run
@@ -75,39 +76,98 @@ def suggest(lrs: list[float], smoothed: list[float]) -> tuple[float, float, floa
     return float(lrs_a[steep]), float(lrs_a[lo]), float(lrs_a[hi]), float(lrs_a[best])
 
 
+class RangeTest:
+    """The range test as a Steppable, so the Trainer's worker runs it like any other training:
+    each step trains a fresh Run of the spec (its own optimizer, no schedule) at the next
+    learning rate of the sweep and records the batch loss. It ends early, by shortening
+    `total_steps`, when the loss stops being finite or explodes; its step returns the
+    smoothed loss, so a sweep that blows up (as it should) ends as done, not diverged."""
+
+    def __init__(self, spec: RunSpec, lr_min: float = 1e-5, lr_max: float = 10.0, steps: int = 200,
+                 data: Dataset | None = None, device: Any = None):
+        if not 0 < lr_min < lr_max:
+            raise SpecError([f"lr range: need 0 < lowest < highest, got {lr_min:g} and {lr_max:g}"])
+        if steps < 10:
+            raise SpecError([f"lr range: use at least 10 steps, got {steps}"])
+        self.run = Run(spec.with_(optim=replace(spec.optim, schedule="none", lr=lr_min), steps=steps), data, device)
+        self.lr_min, self.lr_max, self.planned_steps = lr_min, lr_max, steps
+        self.schedule = lr_schedule(lr_min, lr_max, steps)
+        self.total_steps, self.steps_per_epoch, self.batch_size = steps, self.run.steps_per_epoch, self.run.batch_size
+        self.eval_every = steps                          # the Trainer evaluates at the start and the end only
+        self.step_count = 0
+        self.lrs: list[float] = []                       # the learning rate of each step taken
+        self.losses: list[float] = []                    # its batch loss
+        self.stopped = ""                                # why it stopped early ("" if it ran to lr_max)
+        self._avg, self._best = 0.0, math.inf
+
+    @property
+    def epoch(self) -> float:
+        return self.run.epoch
+
+    @property
+    def lr(self) -> float:
+        return self.run.lr
+
+    def set_lr(self, lr: float) -> None:
+        """The sweep sets every step's learning rate itself."""
+
+    def step(self) -> torch.Tensor:
+        lr = float(self.schedule[self.step_count])
+        self.run.set_lr(lr)
+        loss = float(self.run.step())
+        self.step_count += 1
+        if not math.isfinite(loss):
+            return self._stop(f"the loss became {loss} at learning rate {lr:.3g}")
+        self._avg = SMOOTHING * self._avg + (1 - SMOOTHING) * loss
+        sm = self._avg / (1 - SMOOTHING ** (len(self.losses) + 1))
+        self.lrs.append(lr)
+        self.losses.append(loss)
+        self._best = min(self._best, sm)
+        if len(self.losses) > 10 and sm > EXPLODE * self._best:
+            return self._stop(f"the loss exploded (over {EXPLODE:g}x its lowest) at learning rate {lr:.3g}")
+        return torch.tensor(sm)
+
+    def _stop(self, why: str) -> torch.Tensor:
+        self.stopped, self.total_steps = why, self.step_count
+        return torch.tensor(self._best if math.isfinite(self._best) else 0.0)
+
+    def evaluate(self, full: bool = False) -> dict:
+        return {"step": self.step_count, "epoch": round(self.epoch, 4), "lr": self.lr}
+
+    def result(self) -> LRFinderResult:
+        """The curve and the suggestion (SpecError while fewer than two steps are recorded)."""
+        if len(self.losses) < 2:
+            raise SpecError([f"lr range: {self.stopped or 'too few steps'}; lower the lowest learning rate"])
+        smoothed = smooth(self.losses)
+        suggested, low, high, best_lr = suggest(self.lrs, smoothed)
+        return LRFinderResult(list(self.lrs), list(self.losses), smoothed, suggested, low, high, best_lr,
+                              self.lr_min, self.lr_max, self.planned_steps, self.stopped)
+
+
 def lr_range_test(spec: RunSpec, lr_min: float = 1e-5, lr_max: float = 10.0, steps: int = 200,
                   data: Dataset | None = None,
                   on_step: Callable[[int, int], None] | None = None) -> LRFinderResult:
-    """Run the range test on a fresh Run of `spec` (its own optimizer, no schedule).
-    `on_step(i, steps)` reports progress. Stops early when the loss explodes."""
-    if not 0 < lr_min < lr_max:
-        raise SpecError([f"lr range: need 0 < lowest < highest, got {lr_min:g} and {lr_max:g}"])
-    if steps < 10:
-        raise SpecError([f"lr range: use at least 10 steps, got {steps}"])
-    run = Run(spec.with_(optim=replace(spec.optim, schedule="none", lr=lr_min), steps=steps), data)
-    schedule = lr_schedule(lr_min, lr_max, steps)
-    lrs: list[float] = []
-    losses: list[float] = []
-    stopped, best, avg = "", math.inf, 0.0
-    for i, lr in enumerate(schedule):
-        run.set_lr(float(lr))
-        loss = float(run.step())
+    """Run the range test here, in this thread (the CLI and tests; the page runs a RangeTest
+    in a Trainer). `on_step(i, steps)` reports progress."""
+    test = RangeTest(spec, lr_min, lr_max, steps, data)
+    while test.step_count < test.total_steps:
+        test.step()
         if on_step is not None:
-            on_step(i + 1, steps)
-        if not math.isfinite(loss):
-            stopped = f"the loss became {loss} at learning rate {lr:.3g}"
-            break
-        avg = SMOOTHING * avg + (1 - SMOOTHING) * loss
-        sm = avg / (1 - SMOOTHING ** (len(losses) + 1))
-        lrs.append(float(lr))
-        losses.append(loss)
-        best = min(best, sm)
-        if len(losses) > 10 and sm > EXPLODE * best:
-            stopped = f"the loss exploded (over {EXPLODE:g}x its lowest) at learning rate {lr:.3g}"
-            break
-    if len(losses) < 2:
-        raise SpecError([f"lr range: {stopped or 'too few steps'}; lower the lowest learning rate"])
-    smoothed = smooth(losses)
-    suggested, low, high, best_lr = suggest(lrs, smoothed)
-    return LRFinderResult(lrs, losses, smoothed, suggested, low, high, best_lr, lr_min, lr_max,
-                          steps, stopped)
+            on_step(test.step_count, steps)
+    return test.result()
+
+
+def start_range_test(spec: RunSpec, lr_min: float, lr_max: float, steps: int):
+    """A Trainer running the range test in its worker. Its run's "result" view is None while
+    the sweep runs, then the LRFinderResult, or the SpecError saying why there is none."""
+    from .trainer import Trainer
+
+    def result(test: RangeTest) -> LRFinderResult | SpecError | None:
+        if test.step_count < test.total_steps:
+            return None
+        try:
+            return test.result()
+        except SpecError as e:
+            return e
+    return Trainer(spec, names=["lr range test"], autostart=True, views={"result": result},
+                   build=lambda s, data, device: RangeTest(s, lr_min, lr_max, steps, data, device))

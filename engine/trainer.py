@@ -134,8 +134,10 @@ def stop_all_workers() -> None:
 class Trainer:
     def __init__(self, specs: RunSpec | list[RunSpec], names: list[str] | None = None,
                  views: dict[str, View] | None = None, view_every_s: float = 0.3,
-                 autostart: bool = False):
+                 autostart: bool = False, build: Callable[..., Steppable] = build_run):
+        """`build(spec, data, device)` makes each run; by default the spec's task builds it."""
         self.specs = [specs] if isinstance(specs, RunSpec) else list(specs)
+        self.build = build
         self.names = names or [s.name or f"run {i + 1}" for i, s in enumerate(self.specs)]
         self.views = dict(views or {})
         self.view_every_s = view_every_s
@@ -225,7 +227,7 @@ class Trainer:
     def _setup(self) -> None:
         def build():
             data = load_dataset(self.specs[0].data, self.specs[0].seed)
-            self._slots = [_Slot(build_run(s, data if s.data == self.specs[0].data else None, self.device.device), n)
+            self._slots = [_Slot(self.build(s, data if s.data == self.specs[0].data else None, self.device.device), n)
                            for s, n in zip(self.specs, self.names)]
             for slot in self._slots:
                 self._evaluate(slot)

@@ -138,6 +138,11 @@ def test_lr_finder_suggests_a_rate_and_applies_it():
     at.slider(key="arena_lr_steps").set_value(80).run()
     at.button(key="arena_lr_run").click().run()
     assert not at.exception, at.exception[0].value
+    sweeps = lambda: [t for t in trainer_mod.live_trainers() if t.names == ["lr range test"]]
+    for t in sweeps():                                          # it trains in a worker: wait, then redraw
+        t.wait(lambda s: not s.active, timeout=60)
+        at.run()
+    assert not sweeps()                                         # the finished worker was stopped
     res = at.session_state["arena_lr_result"]
     assert res["lr_min"] <= res["low"] <= res["suggested"] <= res["high"] <= res["lr_max"]
     assert "suggested learning rate" in _texts(at.success)

@@ -217,6 +217,13 @@ def test_the_playground_offers_them_and_trains_the_new_task(plugins):
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert "The data" in titles, titles                            # the 2-D preview draws the new dataset
 
+    arena = AppTest.from_file(str(ROOT / "app_pages" / "arena.py"), default_timeout=60)
+    arena.session_state["arena_surface"] = "bowl"
+    arena.run()
+    assert not arena.exception, arena.exception[0].value
+    assert "NAdam" in arena.selectbox(key="arena_c0_opt").options              # a race contestant
+    assert "NAdam" in arena.multiselect(key="arena_surf_opts").options         # a path on the surfaces
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["spec"] = encode_spec(_reconstruct())
     at.run()

@@ -3,7 +3,8 @@ where the race's network comes from, the race's button callbacks, and cached sur
 
 State (defaults in ARENA_DEFAULTS, installed by ui.state): contestant i's widgets are keyed
 `arena_c{i}_{field}`; the race itself is a Trainer in the session's "arena" slot
-(ui.session), so it keeps running while other pages are open.
+(ui.session), so it keeps running while other pages are open; the learning-rate range test
+trains in a worker of its own in the "arena_lr" slot.
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import numpy as np
 import streamlit as st
 
 from engine import arena, surfaces
+from engine.lr_finder import LRFinderResult, start_range_test
 from engine.optim import OPTIMIZERS
 from engine.presets import load_preset, preset_names
-from engine.spec import SCHEDULES, OptimSpec, RunSpec, from_dict, from_json
+from engine.spec import SCHEDULES, OptimSpec, RunSpec, SpecError, from_dict, from_json
 from engine.trainer import Trainer
 from ui.session import workers
 
@@ -68,7 +70,9 @@ ARENA_DEFAULTS: dict[str, Any] = {
     "arena_lr_min": 1e-5,
     "arena_lr_max": 10.0,
     "arena_lr_steps": 200,
-    "arena_lr_result": None,         # the last range test: LRFinderResult.to_dict() + "label"
+    "arena_lr_result": None,         # the last range test: LRFinderResult.to_dict() + "label", "row"
+    "arena_lr_job": None,            # the running one's {"label", "row"}
+    "arena_lr_error": "",            # why the last one gave no curve
 }
 
 
@@ -230,3 +234,35 @@ def apply_lr(i: int, lr: float) -> None:
 
 def with_samples(spec: RunSpec, n: int | None) -> RunSpec:
     return spec if n is None else spec.with_(data=replace(spec.data, n_samples=int(n)))
+
+
+# ---------------------------------------------------------------- the learning-rate range test
+LR_SLOT = "arena_lr"
+
+
+def start_lr_test(spec: RunSpec, lr_min: float, lr_max: float, steps: int, label: str, row: int) -> None:
+    """Start the range test in a worker of its own (it replaces a running one)."""
+    workers().put(LR_SLOT, start_range_test(spec, lr_min, lr_max, steps))
+    st.session_state["arena_lr_job"] = {"label": label, "row": row}
+    st.session_state["arena_lr_error"] = ""
+
+
+def lr_test() -> Trainer | None:
+    return workers().get(LR_SLOT)
+
+
+def collect_lr_test() -> bool:
+    """When the range test's worker has finished: keep its result (or why there is none) in
+    the session and stop the worker. True when it did."""
+    t = lr_test()
+    if t is None or t.snapshot().active:
+        return False
+    snap = t.snapshot()
+    res = snap.run.views.get("result") if snap.run is not None else None
+    if isinstance(res, LRFinderResult):
+        st.session_state["arena_lr_result"] = {**res.to_dict(), **st.session_state["arena_lr_job"]}
+    else:
+        st.session_state["arena_lr_error"] = (" ".join(res.problems) if isinstance(res, SpecError)
+                                              else snap.error or "the range test stopped before it ended")
+    workers().put(LR_SLOT, None)
+    return True
