@@ -10,7 +10,8 @@ import streamlit as st
 import ui.playground as pg
 from engine.data import DATASETS
 from engine.presets import load_preset
-from engine.probes import KINDS, MISCLASSIFIED
+from engine.probes import KINDS, MISCLASSIFIED, ProbeRecord
+from engine.records import ViewError
 from viz import inside as vz
 
 RUN_EVERY_S = {"Distributions": 2.0}     # seconds between live refreshes (1 s for the other sections),
@@ -149,15 +150,15 @@ if section == "Activations":
     b.number_input("Test example number", 0, max(n_test - 1, 0), key="inside_example", step=1,
                    on_change=apply_example, disabled=st.session_state["inside_example_mode"] != "pick",
                    help=f"Any of the {n_test:,} test examples (0 to {n_test - 1:,}).")
-elif section == "Filters" and isinstance(rec0, dict) and rec0.get("filters"):
-    convs = {f["layer"]: f for f in rec0["filters"]}
+elif section == "Filters" and isinstance(rec0, ProbeRecord) and rec0.filters:
+    convs = {f.layer: f for f in rec0.filters}
     if st.session_state["inside_filter_layer"] not in convs:
         st.session_state["inside_filter_layer"] = next(iter(convs))
     a, b = st.columns(2)
     layer = a.selectbox("Conv layer", list(convs), key="inside_filter_layer",
-                        format_func=lambda i: f"layer {convs[i]['label']}",
+                        format_func=lambda i: f"layer {convs[i].label}",
                         help="Each Conv2d layer has its own set of filters; later ones combine earlier patterns.")
-    n_in = convs[layer]["weights"].shape[1]
+    n_in = convs[layer].weights.shape[1]
     if st.session_state["inside_filter_channel"] not in range(-1, n_in):
         st.session_state["inside_filter_channel"] = -1
     if n_in > 1:
@@ -181,22 +182,22 @@ def status_line(snap, run) -> None:
                 f"epoch {run.epoch:.1f}" + (f" · {score}" if score else ""))
 
 
-def show_flags(rec: dict, healthy: bool) -> None:
-    for flag in rec["flags"]:
-        st.warning(flag["text"], icon=":material/warning:")
-    if healthy and not rec["flags"] and rec["step"] > 0:
+def show_flags(rec: ProbeRecord, healthy: bool) -> None:
+    for flag in rec.flags:
+        st.warning(flag.text, icon=":material/warning:")
+    if healthy and not rec.flags and rec.step > 0:
         st.success("No warning signs: gradients reach every layer, none explodes, and no ReLU layer is "
                    "mostly dead.", icon=":material/check_circle:")
 
 
-def show_activations(rec: dict) -> None:
-    ex = rec["example"]
-    if ex["mode"] == MISCLASSIFIED and not ex["found"]:
+def show_activations(rec: ProbeRecord) -> None:
+    ex = rec.example
+    if ex.mode == MISCLASSIFIED and not ex.found:
         st.info("The network gets every test example it checked right; showing one it is sure about.")
     a, b = st.columns(2)
     a.plotly_chart(vz.input_figure(ex), key="inside_input", config=NO_CHART_BAR)
     a.caption("What goes in: the network sees only these numbers.")
-    if "probs" in ex:
+    if ex.probs is not None:
         b.plotly_chart(vz.probabilities_figure(ex), key="inside_probs", config=NO_CHART_BAR)
         b.caption("What comes out: softmax turns the last layer's scores into probabilities that add up to 100%. "
                   "Green is the true class.")
@@ -204,16 +205,16 @@ def show_activations(rec: dict) -> None:
         b.plotly_chart(vz.regression_output_figure(ex), key="inside_output", config=NO_CHART_BAR)
         b.caption("What comes out: the predicted number next to the true one.")
     st.markdown("**What each layer makes of it**, from the input (first) to the output (last):")
-    types = {l["index"]: l["type"] for l in rec["layers"]}
-    acts = rec["activations"]
+    types = {l.index: l.type for l in rec.layers}
+    acts = rec.activations
     for i in range(0, len(acts), 2):
         cols = st.columns(2)
         for col, act in zip(cols, acts[i:i + 2]):
             last = act is acts[-1]
-            col.plotly_chart(vz.activation_figure(act, ex.get("class_names") if last else None),
-                             key=f"inside_act_{act['layer']}", config=NO_CHART_BAR)
-            note = LAYER_NOTES.get(types[act["layer"]], "This layer's output values for the example.")
-            if last and "probs" in ex:
+            col.plotly_chart(vz.activation_figure(act, ex.class_names if last else None),
+                             key=f"inside_act_{act.layer}", config=NO_CHART_BAR)
+            note = LAYER_NOTES.get(types[act.layer], "This layer's output values for the example.")
+            if last and ex.probs is not None:
                 note = "The final scores, one per class; the biggest one is the network's answer."
             col.caption(note)
     if DATASETS[spec.data.name].group == "2d":
@@ -221,27 +222,27 @@ def show_activations(rec: dict) -> None:
                      label="For 2-D data, the Playground shows what every hidden neuron computes over the whole plane")
 
 
-def show_filters(rec: dict) -> None:
-    if not rec["filters"]:
+def show_filters(rec: ProbeRecord) -> None:
+    if not rec.filters:
         st.info("This network has no Conv2d layer, so it has no filters to show. Start the MNIST CNN preset "
                 "(or add a Conv2d layer on the Playground) to watch filters learn.", icon=":material/lightbulb:")
         return
-    convs = {f["layer"]: f for f in rec["filters"]}
-    f = convs.get(st.session_state.get("inside_filter_layer"), rec["filters"][0])
+    convs = {f.layer: f for f in rec.filters}
+    f = convs.get(st.session_state.get("inside_filter_layer"), rec.filters[0])
     channel = st.session_state.get("inside_filter_channel", -1)      # no widget (one input channel): -1
-    channel = channel if 0 <= channel < f["weights"].shape[1] else None
+    channel = channel if 0 <= channel < f.weights.shape[1] else None
     st.plotly_chart(vz.filters_figure(f, channel), key="inside_filters", config=NO_CHART_BAR)
     st.caption("Each tile is one filter: the small pattern of weights it slides over its input (orange = "
                "positive, blue = negative). They start as random noise; watch them turn into edge, stroke "
                "and blob detectors as training goes on.")
 
 
-def show_gradients(rec: dict) -> None:
-    h = rec["history"]
-    if not rec["param_layers"]:
+def show_gradients(rec: ProbeRecord) -> None:
+    h = rec.history
+    if not rec.param_layers:
         st.info("This network has no layer with weights.")
         return
-    if not (h["g_norm"][-1] == h["g_norm"][-1]).any():            # all NaN: no step yet
+    if not (h.g_norm[-1] == h.g_norm[-1]).any():                  # all NaN: no step yet
         st.info("Gradients exist only after a training step: press **Train** or **Step**.",
                 icon=":material/lightbulb:")
         return
@@ -256,18 +257,18 @@ def show_gradients(rec: dict) -> None:
     b.plotly_chart(vz.ratio_figure(rec), key="inside_ratio", config=NO_CHART_BAR)
     b.caption("How big one step is compared with the weights themselves. Around 0.001 (dashed) is a healthy "
               "pace; far above = learning rate too high, far below = learning very slowly.")
-    if rec["dead"]:
+    if rec.dead:
         st.plotly_chart(vz.dead_figure(rec), key="inside_dead", config=NO_CHART_BAR)
         st.caption("A ReLU unit is dead when it outputs 0 for every input: no gradient passes through it, so "
                    "it never recovers. A few are normal; half or more means trouble.")
 
 
-def show_distributions(rec: dict) -> None:
+def show_distributions(rec: ProbeRecord) -> None:
     kind = st.session_state["inside_kind"] or "weights"
-    if not rec["dist"][kind]["layers"]:
+    if not rec.dist[kind].layers:
         st.info(f"This network has no {kind} to show.")
         return
-    if len(rec["history"]["step"]) < 2:
+    if len(rec.history.step) < 2:
         st.info("The bands fill in as training runs: press **Train**.", icon=":material/lightbulb:")
     st.plotly_chart(vz.distributions_figure(rec, kind), key="inside_dist", config=NO_CHART_BAR)
     st.caption("Left, as in TensorBoard: the darkest band holds the middle 38% of the values, the lightest all "
@@ -304,12 +305,12 @@ def live(section: str, was: str, was_active: bool) -> None:
     if run.status == "diverged":
         st.error(run.message)
     rec = run.views.get("probes")
-    if not isinstance(rec, dict):
-        st.info("Recording starts with the first training steps…")
-        return
-    if "error" in rec:
-        st.error(f"Recording failed: {rec['error']}. Training goes on; press Reset on the Playground "
+    if isinstance(rec, ViewError):
+        st.error(f"Recording failed: {rec.message}. Training goes on; press Reset on the Playground "
                  "to try again.")
+        return
+    if not isinstance(rec, ProbeRecord):
+        st.info("Recording starts with the first training steps…")
         return
     started = time.perf_counter()
     show_flags(rec, section == "Gradient flow")

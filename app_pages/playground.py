@@ -12,6 +12,7 @@ import streamlit as st
 from engine.data import DATASETS, Dataset, datasets_by_group
 from engine.optim import LOSSES, OPTIMIZERS
 from engine.presets import all_presets
+from engine.records import Boundary, Images, Neurons
 from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
 from engine.tasks import TASKS
 from ui import builder, playground as pg, url
@@ -337,7 +338,7 @@ def numbers(snap, run, task: str, static: bool) -> None:
 def picture(snap, run, task: str, static: bool) -> None:
     """Under the numbers: the main picture (decision boundary, test images or confusion matrix)."""
     boundary, images = run.views.get("boundary"), run.views.get("images")
-    if isinstance(boundary, dict) and "z" in boundary:
+    if isinstance(boundary, Boundary):
         c1, c2 = st.columns(2)
         show_test = c1.toggle("Show test points", key="pg_show_test",
                               help="Draw the held-out test points (diamonds) too.")
@@ -345,15 +346,15 @@ def picture(snap, run, task: str, static: bool) -> None:
                              help="Colour each spot by the predicted class (or the sign of the prediction) "
                                   "only, not by how sure the network is.")
         chart(vz.boundary_figure(boundary, show_test, discrete), "pg_boundary", static)
-        if boundary["kind"] == "regression":
+        if boundary.kind == "regression":
             st.caption("Background = the value the network predicts at each spot (orange = high, blue = low); "
                        "dots = training targets. Watch the surface take the shape of the data.")
         else:
             st.caption("Background = what the network predicts at each spot (orange vs blue, paler = less sure); "
                        "dots = training data. Watch the boundary bend to fit the data.")
-    elif isinstance(images, dict) and "images" in images:
-        chart(vz.images_figure(images["images"], images["true"], images["class_names"],
-                               images["pred"], images["confidence"], per_row=4), "pg_images", static)
+    elif isinstance(images, Images):
+        chart(vz.images_figure(images.images, images.true, images.class_names,
+                               images.pred, images.confidence, per_row=4), "pg_images", static)
         st.caption("Above each image: the network's guess, how sure it is, and (the true label). "
                    "Green ✓ = right; red ✗ and a red frame = wrong.")
     elif task == "classification":
@@ -412,8 +413,9 @@ def curves(shown: str) -> None:
 def network(snap, run, task: str, static: bool) -> None:
     """At the bottom: what every neuron computes, and the confusion matrix."""
     neurons = run.views.get("neurons")
-    has_neurons = isinstance(neurons, dict) and "columns" in neurons
-    top_has_confusion = not (isinstance(run.views.get("boundary"), dict) or isinstance(run.views.get("images"), dict))
+    has_neurons = isinstance(neurons, Neurons)
+    top_has_confusion = not (isinstance(run.views.get("boundary"), Boundary)
+                             or isinstance(run.views.get("images"), Images))
     show_confusion = task == "classification" and not top_has_confusion
     if has_neurons or show_confusion:
         c1, c2 = st.columns([3, 2] if has_neurons else [1, 1], gap="medium")

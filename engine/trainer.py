@@ -367,14 +367,16 @@ class Trainer:
         self._compute_views()
 
     def _compute_views(self) -> float:
-        """Compute every view of every run; returns the CPU seconds they took."""
+        """Compute every view of every run; returns the CPU seconds they took. A view that
+        raises is published as a ViewError with its text."""
+        from .records import ViewError
         cpu = time.thread_time()
         for slot in self._slots:
             for name, fn in self.views.items():
                 try:
                     slot.views[name] = fn(slot.run)
                 except Exception as e:  # noqa: BLE001 - a broken view must not stop training
-                    slot.views[name] = {"error": f"{type(e).__name__}: {e}"}
+                    slot.views[name] = ViewError(f"{type(e).__name__}: {e}")
         self._last_view, self._last_view_cpu = time.perf_counter(), time.thread_time()
         return self._last_view_cpu - cpu
 

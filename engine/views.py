@@ -1,5 +1,5 @@
-"""Playground views: read-only functions Run -> plain data that the trainer's worker calls
-at a bounded rate (~3 Hz) and publishes in its snapshots.
+"""Playground views: read-only functions Run -> a typed record (engine/records.py) that the
+trainer's worker calls at a bounded rate (~3 Hz) and publishes in its snapshots.
 
 - boundary: the model's output over the input plane of 2-D data (decision boundary or
   regression surface) plus the train/test points.
@@ -22,6 +22,7 @@ from torch import nn
 from .data.synthetic import featurize
 from .layers import LAYERS
 from .probes import Recorder
+from .records import Boundary, Column, Images, Neurons
 from .run import Run
 
 BOUNDARY_GRID = 60           # boundary heatmap: 60 x 60 points
@@ -46,7 +47,7 @@ def _is_2d(run: Run) -> bool:
 
 
 # ---------------------------------------------------------------- boundary
-def boundary_view(run: Run) -> dict | None:
+def boundary_view(run: Run) -> Boundary | None:
     """Model output over the plane: P(class 1) for two classes, the argmax class for more,
     the predicted value for regression; with the raw train/test points and labels."""
     if not _is_2d(run):
@@ -61,10 +62,9 @@ def boundary_view(run: Run) -> dict | None:
         kind, z = "probability", out[:, 1]
     else:
         kind, z = "class", out.argmax(1).astype(np.float32)
-    return {"kind": kind, "axis": axis, "z": z.reshape(n, n).astype(np.float32),
-            "extent": float(d.extent), "n_classes": len(d.class_names),
-            "points_train": d.points_train, "y_train": _labels(d.y_train),
-            "points_test": d.points_test, "y_test": _labels(d.y_test)}
+    return Boundary(kind=kind, axis=axis, z=z.reshape(n, n).astype(np.float32), extent=float(d.extent),
+                    n_classes=len(d.class_names), points_train=d.points_train, y_train=_labels(d.y_train),
+                    points_test=d.points_test, y_test=_labels(d.y_test))
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
@@ -96,7 +96,7 @@ def mlp_blocks(run: Run) -> list[tuple[int, int]] | None:
 
 
 @torch.no_grad()
-def neurons_view(run: Run) -> dict | None:
+def neurons_view(run: Run) -> Neurons | None:
     """Every unit's output over a coarse grid, column by column: the input features, each
     hidden block (after its activation) and the output; plus the Linear weights between."""
     if not _is_2d(run):
@@ -110,8 +110,7 @@ def neurons_view(run: Run) -> dict | None:
     x = torch.as_tensor(featurize(pts, tuple(d.feature_names)), device=run.device)   # (G*G, F)
     model: nn.Sequential = run.model
     model.eval()
-    columns = [{"name": "input", "labels": list(d.feature_names),
-                "maps": x.T.reshape(-1, n, n).cpu().numpy()}]
+    columns = [Column("input", tuple(d.feature_names), x.T.reshape(-1, n, n).cpu().numpy())]
     weights, biases = [], []
     h, start = x, 0
     for b, (first, last) in enumerate(blocks):
@@ -122,11 +121,11 @@ def neurons_view(run: Run) -> dict | None:
         weights.append(lin.weight.detach().cpu().numpy().copy())            # (out, in)
         biases.append(None if lin.bias is None else lin.bias.detach().cpu().numpy().copy())
         is_out = b == len(blocks) - 1
-        columns.append({"name": "output" if is_out else f"hidden {b + 1}",
-                        "labels": [f"{'out' if is_out else f'h{b + 1}'}.{u + 1}" for u in range(h.shape[1])],
-                        "maps": h.T.reshape(-1, n, n).cpu().numpy()})
-    return {"axis": axis, "extent": float(d.extent), "columns": columns,
-            "weights": weights, "biases": biases}
+        columns.append(Column("output" if is_out else f"hidden {b + 1}",
+                              tuple(f"{'out' if is_out else f'h{b + 1}'}.{u + 1}" for u in range(h.shape[1])),
+                              h.T.reshape(-1, n, n).cpu().numpy()))
+    return Neurons(axis=axis, extent=float(d.extent), columns=tuple(columns), weights=tuple(weights),
+                   biases=tuple(biases))
 
 
 # ---------------------------------------------------------------- images
@@ -137,7 +136,7 @@ def _display(img: np.ndarray) -> np.ndarray:
     return img[0] if img.shape[0] == 1 else np.transpose(img[:3], (1, 2, 0))
 
 
-def images_view(run: Run) -> dict | None:
+def images_view(run: Run) -> Images | None:
     """The first N_IMAGES test images with true label, predicted label and its probability."""
     d = run.data
     if d.x_test.ndim != 4:
@@ -145,10 +144,9 @@ def images_view(run: Run) -> dict | None:
     x = d.x_test[:N_IMAGES]                                              # (K, C, H, W)
     proba = run.predict_proba(x)                                         # (K, classes)
     pred = proba.argmax(1)
-    return {"images": np.stack([_display(i) for i in x]).astype(np.float32),
-            "true": d.y_test[:N_IMAGES].tolist(), "pred": pred.tolist(),
-            "confidence": proba[np.arange(len(pred)), pred].tolist(),
-            "class_names": list(d.class_names)}
+    return Images(images=np.stack([_display(i) for i in x]).astype(np.float32),
+                  true=tuple(d.y_test[:N_IMAGES].tolist()), pred=tuple(pred.tolist()),
+                  confidence=tuple(proba[np.arange(len(pred)), pred].tolist()), class_names=tuple(d.class_names))
 
 
 def playground_views() -> dict[str, View]:

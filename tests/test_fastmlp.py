@@ -249,10 +249,10 @@ def test_the_probes_recorder_sees_the_same_gradients():
             for run in (fast, slow):
                 for _ in range(3):
                     run.step()
-            got, want = (rec(run)["history"] for run, rec in zip((fast, slow), recs))
+            got, want = (rec(run).history for run, rec in zip((fast, slow), recs))
             for key in ("g_norm", "g_mean", "w_norm", "ratio"):
-                np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-7, err_msg=key)
-        assert len(got["g_norm"]) == 6 and np.isfinite(got["ratio"][-1]).all()
+                np.testing.assert_allclose(getattr(got, key), getattr(want, key), rtol=1e-5, atol=1e-7, err_msg=key)
+        assert len(got.g_norm) == 6 and np.isfinite(got.ratio[-1]).all()
     finally:
         for rec in recs:
             rec.close()

@@ -3,6 +3,8 @@
 plotly's full validation, and keep the titles, axes and traces a reader needs."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -61,15 +63,15 @@ def test_accuracy_figure(metric):
 @pytest.mark.parametrize("kind", ["probability", "regression", "class"])
 @pytest.mark.parametrize("show_test,discretize", [(False, False), (True, True)])
 def test_boundary_figure(views, kind, show_test, discretize):
-    v = dict(views["boundary"], kind=kind)
+    v = replace(views["boundary"], kind=kind)
     if kind == "class":
-        v["z"] = (v["z"] > 0.5).astype(np.float32)
+        v = replace(v, z=(v.z > 0.5).astype(np.float32))
     fig = vz.boundary_figure(v, show_test, discretize)
     d = validated(fig)
     points = d["data"][1:]
-    assert fig.data[0].type == "heatmap" and np.asarray(fig.data[0].z).shape == v["z"].shape
+    assert fig.data[0].type == "heatmap" and np.asarray(fig.data[0].z).shape == v.z.shape
     assert any(t["name"].startswith("test") for t in points) == show_test
-    assert d["layout"]["yaxis"]["scaleanchor"] == "x" and d["layout"]["xaxis"]["range"] == [-v["extent"], v["extent"]]
+    assert d["layout"]["yaxis"]["scaleanchor"] == "x" and d["layout"]["xaxis"]["range"] == [-v.extent, v.extent]
 
 
 def test_neurons_figure(views):

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 import engine.trainer as trainer_mod
 from engine.presets import load_preset
+from engine.probes import ProbeRecord
 from engine.spec import LayerSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ def _trainer():
     return t
 
 
-def _steps(t, n: int) -> dict:
+def _steps(t, n: int) -> ProbeRecord:
     """Pause the trainer, train exactly n more steps, and return the recording of the last one."""
     t.pause()
     before = t.wait(lambda s: s.state in ("paused", "idle") and s.run is not None, 90).run.step
@@ -43,7 +44,7 @@ def _steps(t, n: int) -> dict:
 
     def ready(s) -> bool:
         rec = s.run.views.get("probes") if s.run else None
-        return s.state == "paused" and isinstance(rec, dict) and rec.get("step") == s.run.step >= before + n
+        return s.state == "paused" and isinstance(rec, ProbeRecord) and rec.step == s.run.step >= before + n
     try:
         return t.wait(ready, 90).run.views["probes"]
     except TimeoutError:
@@ -68,7 +69,7 @@ def test_no_run_offers_a_one_click_start_and_every_section_shows_the_run():
     rec = _steps(t, 3)
     at.run()
     assert not at.exception
-    assert any(f"step {rec['step']:,} of" in v for v in _texts(at.markdown))
+    assert any(f"step {rec.step:,} of" in v for v in _texts(at.markdown))
     # Activations: input, output probabilities and one chart per layer (12 layers)
     assert len(at.get("plotly_chart")) == 2 + len(t.specs[0].layers)
     assert "true class" in " ".join(_texts(at.caption)) or "Green is the true class" in " ".join(_texts(at.caption))

@@ -9,6 +9,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_
 from engine.metrics import classification_metrics
 from engine.optim import OPTIMIZERS
 from engine.presets import load_preset
+from engine.records import ViewError
 from engine.run import Run, eval_cadence
 from engine.spec import DataSpec, LayerSpec, OptimSpec, RunSpec, SCHEDULES
 from engine.trainer import Trainer, live_workers
@@ -139,7 +140,9 @@ def test_worker_errors_are_reported_not_lost(trainers):
     t2 = trainers(SMALL, views=bad_view, autostart=True)
     snap = t2.wait(lambda s: s.state in FINISHED)
     assert snap.state == "done"
-    assert "ZeroDivisionError" in snap.run.views["broken"]["error"] and snap.run.views["ok"] == snap.run.step
+    broken = snap.run.views["broken"]
+    assert isinstance(broken, ViewError) and "ZeroDivisionError" in broken.message
+    assert snap.run.views["ok"] == snap.run.step
 
 
 def test_stop_ends_the_worker(trainers):

@@ -1,5 +1,5 @@
-"""Figures of the "Inside the network" page: pure functions (the recorder's plain data in,
-go.Figure out).
+"""Figures of the "Inside the network" page: pure functions (the recorder's records,
+engine/probes/records.py, in; go.Figure out).
 
 Conv filters and feature maps are drawn as one mosaic heatmap per layer (tiles separated by
 blank gaps) on the shared diverging scale: orange positive, white zero, blue negative.
@@ -8,7 +8,7 @@ Gradient flow uses log axes; distributions follow TensorBoard (percentile bands 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,6 +16,9 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from .style import BLUE, DIVERGING, GREY, ORANGE, QUALITATIVE, base_layout
+
+if TYPE_CHECKING:
+    from engine.probes.records import ActivationMap, Example, Filters, ProbeRecord
 
 RIGHT, WRONG = "#2ca02c", "#d62728"
 GRAD_COLOR, WEIGHT_COLOR = QUALITATIVE[3], QUALITATIVE[6]
@@ -70,26 +73,26 @@ def mosaic_figure(maps: np.ndarray, title: str, what: str, value: str, tile_note
     return fig
 
 
-def filters_figure(f: dict, channel: int | None = None) -> go.Figure:
+def filters_figure(f: Filters, channel: int | None = None) -> go.Figure:
     """Every filter of one conv layer: weights of input channel `channel`, or their mean
     over all input channels (None)."""
-    o, i, kh, kw = f["shape"]
-    maps = f["mean"] if channel is None else f["weights"][:, channel]
+    o, i, kh, kw = f.shape
+    maps = f.mean if channel is None else f.weights[:, channel]
     source = ("" if i == 1 else ", averaged over its input channels" if channel is None
               else f", input channel {channel + 1}")
     shown = f" (first {len(maps)} of {o})" if len(maps) < o else ""
-    return mosaic_figure(maps, f"Filters of layer {f['label']}: {o} learned {kh}x{kw} kernels{shown}",
+    return mosaic_figure(maps, f"Filters of layer {f.label}: {o} learned {kh}x{kw} kernels{shown}",
                          "filter", "weight", f"each tile = one filter{source}",
                          cols=min(len(maps), 8 if len(maps) <= 32 else 16))
 
 
 # ---------------------------------------------------------------- the chosen example
-def input_figure(example: dict) -> go.Figure:
+def input_figure(example: Example) -> go.Figure:
     """The example the activations belong to: an image, or its feature values as bars."""
-    x = np.asarray(example["input"])
-    title = f"Input: test example #{example['index']}"
-    if "label" in example:
-        title += f" (true label {example['class_names'][example['label']]})"
+    x = np.asarray(example.input)
+    title = f"Input: test example #{example.index}"
+    if example.label is not None:
+        title += f" (true label {example.class_names[example.label]})"
     if x.ndim == 3:                                                   # (C, H, W)
         img = x[0] if x.shape[0] == 1 else x.mean(0)
         fig = go.Figure(go.Heatmap(z=img, colorscale="Greys", showscale=False,
@@ -99,16 +102,16 @@ def input_figure(example: dict) -> go.Figure:
         fig.update_xaxes(constrain="domain")
         fig.update_layout(hovermode="closest")
         return fig
-    names = example.get("feature_names") or [f"x{i + 1}" for i in range(x.size)]
+    names = list(example.feature_names) or [f"x{i + 1}" for i in range(x.size)]
     fig = go.Figure(go.Bar(x=names[: x.size], y=x.ravel(), name="feature value", marker_color=GREY,
                            marker_line_color="#555", marker_line_width=1))
     return base_layout(fig, title, "input feature", "value (after preprocessing)", 300)
 
 
-def activation_figure(act: dict, class_names: Sequence[str] | None = None) -> go.Figure:
+def activation_figure(act: ActivationMap, class_names: Sequence[str] | None = None) -> go.Figure:
     """One layer's output for the chosen example: feature maps, a matrix, bars or a grid.
     `class_names` marks the last layer of a classifier: one bar per class."""
-    values, shape, label = np.asarray(act["values"]), act["shape"], act["label"]
+    values, shape, label = np.asarray(act.values), act.shape, act.label
     title = f"Layer {label}: output {'x'.join(map(str, shape))}"
     if values.ndim == 3:                                              # (C, H, W) feature maps
         shown = f", first {values.shape[0]} maps" if values.shape[0] < shape[0] else ""
@@ -138,15 +141,15 @@ def activation_figure(act: dict, class_names: Sequence[str] | None = None) -> go
     cols = 32                                                         # many units: a grid of cells
     grid = np.full(math.ceil(values.size / cols) * cols, np.nan, np.float32)
     grid[: values.size] = values
-    note = f" (averaged in groups of {act['group']})" if act.get("group", 1) > 1 else ""
+    note = f" (averaged in groups of {act.group})" if act.group > 1 else ""
     return mosaic_figure(grid.reshape(1, -1, cols), title + note, "units", "activation",
                          f"each cell = one unit, {cols} per row", height=340)
 
 
-def probabilities_figure(example: dict) -> go.Figure:
+def probabilities_figure(example: Example) -> go.Figure:
     """The network's answer for the example: one bar per class, the true class marked."""
-    p, names = np.asarray(example["probs"]), example["class_names"]
-    label, pred = example["label"], example["pred"]
+    p, names = np.asarray(example.probs), example.class_names
+    label, pred = example.label, example.pred
     fig = go.Figure()
     groups = (("true class", [label], RIGHT),
               ("wrong guess", [pred] if pred != label else [], WRONG),
@@ -164,8 +167,9 @@ def probabilities_figure(example: dict) -> go.Figure:
     return fig
 
 
-def regression_output_figure(example: dict) -> go.Figure:
-    out, target = np.ravel(example["output"]), np.ravel(example["target"])
+def regression_output_figure(example: Example) -> go.Figure:
+    """The network's answer for the example: its prediction next to the true value, per target."""
+    out, target = np.ravel(example.output), np.ravel(example.target)
     xs = [f"target {i + 1}" for i in range(out.size)]
     fig = go.Figure([go.Bar(x=xs, y=target, name="true value", marker_color=RIGHT),
                      go.Bar(x=xs, y=out, name="prediction", marker_color=QUALITATIVE[0])])
@@ -173,8 +177,8 @@ def regression_output_figure(example: dict) -> go.Figure:
 
 
 # ---------------------------------------------------------------- gradient flow
-def _labels(rec: dict, indices: Sequence[int]) -> list[str]:
-    by_index = {l["index"]: l["label"] for l in rec["layers"]}
+def _labels(rec: ProbeRecord, indices: Sequence[int]) -> list[str]:
+    by_index = {l.index: l.label for l in rec.layers}
     return [by_index[i] for i in indices]
 
 
@@ -184,31 +188,30 @@ def _positive(a: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(a) & (a > 0), a, np.nan)
 
 
-def gradient_bars_figure(rec: dict) -> go.Figure:
+def gradient_bars_figure(rec: ProbeRecord) -> go.Figure:
     """Latest step: mean |gradient| and mean |weight| of every layer with weights (log scale)."""
-    h, labels = rec["history"], _labels(rec, rec["param_layers"])
+    h, labels = rec.history, _labels(rec, rec.param_layers)
     fig = go.Figure([
-        go.Bar(x=labels, y=_positive(h["g_mean"][-1]), name="mean |gradient|", marker_color=GRAD_COLOR,
+        go.Bar(x=labels, y=_positive(h.g_mean[-1]), name="mean |gradient|", marker_color=GRAD_COLOR,
                hovertemplate="%{x}<br>mean |gradient| %{y:.2e}<extra></extra>"),
-        go.Bar(x=labels, y=_positive(h["w_mean"][-1]), name="mean |weight|", marker_color=WEIGHT_COLOR,
+        go.Bar(x=labels, y=_positive(h.w_mean[-1]), name="mean |weight|", marker_color=WEIGHT_COLOR,
                hovertemplate="%{x}<br>mean |weight| %{y:.2e}<extra></extra>")])
-    base_layout(fig, f"Gradient flow at step {int(h['step'][-1])}: size per layer",
+    base_layout(fig, f"Gradient flow at step {int(h.step[-1])}: size per layer",
                 "layer (input on the left, output on the right)", "mean absolute value (log scale)", 340)
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_layout(barmode="group", hovermode="closest")
     return fig
 
 
-def lines_figure(rec: dict, key: str, title: str, y: str, reference: float | None = None,
-                 reference_note: str = "", x: str = "step") -> go.Figure:
-    """One line per layer over steps of a history column (log scale), coloured by depth;
-    `x` names the column of steps (rows where it is negative are left out)."""
-    h = rec["history"]
-    keep = np.asarray(h[x]) >= 0
-    labels = _labels(rec, rec["param_layers"])
+def lines_figure(rec: ProbeRecord, values: np.ndarray, steps: np.ndarray, title: str, y: str,
+                 reference: float | None = None, reference_note: str = "") -> go.Figure:
+    """One line per layer over steps of a history column `values` (T, P) (log scale), coloured
+    by depth; `steps` (T,) are the steps of its rows (rows where it is negative are left out)."""
+    keep = np.asarray(steps) >= 0
+    labels = _labels(rec, rec.param_layers)
     fig = go.Figure()
     for col, (label, color) in enumerate(zip(labels, depth_colors(len(labels)))):
-        fig.add_trace(go.Scatter(x=h[x][keep], y=_positive(h[key][keep, col]), name=label,
+        fig.add_trace(go.Scatter(x=steps[keep], y=_positive(values[keep, col]), name=label,
                                  mode="lines+markers" if keep.sum() < 3 else "lines",
                                  line=dict(color=color, width=2), connectgaps=True,
                                  hovertemplate=f"{label}<br>step %{{x}}<br>%{{y:.2e}}<extra></extra>"))
@@ -221,18 +224,21 @@ def lines_figure(rec: dict, key: str, title: str, y: str, reference: float | Non
     return fig
 
 
-def gradient_lines_figure(rec: dict) -> go.Figure:
-    return lines_figure(rec, "g_mean", "Gradient size per layer over training", "mean |gradient| (log scale)")
+def gradient_lines_figure(rec: ProbeRecord) -> go.Figure:
+    h = rec.history
+    return lines_figure(rec, h.g_mean, h.step, "Gradient size per layer over training",
+                        "mean |gradient| (log scale)")
 
 
-def ratio_figure(rec: dict) -> go.Figure:
-    return lines_figure(rec, "ratio", "How much one step changes the weights: |update| / |weights|",
-                        "update / weight (log scale)", HEALTHY_RATIO, "rule of thumb ≈ 0.001", x="ratio_step")
+def ratio_figure(rec: ProbeRecord) -> go.Figure:
+    h = rec.history
+    return lines_figure(rec, h.ratio, h.ratio_step, "How much one step changes the weights: |update| / |weights|",
+                        "update / weight (log scale)", HEALTHY_RATIO, "rule of thumb ≈ 0.001")
 
 
-def dead_figure(rec: dict) -> go.Figure:
+def dead_figure(rec: ProbeRecord) -> go.Figure:
     """Share of dead units per ReLU layer on the recorded batch."""
-    dead = rec["dead"]
+    dead = rec.dead
     labels = _labels(rec, list(dead))
     shares = [float(v) for v in dead.values()]
     fig = go.Figure(go.Bar(x=labels, y=shares, name="dead units", marker_color=[
@@ -240,7 +246,7 @@ def dead_figure(rec: dict) -> go.Figure:
         hovertemplate="%{x}<br>%{y:.0%} of units never active<extra></extra>"))
     fig.add_hline(y=0.5, line=dict(color="#888", dash="dash", width=1), annotation_text="warning at 50%",
                   annotation_position="top left")
-    base_layout(fig, f"Dead ReLU units (never active on {rec['batch']} test examples)", "ReLU layer",
+    base_layout(fig, f"Dead ReLU units (never active on {rec.batch} test examples)", "ReLU layer",
                 "share of units", 300)
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%")
     fig.update_layout(hovermode="closest", showlegend=True)
@@ -248,11 +254,11 @@ def dead_figure(rec: dict) -> go.Figure:
 
 
 # ---------------------------------------------------------------- distributions
-def distributions_figure(rec: dict, kind: str) -> go.Figure:
+def distributions_figure(rec: ProbeRecord, kind: str) -> go.Figure:
     """TensorBoard's view for one kind (weights, biases, activations, gradients): per layer,
     percentile bands over steps (left) and the current histogram (right)."""
-    d = rec["dist"][kind]
-    steps, labels = np.asarray(rec["history"]["step"]), _labels(rec, d["layers"])
+    d = rec.dist[kind]
+    steps, labels = np.asarray(rec.history.step), _labels(rec, d.layers)
     n = len(labels)
     titles = [t for label in labels for t in (f"{label}: {kind} over steps", f"{label}: {kind} now")]
     height = 110 + 230 * n
@@ -262,7 +268,7 @@ def distributions_figure(rec: dict, kind: str) -> go.Figure:
     back = np.concatenate([steps, steps[::-1]])                   # x of a closed band: there and back
     axes: dict = {}
     for r, label in enumerate(labels, start=1):
-        pct = np.asarray(d["pct"][:, r - 1], np.float64)          # (T, 9)
+        pct = np.asarray(d.pct[:, r - 1], np.float64)             # (T, 9)
         first = r == 1
         for (lo, hi), name, alpha in zip(BAND_PAIRS, BAND_NAMES, shades):
             fig.add_trace(go.Scatter(x=back, y=np.concatenate([pct[:, hi], pct[::-1, lo]]), fill="toself",
@@ -271,8 +277,8 @@ def distributions_figure(rec: dict, kind: str) -> go.Figure:
         fig.add_trace(go.Scatter(x=steps, y=pct[:, 4], mode="lines", name="median", legendgroup="median",
                                  showlegend=first, line=dict(color="#b35c00", width=1.5),
                                  hovertemplate="step %{x}<br>median %{y:.3g}<extra></extra>"), r, 1)
-        hist = d["hist"][r - 1]
-        edges, counts = np.asarray(hist["edges"]), np.asarray(hist["counts"])
+        hist = d.hist[r - 1]
+        edges, counts = np.asarray(hist.edges), np.asarray(hist.counts)
         if counts.size:
             fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
                                  marker_color=QUALITATIVE[0], name="histogram now", legendgroup="hist",

@@ -1,4 +1,4 @@
-"""Playground figures: pure functions (plain data in, go.Figure out).
+"""Playground figures: pure functions (plain data or the views' records in, go.Figure out).
 
 Loss / accuracy curves, the decision boundary, the TensorFlow-Playground neuron grid, the
 test-image grid, the confusion matrix and the data previews.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,6 +16,9 @@ from PIL import Image
 
 from .style import (BLUE, BLUES, CLASS_COLORS, DIVERGING, LIVE_MARGIN, ORANGE, TEST_COLOR, TRAIN_COLOR,
                     figure, layout)
+
+if TYPE_CHECKING:
+    from engine.records import Boundary, Neurons
 
 FADED = "rgba(120,120,120,0.45)"
 WRONG = "#d62728"
@@ -108,12 +111,12 @@ def _plane_layout(title: str, extent: float, height: int, grid: bool, margin: di
                   yaxis={**axis, "scaleanchor": "x", "scaleratio": 1}, hovermode="closest", margin=margin)
 
 
-def boundary_figure(view: dict, show_test: bool = False, discretize: bool = False,
+def boundary_figure(view: Boundary, show_test: bool = False, discretize: bool = False,
                     height: int = 440) -> go.Figure:
     """The model's output over the input plane as a heatmap, with the data points on top."""
-    kind, axis, z = view["kind"], view["axis"], np.asarray(view["z"])
+    kind, axis, z = view.kind, view.axis, np.asarray(view.z)
     task = "regression" if kind == "regression" else "classification"
-    n_classes = view.get("n_classes", 2)
+    n_classes = view.n_classes
     heat = {"type": "heatmap", "x": axis, "y": axis, "opacity": 0.75, "colorscale": DIVERGING,
             "zsmooth": False if discretize else "fast"}
     if kind == "probability":
@@ -133,14 +136,14 @@ def boundary_figure(view: dict, show_test: bool = False, discretize: bool = Fals
         heat = {"type": "heatmap", "x": axis, "y": axis, "z": z, "zmin": -0.5, "zmax": k - 0.5, "colorscale": scale,
                 "opacity": 0.55, "showscale": False,
                 "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>class %{z}<extra></extra>"}
-    data = [heat, *_points(view["points_train"], np.asarray(view["y_train"]), task, "train", "white",
+    data = [heat, *_points(view.points_train, np.asarray(view.y_train), task, "train", "white",
                            n_classes=n_classes)]
     if show_test:
-        data += _points(view["points_test"], np.asarray(view["y_test"]), task, "test", "black",
+        data += _points(view.points_test, np.asarray(view.y_test), task, "test", "black",
                         symbol="diamond", n_classes=n_classes)
     title = "Decision boundary" if task == "classification" else "Regression surface"
     colorbar = heat.get("showscale", True)                              # room for it on the right
-    return figure(data, _plane_layout(title, view["extent"], height, grid=False,
+    return figure(data, _plane_layout(title, view.extent, height, grid=False,
                                       margin=LIVE_MARGIN | {"r": 110 if colorbar else 10}))
 
 
@@ -160,18 +163,18 @@ def _png_uri(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
+def neurons_figure(view: Neurons, height: int | None = None) -> go.Figure:
     """TensorFlow Playground's picture: a column per layer, a small heatmap per neuron of what
     it outputs over the plane, and the weights between them as lines (colour = sign,
     thickness = size). All heatmaps are drawn into one image and the lines are grouped into
     a few traces, so the figure stays cheap to build at every refresh."""
-    cols, weights = view["columns"], view["weights"]
-    n_rows = max(len(c["maps"]) for c in cols)
+    cols, weights = view.columns, view.weights
+    n_rows = max(len(c.maps) for c in cols)
     box, pitch, col_gap, px = 0.8, 1.05, 2.2, 40       # neuron size, row pitch, column pitch (data units); pixels per unit
     xs = [i * col_gap for i in range(len(cols))]
 
     def centre(ci: int, u: int) -> tuple[float, float]:
-        top = (n_rows - len(cols[ci]["maps"])) * pitch / 2
+        top = (n_rows - len(cols[ci].maps)) * pitch / 2
         return xs[ci], -(top + u * pitch + box / 2)
 
     data = []
@@ -189,7 +192,7 @@ def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
                 by += [y0, y1, None]
                 hx.append((x0 + x1) / 2)
                 hy.append((y0 + y1) / 2)
-                htxt.append(f"{cols[li]['labels'][i]} → {cols[li + 1]['labels'][o]}: weight {v:+.3f}")
+                htxt.append(f"{cols[li].labels[i]} → {cols[li + 1].labels[o]}: weight {v:+.3f}")
     for (positive, level), (bx, by) in sorted(buckets.items()):
         data.append({"type": "scatter", "x": bx, "y": by, "mode": "lines", "hoverinfo": "skip", "showlegend": False,
                      "line": {"color": ORANGE if positive else BLUE, "width": 0.6 + 1.1 * level}})
@@ -201,7 +204,7 @@ def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
     size = round(box * px)
     nx, ny, ntxt, notes = [], [], [], []
     for ci, col in enumerate(cols):
-        maps = np.asarray(col["maps"])                                   # (units, G, G), row = x2 upwards
+        maps = np.asarray(col.maps)                                      # (units, G, G), row = x2 upwards
         for u, m in enumerate(maps):
             cx, cy = centre(ci, u)
             tile = Image.fromarray(_rgb(m[::-1], float(np.abs(m).max()) or 1.0)).resize((size, size), Image.BILINEAR)
@@ -212,12 +215,12 @@ def neurons_figure(view: dict, height: int | None = None) -> go.Figure:
                          np.s_[r0:r0 + size, c0], np.s_[r0:r0 + size, c0 + size - 1]):
                 canvas[edge] = (85, 85, 85, 255)
             if ci == 0:
-                notes.append(dict(x=cx - box / 2 - 0.08, y=cy, text=col["labels"][u], showarrow=False,
+                notes.append(dict(x=cx - box / 2 - 0.08, y=cy, text=col.labels[u], showarrow=False,
                                   xanchor="right", font=dict(size=11)))
             nx.append(cx)
             ny.append(cy)
-            ntxt.append(f"{col['labels'][u]}: output from {m.min():+.2f} to {m.max():+.2f}")
-        notes.append(dict(x=xs[ci], y=0.1, text=f"<b>{col['name']}</b><br>{len(maps)} "
+            ntxt.append(f"{col.labels[u]}: output from {m.min():+.2f} to {m.max():+.2f}")
+        notes.append(dict(x=xs[ci], y=0.1, text=f"<b>{col.name}</b><br>{len(maps)} "
                           f"{'feature' if ci == 0 else 'neuron'}{'s' if len(maps) != 1 else ''}",
                           showarrow=False, yanchor="bottom", font=dict(size=12)))
     data.append({"type": "scatter", "x": nx, "y": ny, "mode": "markers", "hovertext": ntxt, "hoverinfo": "text",

@@ -1,16 +1,18 @@
-"""Probes: what happens inside a network while it trains, recorded as plain data.
+"""Probes: what happens inside a network while it trains, recorded as typed records.
 
 - recorder.py: `Recorder`, the Trainer view that records each layer (forward hooks made by a
   factory and removed in a `finally`, one-shot optimizer step hooks) and the layer bookkeeping;
 - stats.py: the pure statistics it uses (percentiles and histograms, norms, downsampling, the
   dead-unit share), the constants and `ProbeConfig`;
-- diagnosis.py: the flags, each a sentence with the fix, from the recorded statistics.
+- diagnosis.py: the flags, each a sentence with the fix, from the recorded statistics;
+- records.py: `ProbeRecord` and its parts, what the Recorder publishes (torch-free).
 
 What recording costs training: `python -m engine.bench.overhead`.
 """
 from .diagnosis import diagnose
 from .recorder import MISCLASSIFIED, Recorder
+from .records import ProbeRecord
 from .stats import DEAD_TYPES, KINDS, PERCENTILES, ProbeConfig, _distribution
 
-__all__ = ["DEAD_TYPES", "KINDS", "MISCLASSIFIED", "PERCENTILES", "ProbeConfig", "Recorder", "_distribution",
-           "diagnose"]
+__all__ = ["DEAD_TYPES", "KINDS", "MISCLASSIFIED", "PERCENTILES", "ProbeConfig", "ProbeRecord", "Recorder",
+           "_distribution", "diagnose"]

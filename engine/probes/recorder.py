@@ -1,7 +1,7 @@
-"""Recorder: what happens inside a network while it trains, recorded as plain data.
+"""Recorder: what happens inside a network while it trains, recorded as typed records.
 
-`Recorder` is a Trainer view (`recorder(run) -> dict`), called in the worker after a step,
-so every `param.grad` holds the last batch's gradients. Each call records:
+`Recorder` is a Trainer view (`recorder(run) -> ProbeRecord`, see records.py), called in the
+worker after a step, so every `param.grad` holds the last batch's gradients. Each call records:
 
 - conv filters of every layer with a 4-D weight (Conv2d), downsampled;
 - every layer's output for one chosen test example (by index, or the latest misclassified);
@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .diagnosis import diagnose
+from .records import ActivationMap, Distribution, Example, Filters, History, ProbedLayer, ProbeRecord
 from .stats import (DEAD_TYPES, KINDS, PERCENTILES, ProbeConfig, _dead_share, _distribution, _example_values,
                     _first_tensor, _flat, _sample)
 
@@ -75,13 +76,7 @@ class Recorder:
     """A Trainer view that records the inside of the network; see the module docstring.
 
     `set_example(i)` / `set_example("misclassified")` may be called from any thread. Each
-    call returns plain data: step, task, layers [{index, label, type, out_shape, ...}],
-    param_layers / bias_layers (layer indices, the columns below), example {index, input,
-    label, pred, probs, class_names | target, output}, activations [{layer, shape, values,
-    group}], filters [{layer, shape, weights (O, I, k, k), mean (O, k, k)}], history
-    {step, ratio_step, w_norm, w_mean, g_norm, g_mean, ratio: (T, P)}, dist {kind: {layers,
-    pct (T, L, 9), hist [{edges, counts}]}}, percentiles, dead {layer: share}, batch, flags
-    [{kind, layers, text}].
+    call returns a `ProbeRecord` (records.py).
     """
 
     def __init__(self, example: int | str = 0, config: ProbeConfig | None = None):
@@ -118,7 +113,7 @@ class Recorder:
         self._disarm()
 
     # ------------------------------------------------------------ the worker
-    def __call__(self, run: Any) -> dict:
+    def __call__(self, run: Any) -> ProbeRecord:
         if self._run_ref is None or self._run_ref() is not run:
             self._start(run)
         cfg = self.config
@@ -179,27 +174,27 @@ class Recorder:
         dead = {l.index: _dead_share(outs[l.index][1:]) for l in self._layers
                 if isinstance(l.module, DEAD_TYPES) and l.index in outs and len(outs[l.index]) > 1}
         h = self._hist
-        return {
-            "step": int(run.step_count),
-            "task": getattr(getattr(run, "spec", None), "task", "classification"),
-            "layers": [{"index": l.index, "label": l.label, "type": type(l.module).__name__,
-                        "out_shape": list(outs[l.index].shape[1:]) if l.index in outs else [],
-                        "has_params": l.has_params, "matrix": l.matrix} for l in self._layers],
-            "param_layers": [l.index for l in params],
-            "bias_layers": [l.index for l in biased],
-            "example": example,
-            "activations": self._activations(ex_outs),
-            "filters": self._filters(),
-            "history": {k: h[k] for k in ("step", "ratio_step", "w_norm", "w_mean", "g_norm", "g_mean", "ratio")},
-            "dist": {k: {"layers": [l.index for l in (self._layers if k == "activations" else
-                                                      biased if k == "biases" else params)],
-                         "pct": h[f"pct_{k}"], "hist": dists[k][1]}
-                     for k in KINDS},
-            "percentiles": list(PERCENTILES),
-            "dead": dead,
-            "batch": int(rows - 1),
-            "flags": diagnose(self._layers, params, self._hist, dead, rows - 1, cfg),
-        }
+        return ProbeRecord(
+            step=int(run.step_count),
+            task=getattr(getattr(run, "spec", None), "task", "classification"),
+            layers=tuple(ProbedLayer(l.index, l.label, type(l.module).__name__,
+                                     tuple(outs[l.index].shape[1:]) if l.index in outs else (),
+                                     l.has_params, l.matrix) for l in self._layers),
+            param_layers=tuple(l.index for l in params),
+            bias_layers=tuple(l.index for l in biased),
+            example=example,
+            activations=self._activations(ex_outs),
+            filters=self._filters(),
+            history=History(**{f.name: h[f.name] for f in fields(History)}),
+            dist={k: Distribution(tuple(l.index for l in (self._layers if k == "activations" else
+                                                          biased if k == "biases" else params)),
+                                  h[f"pct_{k}"], tuple(dists[k][1]))
+                  for k in KINDS},
+            percentiles=PERCENTILES,
+            dead=dead,
+            batch=int(rows - 1),
+            flags=tuple(diagnose(self._layers, params, self._hist, dead, rows - 1, cfg)),
+        )
 
     def _push(self, row: dict) -> None:
         """Append a record to the history columns (replacing the last one for the same step).
@@ -277,7 +272,7 @@ class Recorder:
         from ..optim import predict
         return predict(getattr(run, "loss_name", "cross_entropy"), out.float()).argmax(-1) != y
 
-    def _example(self, run: Any, index: int, choice: int | str, found: bool, out: torch.Tensor) -> dict:
+    def _example(self, run: Any, index: int, choice: int | str, found: bool, out: torch.Tensor) -> Example:
         """What the page shows about the recorded example: input, label, output."""
         x, y = run.x_test, run.y_test
         data = getattr(run, "data", None)
@@ -286,31 +281,31 @@ class Recorder:
             inp = inp[:3]
             if max(inp.shape[-2:]) > 64:
                 inp = F.adaptive_avg_pool2d(inp[None], (min(inp.shape[-2], 64), min(inp.shape[-1], 64)))[0]
-        ex: dict = {"index": index, "mode": MISCLASSIFIED if choice == MISCLASSIFIED else "index",
-                    "found": found, "n_test": len(x), "input": inp.cpu().numpy(),
-                    "feature_names": list(getattr(data, "feature_names", []) or [])}
         if self._classify(run):
             from ..optim import predict
             p = predict(getattr(run, "loss_name", "cross_entropy"), out[None].float())[0].cpu().numpy()
             label = int(y[index])
-            names = list(getattr(data, "class_names", []) or []) or [str(i) for i in range(len(p))]
-            return ex | {"label": label, "pred": int(p.argmax()), "probs": p, "class_names": names,
-                         "correct": int(p.argmax()) == label}
-        return ex | {"target": y[index].float().reshape(-1).cpu().numpy(),
-                     "output": out.float().reshape(-1).cpu().numpy()}
+            names = tuple(getattr(data, "class_names", ()) or ()) or tuple(str(i) for i in range(len(p)))
+            answer = dict(label=label, pred=int(p.argmax()), probs=p, class_names=names,
+                          correct=int(p.argmax()) == label)
+        else:
+            answer = dict(target=y[index].float().reshape(-1).cpu().numpy(),
+                          output=out.float().reshape(-1).cpu().numpy())
+        return Example(index=index, mode=MISCLASSIFIED if choice == MISCLASSIFIED else "index", found=found,
+                       n_test=len(x), input=inp.cpu().numpy(),
+                       feature_names=tuple(getattr(data, "feature_names", ()) or ()), **answer)
 
-    def _activations(self, outs: dict[int, torch.Tensor]) -> list[dict]:
+    def _activations(self, outs: dict[int, torch.Tensor]) -> tuple[ActivationMap, ...]:
         """Each layer's output for the recorded example (row 0 of the pass), downsampled."""
         acts = []
         for l in self._layers:
             if l.index not in outs:
                 continue
             values, group = _example_values(outs[l.index][0], self.config)
-            acts.append({"layer": l.index, "label": l.label, "shape": list(outs[l.index].shape[1:]),
-                         "values": values, "group": group})
-        return acts
+            acts.append(ActivationMap(l.index, l.label, tuple(outs[l.index].shape[1:]), values, group))
+        return tuple(acts)
 
-    def _filters(self) -> list[dict]:
+    def _filters(self) -> tuple[Filters, ...]:
         cfg, out = self.config, []
         for l in self._layers:
             w = next((p for p in l.weights if p.dim() == 4), None)    # (O, I, kh, kw)
@@ -324,9 +319,8 @@ class Recorder:
             mean = w.detach().float()[: cfg.max_filters].mean(1)           # (O, kh, kw) over all inputs
             if max(mean.shape[-2:]) > cfg.max_kernel:
                 mean = F.adaptive_avg_pool2d(mean[:, None], cfg.max_kernel)[:, 0]
-            out.append({"layer": l.index, "label": l.label, "shape": list(w.shape),
-                        "weights": k.cpu().numpy(), "mean": mean.cpu().numpy()})
-        return out
+            out.append(Filters(l.index, l.label, tuple(w.shape), k.cpu().numpy(), mean.cpu().numpy()))
+        return tuple(out)
 
     # ------------------------------------------------------------ update/weight ratio
     def _arm(self, run: Any, params: list[_Layer]) -> None:

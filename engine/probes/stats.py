@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .records import Histogram
+
 PERCENTILES = (0.0, 6.68, 15.87, 30.85, 50.0, 69.15, 84.13, 93.32, 100.0)   # TensorBoard's bands
 KINDS = ("weights", "biases", "activations", "gradients")
 DEAD_TYPES = (nn.ReLU, nn.ReLU6)         # units that output exactly 0 below a threshold
@@ -54,7 +56,7 @@ def _sample(t: torch.Tensor, k: int) -> torch.Tensor:
     return v.float().cpu()
 
 
-def _distribution(vs: list[torch.Tensor], bins: int) -> tuple[np.ndarray, list[dict]]:
+def _distribution(vs: list[torch.Tensor], bins: int) -> tuple[np.ndarray, list[Histogram]]:
     """Percentiles (L, len(PERCENTILES)), as np.percentile computes them, and a histogram
     of each 1-D tensor in `vs` (non-finite values ignored), with one sort for all of them."""
     nan = float("nan")
@@ -81,8 +83,8 @@ def _distribution(vs: list[torch.Tensor], bins: int) -> tuple[np.ndarray, list[d
     end = torch.cat([torch.searchsorted(s, edges[:, 1:-1].contiguous()),
                      torch.searchsorted(s, edges[:, -1:].contiguous(), right=True)], 1)
     counts, edges, n = (end - start).numpy(), edges.numpy(), n.tolist()
-    hists = [{"edges": edges[i], "counts": counts[i]} if n[i] else
-             {"edges": np.zeros(0, np.float32), "counts": np.zeros(0, np.int64)} for i in range(len(vs))]
+    hists = [Histogram(edges[i], counts[i]) if n[i] else
+             Histogram(np.zeros(0, np.float32), np.zeros(0, np.int64)) for i in range(len(vs))]
     return pct.numpy().astype(np.float32), hists
 
 

@@ -1,0 +1,56 @@
+"""Typed records the live views publish (torch-free: numpy arrays and numbers), read by the
+pages and the viz/ figure builders: the Playground's views and the error any failing view
+becomes. The probes recorder's records live in engine/probes/records.py."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ViewError:
+    """What a view that raised is published as, so the page can say so and training goes on."""
+    message: str                        # "ZeroDivisionError: division by zero"
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """The model's output over the input plane of 2-D data, with the raw data points."""
+    kind: str                           # probability (P(class 1)) | class (argmax) | regression (the value)
+    axis: np.ndarray                    # (G,) float32 grid values, the same on both axes
+    z: np.ndarray                       # (G, G) float32, row = x2, column = x1
+    extent: float                       # the plane is [-extent, extent]^2
+    n_classes: int                      # classes of the data (0 for regression)
+    points_train: np.ndarray            # (N, 2) float32 raw training points
+    y_train: np.ndarray                 # (N,) class indices or targets
+    points_test: np.ndarray             # (M, 2) float32 raw test points
+    y_test: np.ndarray                  # (M,)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the neuron picture: the input features, a hidden block or the output."""
+    name: str                           # "input" | "hidden 1" ... | "output"
+    labels: tuple[str, ...]             # one per unit: "x1", "h1.3", "out.1"
+    maps: np.ndarray                    # (units, G, G) float32, each unit's output over the grid
+
+
+@dataclass(frozen=True)
+class Neurons:
+    """What every unit of a small MLP computes over a coarse grid (TensorFlow Playground's picture)."""
+    axis: np.ndarray                    # (G,) float32 grid values, the same on both axes
+    extent: float                       # the plane is [-extent, extent]^2
+    columns: tuple[Column, ...]         # input, hidden blocks, output
+    weights: tuple[np.ndarray, ...]     # per Linear: (out, in) float32, between columns i and i + 1
+    biases: tuple[np.ndarray | None, ...]   # per Linear: (out,) float32, or None without a bias
+
+
+@dataclass(frozen=True)
+class Images:
+    """A fixed set of test images with the model's predictions."""
+    images: np.ndarray                  # (K, H, W) or (K, H, W, 3) float32 in [0, 1]
+    true: tuple[int, ...]               # (K,) true labels
+    pred: tuple[int, ...]               # (K,) predicted labels
+    confidence: tuple[float, ...]       # (K,) predicted probability of the predicted label
+    class_names: tuple[str, ...]        # the dataset's class names
