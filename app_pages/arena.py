@@ -10,8 +10,10 @@ from engine import arena, surfaces
 from engine.data import DATASETS
 from engine.optim import OPTIMIZERS
 from engine.presets import all_presets, preset_names
+from engine.spec import SpecError
 from engine.trainer import validate
 from ui import arena as ua
+from ui.live import follow
 from ui.state import init_defaults
 from viz import arena as va
 
@@ -102,80 +104,71 @@ def race_controls(specs: list, names: list[str], problems: list[str]) -> None:
                      "press **Start race** to race them.")
 
 
-def race_live() -> None:
-    t = ua.trainer()
-    if t is None:
-        st.info("Set up the contestants above and press **Start race**.")
+def race_live(t, snap) -> None:
+    """The race's numbers, curves and ranking, redrawn while it runs (ui.live.follow)."""
+    optims = [s.optim for s in t.specs]
+    if snap.error:
+        st.error(f"The race stopped: {snap.error}. Check the network on the Playground or pick a preset.")
+    runs = snap.runs
+    if not runs:
+        st.info("Preparing the contestants …")
         return
-    polling = t.snapshot().active
-
-    @st.fragment(run_every=0.75 if polling else None)
-    def live() -> None:
-        snap = t.snapshot()
-        if polling and not snap.active:
-            st.rerun()                            # finished: one full run turns polling off
-        optims = [s.optim for s in t.specs]
-        if snap.error:
-            st.error(f"The race stopped: {snap.error}. Check the network on the Playground or pick a preset.")
-        runs = snap.runs
-        if not runs:
-            st.info("Preparing the contestants …")
-            return
-        done = min(r.step for r in runs)
-        st.markdown(f"**{snap.state.capitalize()}** · step {done} of {runs[0].total_steps} · "
-                    f"{snap.samples_per_s:,.0f} examples/s on {snap.device}")
-        st.progress(min(1.0, max(r.step for r in runs) / max(1, runs[0].total_steps)))
-        for r in runs:
-            if r.status == "diverged":
-                st.warning(f"**{r.name}** diverged (✕ on the charts). {r.message}")
-        repeats = arena.repeat_index(optims)
-        curves = [va.Curve(r.name, OPTIMIZERS[o.name].color, k, r.evals, r.status, r.message)
-                  for r, o, k in zip(runs, optims, repeats)]
-        x = st.segmented_control("Horizontal axis", list(va.X_AXES), key="arena_x", persist_state="session",
-                                 format_func=lambda v: {"step": "steps", "time_s": "seconds"}[v], required=True,
-                                 help="Steps compare how much each optimizer learns per batch; seconds "
-                                      "include how expensive each update is.")
-        st.plotly_chart(va.race_figure(curves, "loss", x), key="arena_loss")
-        st.caption("Lower is better. The same batches reach every contestant, so a curve that drops "
-                   "faster means that optimizer made more of the same data; a gap between train (left) "
-                   "and test (right) is overfitting.")
-        if any("test_acc" in r.evals for r in runs):
-            st.plotly_chart(va.race_figure(curves, "acc", x), key="arena_acc")
-            st.caption("Share of examples classified correctly; the test side is what counts.")
-        target = float(st.session_state["arena_target"])
-        rows = arena.standings(runs, optims, target)
-        table = pd.DataFrame([{
-            "rank": r.rank, "contestant": r.name, "status": r.status, "step": r.step,
-            "best test accuracy (%)": None if r.best_test_acc is None else 100 * r.best_test_acc,
-            "final train loss": r.final_train_loss, "final test loss": r.final_test_loss,
-            f"steps to loss {target:g}": "not reached" if r.steps_to_target is None else str(r.steps_to_target),
-            "ms per step": r.ms_per_step} for r in rows])
-        st.markdown("**Ranking** (best test accuracy, then lowest test loss; diverged last)")
-        st.dataframe(table, hide_index=True, column_config={
-            "best test accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
-            "final train loss": st.column_config.NumberColumn(format="%.4f"),
-            "final test loss": st.column_config.NumberColumn(format="%.4f"),
-            f"steps to loss {target:g}": st.column_config.TextColumn(
-                help="The first evaluated step at which the training loss was at or below the target."),
-            "ms per step": st.column_config.NumberColumn(format="%.2f",
-                                                         help="This contestant's own training time per step.")})
-        c1, c2, _ = st.columns([1, 1, 3])
-        c1.download_button("Curves (CSV)", arena.results_csv(runs, optims), "arena_curves.csv", "text/csv",
-                           on_click="ignore", key="arena_dl_curves", icon=":material/download:",
-                           help="Every evaluation of every contestant: step, seconds, losses, accuracies.")
-        c2.download_button("Ranking (CSV)", arena.standings_csv(rows), "arena_ranking.csv", "text/csv",
-                           on_click="ignore", key="arena_dl_rank", icon=":material/download:",
-                           help="The ranking table above.")
-
-    live()
+    done = min(r.step for r in runs)
+    st.markdown(f"**{snap.state.capitalize()}** · step {done} of {runs[0].total_steps} · "
+                f"{snap.samples_per_s:,.0f} examples/s on {snap.device}")
+    st.progress(min(1.0, max(r.step for r in runs) / max(1, runs[0].total_steps)))
+    for r in runs:
+        if r.status == "diverged":
+            st.warning(f"**{r.name}** diverged (✕ on the charts). {r.message}")
+    repeats = arena.repeat_index(optims)
+    curves = [va.Curve(r.name, OPTIMIZERS[o.name].color, k, r.evals, r.status, r.message)
+              for r, o, k in zip(runs, optims, repeats)]
+    x = st.segmented_control("Horizontal axis", list(va.X_AXES), key="arena_x", persist_state="session",
+                             format_func=lambda v: {"step": "steps", "time_s": "seconds"}[v], required=True,
+                             help="Steps compare how much each optimizer learns per batch; seconds "
+                                  "include how expensive each update is.")
+    st.plotly_chart(va.race_figure(curves, "loss", x), key="arena_loss")
+    st.caption("Lower is better. The same batches reach every contestant, so a curve that drops "
+               "faster means that optimizer made more of the same data; a gap between train (left) "
+               "and test (right) is overfitting.")
+    if any("test_acc" in r.evals for r in runs):
+        st.plotly_chart(va.race_figure(curves, "acc", x), key="arena_acc")
+        st.caption("Share of examples classified correctly; the test side is what counts.")
+    target = float(st.session_state["arena_target"])
+    rows = arena.standings(runs, optims, target)
+    table = pd.DataFrame([{
+        "rank": r.rank, "contestant": r.name, "status": r.status, "step": r.step,
+        "best test accuracy (%)": None if r.best_test_acc is None else 100 * r.best_test_acc,
+        "final train loss": r.final_train_loss, "final test loss": r.final_test_loss,
+        f"steps to loss {target:g}": "not reached" if r.steps_to_target is None else str(r.steps_to_target),
+        "ms per step": r.ms_per_step} for r in rows])
+    st.markdown("**Ranking** (best test accuracy, then lowest test loss; diverged last)")
+    st.dataframe(table, hide_index=True, column_config={
+        "best test accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
+        "final train loss": st.column_config.NumberColumn(format="%.4f"),
+        "final test loss": st.column_config.NumberColumn(format="%.4f"),
+        f"steps to loss {target:g}": st.column_config.TextColumn(
+            help="The first evaluated step at which the training loss was at or below the target."),
+        "ms per step": st.column_config.NumberColumn(format="%.2f",
+                                                     help="This contestant's own training time per step.")})
+    c1, c2, _ = st.columns([1, 1, 3])
+    c1.download_button("Curves (CSV)", arena.results_csv(runs, optims), "arena_curves.csv", "text/csv",
+                       on_click="ignore", key="arena_dl_curves", icon=":material/download:",
+                       help="Every evaluation of every contestant: step, seconds, losses, accuracies.")
+    c2.download_button("Ranking (CSV)", arena.standings_csv(rows), "arena_ranking.csv", "text/csv",
+                       on_click="ignore", key="arena_dl_rank", icon=":material/download:",
+                       help="The ranking table above.")
 
 
 with race_tab:
     specs, names, problems = race_setup()
     for p in problems:
         st.error(f"{p} — fix it above (or on the Playground) before starting.")
+    shown = t.snapshot().state if (t := ua.trainer()) is not None else ""
     race_controls(specs, names, problems)
-    race_live()
+    if t is None:
+        st.info("Set up the contestants above and press **Start race**.")
+    follow(ua.trainer, shown, 0.75, race_live)
 
 
 # ================================================================ loss surfaces
@@ -260,6 +253,13 @@ with surface_tab:
 
 
 # ================================================================ learning-rate finder
+def sweep_progress(t, snap) -> None:
+    """While the range test trains in its worker (ui.live.follow): how far it is."""
+    if (run := snap.run) is not None:
+        st.progress(run.step / max(1, run.total_steps),
+                    text=f"Sweeping the learning rate … step {run.step} of {run.total_steps}")
+
+
 with lr_tab:
     base, where = ua.base_spec()
     n = int(st.session_state["arena_n"])
@@ -288,17 +288,9 @@ with lr_tab:
         else:
             ua.start_lr_test(spec, float(st.session_state["arena_lr_min"]), float(st.session_state["arena_lr_max"]),
                              int(st.session_state["arena_lr_steps"]), label, row)
-    sweeping = ua.lr_test() is not None
-
-    @st.fragment(run_every=0.3 if sweeping else None)
-    def lr_progress() -> None:
-        """While the sweep trains in its worker: its progress; when it ends, the page redraws."""
-        if ua.collect_lr_test():
-            st.rerun()
-        if (t := ua.lr_test()) is not None and (run := t.snapshot().run) is not None:
-            st.progress(run.step / max(1, run.total_steps), text=f"Sweeping the learning rate … step {run.step} "
-                                                                  f"of {run.total_steps}")
-    lr_progress()
+    sweeping = (progress := ua.lr_test_progress()) is not None     # a sweep that has ended: its result is kept
+    if sweeping:
+        follow(ua.lr_test, progress.state, 0.3, sweep_progress)
     if st.session_state["arena_lr_error"]:
         st.error(f"The range test gave no curve: {st.session_state['arena_lr_error']}")
     res = st.session_state["arena_lr_result"]

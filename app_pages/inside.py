@@ -9,9 +9,11 @@ import streamlit as st
 
 import ui.playground as pg
 from engine.data import DATASETS
+from engine.layers import LAYERS
 from engine.presets import load_preset
 from engine.probes import KINDS, MISCLASSIFIED, ProbeRecord
 from engine.records import ViewError
+from ui.live import follow, settle
 from viz import inside as vz
 
 RUN_EVERY_S = {"Distributions": 2.0}     # seconds between live refreshes (1 s for the other sections),
@@ -22,24 +24,6 @@ START_PRESETS = {"mnist_cnn": "MNIST digits with a small CNN (filters to watch)"
                  "mlp_digits": "8x8 digits with a small MLP",
                  "tf_playground": "2-D circle data with a tiny MLP"}
 NO_CHART_BAR = {"displayModeBar": False}
-# what a layer does to the example, by module type, for the caption under its chart
-LAYER_NOTES = {
-    "Conv2d": "Each tile is one filter's response map: orange where the filter found its pattern, "
-              "blue where it found the opposite.",
-    "ReLU": "ReLU keeps the positive (orange) values and turns everything negative into 0 (white).",
-    "LeakyReLU": "LeakyReLU keeps positive values and shrinks negative ones to a small slope.",
-    "MaxPool2d": "Max pooling keeps the strongest response of each small window: the maps shrink, "
-                 "the strong spots stay.",
-    "AvgPool2d": "Average pooling blurs each small window into one value: the maps shrink.",
-    "Flatten": "Flatten lays all the maps out in one long row of numbers for the dense layers.",
-    "Linear": "Each bar is one neuron: a weighted sum of every value of the layer before, plus a bias.",
-    "BatchNorm1d": "BatchNorm shifts and scales each unit to a steady range.",
-    "BatchNorm2d": "BatchNorm shifts and scales each channel to a steady range.",
-    "Dropout": "Dropout is off while we look (it only drops values during training).",
-    "SeededDropout": "Dropout is off while we look (it only drops values during training).",
-    "Sigmoid": "Sigmoid squashes every value into (0, 1).",
-    "Tanh": "Tanh squashes every value into (-1, 1).",
-}
 
 st.title("Inside the network")
 st.caption("Open up the Playground's network while it trains: what its filters look for, what each layer "
@@ -63,14 +47,6 @@ def apply_example() -> None:
         rec.set_example(int(st.session_state["inside_example"] or 0))
 
 
-def _wait_for_change(t, before: str) -> None:
-    """Let a queued command land so this rerun knows whether to poll."""
-    try:
-        t.wait(lambda s: s.state != before, timeout=1.0)
-    except TimeoutError:
-        pass
-
-
 def on_start() -> None:
     name = st.session_state["inside_preset"]
     spec = load_preset(name)
@@ -78,7 +54,7 @@ def on_start() -> None:
     t = pg.start_run(spec)
     apply_example()
     t.resume()
-    _wait_for_change(t, "preparing")
+    settle(t, lambda s: s.state != "preparing")    # this rerun knows whether to poll
 
 
 def on_train() -> None:
@@ -86,7 +62,7 @@ def on_train() -> None:
     if t is not None:
         before = t.snapshot().state
         pg.on_train()
-        _wait_for_change(t, before)
+        settle(t, lambda s: s.state != before)
 
 
 def on_restart() -> None:
@@ -205,7 +181,6 @@ def show_activations(rec: ProbeRecord) -> None:
         b.plotly_chart(vz.regression_output_figure(ex), key="inside_output", config=NO_CHART_BAR)
         b.caption("What comes out: the predicted number next to the true one.")
     st.markdown("**What each layer makes of it**, from the input (first) to the output (last):")
-    types = {l.index: l.type for l in rec.layers}
     acts = rec.activations
     for i in range(0, len(acts), 2):
         cols = st.columns(2)
@@ -213,7 +188,7 @@ def show_activations(rec: ProbeRecord) -> None:
             last = act is acts[-1]
             col.plotly_chart(vz.activation_figure(act, ex.class_names if last else None),
                              key=f"inside_act_{act.layer}", config=NO_CHART_BAR)
-            note = LAYER_NOTES.get(types[act.layer], "This layer's output values for the example.")
+            note = LAYERS[spec.layers[act.layer].kind].note          # what the layer does, from its registry entry
             if last and ex.probs is not None:
                 note = "The final scores, one per class; the biggest one is the network's answer."
             col.caption(note)
@@ -286,14 +261,8 @@ def refresh_s(section: str) -> float:
     return max(RUN_EVERY_S.get(section, 1.0), st.session_state["inside_draw_s"].get(section, 0.0) * 3)
 
 
-@st.fragment(run_every=refresh_s(section) if snap.active else None)
-def live(section: str, was: str, was_active: bool) -> None:
-    t = pg.trainer()
-    if t is None or t is not trainer:
-        st.rerun()                                   # the Playground replaced the run
-    snap = t.snapshot()
-    if (was_active and not snap.active) or (snap.state == "running") != (was == "running"):
-        st.rerun()                                   # started or stopped: refresh the buttons and the polling
+def live(t, snap) -> None:
+    """The chosen section, redrawn while the run trains (ui.live.follow)."""
     if snap.state == "error":
         st.error(f"The run stopped with an error: {snap.error}. Change the settings on the Playground "
                  "or press Reset there.")
@@ -322,4 +291,4 @@ def live(section: str, was: str, was_active: bool) -> None:
         st.rerun()                                   # drawing got much slower or faster: new pace
 
 
-live(section, snap.state, snap.active)
+follow(pg.trainer, snap.state, refresh_s(section), live)

@@ -16,6 +16,7 @@ from engine.records import Boundary, Images, Neurons
 from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
 from engine.tasks import TASKS
 from ui import builder, playground as pg, url
+from ui.live import follow
 from viz import playground as vz
 
 FAST_S, SLOW_S = 0.25, 1.5     # seconds between redraws: numbers and loss curve / pictures and score curve
@@ -312,18 +313,11 @@ def live(shown: str, every: float, draw) -> None:
     redrawn = f"pg_redrawn_{draw.__name__}"
     st.session_state[redrawn] = False                  # this is a full run of the page
 
-    @st.fragment(run_every=every if shown in ("preparing", "running") else None)
-    def views() -> None:
-        t = pg.trainer()
-        if t is None:
-            return
-        snap = t.snapshot()
-        if snap.state != shown:
-            st.rerun()
+    def views(t, snap) -> None:
         if snap.run is not None:
             draw(snap, snap.run, t.specs[0].task, st.session_state[redrawn] and snap.state == "running")
         st.session_state[redrawn] = True
-    views()
+    follow(pg.trainer, shown, every, views)
 
 
 def numbers(snap, run, task: str, static: bool) -> None:

@@ -28,6 +28,7 @@ import torch
 from .data import load_dataset
 from .device import pick_device
 from .metrics import Series
+from .records import ViewError
 from .spec import RunSpec, SpecError
 from .tasks import Steppable, View, build_run, problems
 
@@ -369,7 +370,6 @@ class Trainer:
     def _compute_views(self) -> float:
         """Compute every view of every run; returns the CPU seconds they took. A view that
         raises is published as a ViewError with its text."""
-        from .records import ViewError
         cpu = time.thread_time()
         for slot in self._slots:
             for name, fn in self.views.items():

@@ -20,7 +20,8 @@ from engine.lr_finder import LRFinderResult, start_range_test
 from engine.optim import OPTIMIZERS
 from engine.presets import load_preset, preset_names
 from engine.spec import SCHEDULES, OptimSpec, RunSpec, SpecError, from_dict, from_json
-from engine.trainer import Trainer
+from engine.trainer import Snapshot, Trainer
+from ui.live import settle
 from ui.session import workers
 
 SLOT = "arena"
@@ -183,20 +184,14 @@ def step(n: int = 10) -> None:
     snap = t.snapshot()
     goal = {r.name: min(r.total_steps, r.step + n) for r in snap.runs if r.status == "training"}
     t.step(n)
-    try:
-        t.wait(lambda s: s.state in ("error", "done", "diverged") or all(
-            r.step >= goal.get(r.name, 0) or r.status != "training" for r in s.runs), timeout=5)
-    except TimeoutError:
-        pass
+    settle(t, lambda s: s.state in ("error", "done", "diverged") or all(
+        r.step >= goal.get(r.name, 0) or r.status != "training" for r in s.runs), timeout=5)
 
 
 def reset() -> None:
     if (t := trainer()) is not None:
         t.reset()
-        try:
-            t.wait(lambda s: s.state not in ("preparing", "running"), timeout=10)
-        except TimeoutError:
-            pass
+        settle(t, lambda s: s.state not in ("preparing", "running"), timeout=10)
 
 
 def stop() -> None:
@@ -251,13 +246,15 @@ def lr_test() -> Trainer | None:
     return workers().get(LR_SLOT)
 
 
-def collect_lr_test() -> bool:
-    """When the range test's worker has finished: keep its result (or why there is none) in
-    the session and stop the worker. True when it did."""
+def lr_test_progress() -> Snapshot | None:
+    """The range test's snapshot while its worker prepares or trains. Once it has finished,
+    its result (or why there is none) goes to the session, the worker is stopped, and None."""
     t = lr_test()
-    if t is None or t.snapshot().active:
-        return False
+    if t is None:
+        return None
     snap = t.snapshot()
+    if snap.active:
+        return snap
     res = snap.run.views.get("result") if snap.run is not None else None
     if isinstance(res, LRFinderResult):
         st.session_state["arena_lr_result"] = {**res.to_dict(), **st.session_state["arena_lr_job"]}
@@ -265,4 +262,4 @@ def collect_lr_test() -> bool:
         st.session_state["arena_lr_error"] = (" ".join(res.problems) if isinstance(res, SpecError)
                                               else snap.error or "the range test stopped before it ended")
     workers().put(LR_SLOT, None)
-    return True
+    return None

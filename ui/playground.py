@@ -29,6 +29,7 @@ from engine.spec import LayerSpec, RunSpec, SpecError, from_json
 from engine.trainer import Snapshot, Trainer, validate
 from engine.tasks import TASKS
 from ui import builder
+from ui.live import settle
 from ui.session import workers
 
 SLOT = "playground"
@@ -200,14 +201,6 @@ def on_layer_param(i: int, name: str, widget_key: str) -> None:
 
 
 # ---------------------------------------------------------------- button callbacks
-def _settle(t: Trainer, until: Callable[[Snapshot], bool], timeout: float = 1.0) -> None:
-    """Wait (briefly) until the worker has applied a command, so the page redraws the new state."""
-    try:
-        t.wait(until, timeout)
-    except TimeoutError:
-        pass                                        # still preparing: the live panel keeps polling
-
-
 @safe
 def on_train() -> None:
     t = trainer()
@@ -217,7 +210,7 @@ def on_train() -> None:
     state, step = snap.state, snap.run.step if snap.run is not None else 0
     if state == "running":
         t.pause()
-        _settle(t, lambda s: s.state != "running")
+        settle(t, lambda s: s.state != "running")
         return
     if state in ("done", "diverged"):
         _keep_previous(t)
@@ -225,8 +218,8 @@ def on_train() -> None:
         step = 0
     t.resume()
     # until the first steps are published, so the redraw after the click already shows them
-    _settle(t, lambda s: s.state not in ("preparing", "idle", "paused", "running")
-            or s.state == "running" and s.run is not None and s.run.step > step)
+    settle(t, lambda s: s.state not in ("preparing", "idle", "paused", "running")
+           or s.state == "running" and s.run is not None and s.run.step > step)
 
 
 @safe
@@ -235,11 +228,8 @@ def on_step() -> None:
         snap = t.snapshot()
         before = snap.run.step if snap.run else 0
         t.step(1)
-        try:                                   # show the step just taken (or why none was)
-            t.wait(lambda s: s.state not in ("running", "preparing", "idle", "paused")
-                   or (s.run is not None and s.run.step > before and s.state != "running"), 1.0)
-        except TimeoutError:
-            pass
+        settle(t, lambda s: s.state not in ("running", "preparing", "idle", "paused")   # show the step just
+               or (s.run is not None and s.run.step > before and s.state != "running"))  # taken, or why none was
 
 
 @safe
@@ -249,7 +239,7 @@ def on_reset() -> None:
         _keep_previous(t)
         t.reset()
         st.session_state["pg_lr_applied"] = t.specs[0].optim.lr
-        _settle(t, lambda s: s.state != before)
+        settle(t, lambda s: s.state != before)
 
 
 @safe

@@ -42,7 +42,7 @@ class Steppable(Protocol):
         float while the run is healthy (the Trainer pauses the run otherwise)."""
 
 
-View = Callable[[Any], Any]        # a Steppable -> plain data the pages draw
+View = Callable[[Any], Any]        # a Steppable -> a typed record (engine.records) the pages draw, or None
 
 
 @dataclass(frozen=True)
