@@ -11,6 +11,7 @@ from engine.data import DATASETS
 from engine.optim import OPTIMIZERS
 from engine.presets import all_presets, preset_names
 from engine.spec import SpecError
+from engine.tasks import TASKS
 from engine.trainer import validate
 from ui import arena as ua
 from ui.live import follow
@@ -131,7 +132,7 @@ def race_live(t, snap) -> None:
     st.caption("Lower is better. The same batches reach every contestant, so a curve that drops "
                "faster means that optimizer made more of the same data; a gap between train (left) "
                "and test (right) is overfitting.")
-    if any("test_acc" in r.evals for r in runs):
+    if (score := TASKS[t.specs[0].task].score) is not None and score.key == "acc":
         st.plotly_chart(va.race_figure(curves, "acc", x), key="arena_acc")
         st.caption("Share of examples classified correctly; the test side is what counts.")
     target = float(st.session_state["arena_target"])

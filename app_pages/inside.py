@@ -13,6 +13,7 @@ from engine.layers import LAYERS
 from engine.presets import load_preset
 from engine.probes import KINDS, MISCLASSIFIED, ProbeRecord
 from engine.records import ViewError
+from engine.tasks import TASKS
 from ui.live import follow, settle
 from viz import inside as vz
 
@@ -150,9 +151,8 @@ elif section == "Distributions":
 
 # ---------------------------------------------------------------- live part
 def status_line(snap, run) -> None:
-    ev = run.last_eval
-    score = (f"test accuracy {ev['test_acc']:.1%}" if "test_acc" in ev
-             else f"test R² {ev['test_r2']:.3f}" if "test_r2" in ev else "")
+    sc = TASKS[spec.task].score
+    score = "" if sc is None else f"test {sc.name} {sc.text(run.last_eval.get(f'test_{sc.key}'))}"
     st.markdown(f"**{pg.state_text(snap)}** · {spec.name or 'your network'} on "
                 f"{DATASETS[spec.data.name].label} · step {run.step:,} of {run.total_steps:,} · "
                 f"epoch {run.epoch:.1f}" + (f" · {score}" if score else ""))

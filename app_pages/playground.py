@@ -293,10 +293,9 @@ def metrics_row(snap, run, task: str) -> None:
                 help="Average loss on (up to 512) training examples at the last evaluation.")
     c[2].metric("Test loss", _short(ev.get('test_loss', float('nan'))),
                 help="The same on held-out test examples: if it rises while train loss falls, the model overfits.")
-    if task == "classification":
-        c[3].metric("Test acc.", f"{ev.get('test_acc', 0):.0%}", help="Share of test examples classified right.")
-    elif task == "regression":
-        c[3].metric("Test R²", f"{ev.get('test_r2', 0):.2f}", help="1 = perfect predictions, 0 = no better than the mean.")
+    if (score := TASKS[task].score) is not None:
+        c[3].metric(f"Test {score.name}", score.text(ev.get(f"test_{score.key}"), digits=0),
+                    help=f"On the held-out test examples. {score.help}")
     st.caption(f"Step {run.step:,} of {run.total_steps:,} · {snap.samples_per_s:,.0f} samples/s on {snap.device}")
 
 
@@ -376,12 +375,12 @@ def loss_curve(snap, run, task: str, static: bool) -> None:
 
 
 def score_curve(snap, run, task: str, static: bool) -> None:
-    """Below, right: accuracy (or R²) at each evaluation; other tasks are scored by their loss."""
-    metric = {"classification": "acc", "regression": "r2"}.get(task)
-    if metric is None:
+    """Below, right: the task's score (accuracy, R²) at each evaluation, if it has one."""
+    if (score := TASKS[task].score) is None:
         return
     x_axis = st.session_state.get("pg_x_axis") or "step"
-    chart(vz.accuracy_figure(run.evals, st.session_state["pg_previous"], x_axis, metric), "pg_acc", static)
+    chart(vz.score_figure(run.evals, st.session_state["pg_previous"], x_axis, score.key, score.name, score.percent),
+          "pg_acc", static)
 
 
 def curves(shown: str) -> None:
@@ -398,10 +397,9 @@ def curves(shown: str) -> None:
                    "overfitting. Grey = the previous run, to compare.")
     with c2:
         live(shown, SLOW_S, score_curve)
-        st.caption({"classification": "Accuracy = share of examples classified right; a gap between train and "
-                                      "test means the model memorises instead of generalising.",
-                    "regression": "R² = how much of the target's variation the network explains (1 is perfect)."}
-                   .get(spec.task, ""))
+        if (score := TASKS[spec.task].score) is not None:
+            st.caption(f"{score.name[:1].upper() + score.name[1:]}: {score.help} A gap between train and test "
+                       "means the model memorises instead of generalising.")
 
 
 def network(snap, run, task: str, static: bool) -> None:

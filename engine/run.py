@@ -23,7 +23,7 @@ from .layers import SeededDropout
 from .metrics import classification_metrics, regression_metrics
 from .optim import LOSSES, make_optimizer, make_scheduler, predict, resolve_loss
 from .spec import RunSpec, SpecError
-from .tasks import problems
+from .tasks import OneOptimizer, problems
 
 EVAL_CAP = 512                  # live evaluations use at most this many train / test examples
 EVAL_BUDGET = 8                 # by default they see at most 1 example per this many trained (see eval_cadence)
@@ -47,7 +47,7 @@ def speed_path(model: torch.nn.Module, device: torch.device) -> str:
     return CLOSED_FORM
 
 
-class Run:
+class Run(OneOptimizer):
     def __init__(self, spec: RunSpec, data: Dataset | None = None, device: torch.device | None = None):
         self.spec = spec
         self.data = data if data is not None else load_dataset(spec.data, spec.seed)
@@ -104,19 +104,10 @@ class Run:
             self.speed = CLOSED_FORM if self.fast is not None else AUTOGRAD
 
     # ------------------------------------------------------------ training
-    @property
-    def epoch(self) -> float:
-        return self.step_count / self.steps_per_epoch
-
-    @property
-    def lr(self) -> float:
-        return self.opt.param_groups[0]["lr"]
-
     def set_lr(self, lr: float) -> None:
         """Set the learning rate by hand; this replaces any schedule from here on."""
         self.sched = None
-        for g in self.opt.param_groups:
-            g["lr"] = lr
+        super().set_lr(lr)
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._pos >= self.n_train:

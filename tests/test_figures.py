@@ -12,6 +12,7 @@ import pytest
 from engine.run import Run
 from engine.spec import DataSpec, LayerSpec, OptimSpec, RunSpec
 from engine.views import boundary_view, neurons_view
+from engine.tasks import TASKS
 from viz import playground as vz
 
 L = LayerSpec.make
@@ -52,8 +53,10 @@ def test_loss_figure(x, log):
 
 
 @pytest.mark.parametrize("metric", ["acc", "r2"])
-def test_accuracy_figure(metric):
-    d = validated(vz.accuracy_figure(EVALS, {"evals": EVALS}, "step", metric))
+def test_score_figure(metric):
+    score = TASKS["classification" if metric == "acc" else "regression"].score
+    assert score.key == metric
+    d = validated(vz.score_figure(EVALS, {"evals": EVALS}, "step", score.key, score.name, score.percent))
     assert [t["name"] for t in d["data"]][1:] == ([f"{s} accuracy" for s in ("train", "test")] if metric == "acc"
                                                   else [f"{s} R²" for s in ("train", "test")])
     if metric == "acc":

@@ -24,7 +24,7 @@ from engine.layers import LAYERS, LayerKind
 from engine.optim import OPTIMIZERS, OptimizerInfo, make_optimizer
 from engine.schema import Param
 from engine.spec import MAIN, DataSpec, LayerSpec, OptimSpec, RunSpec, SpecError, from_dict, to_dict
-from engine.tasks import TASKS, Task, problems
+from engine.tasks import TASKS, OneOptimizer, Task, problems
 from engine.trainer import Trainer, live_trainers
 from ui import builder
 from ui.url import encode_spec
@@ -63,7 +63,7 @@ NADAM = OptimizerInfo(
     "#17becf")
 
 
-class Reconstruction:
+class Reconstruction(OneOptimizer):
     """The new task's Steppable: the network learns to reproduce its input (mean squared error)."""
 
     def __init__(self, spec: RunSpec, data: Dataset, device: torch.device):
@@ -78,18 +78,6 @@ class Reconstruction:
         self.eval_every = self.steps_per_epoch
         self.step_count = 0
         self._gen = torch.Generator().manual_seed(spec.seed)
-
-    @property
-    def epoch(self) -> float:
-        return self.step_count / self.steps_per_epoch
-
-    @property
-    def lr(self) -> float:
-        return self.opt.param_groups[0]["lr"]
-
-    def set_lr(self, lr: float) -> None:
-        for g in self.opt.param_groups:
-            g["lr"] = lr
 
     def step(self) -> torch.Tensor:
         xb = self.x[torch.randint(len(self.x), (self.batch_size,), generator=self._gen)]

@@ -116,6 +116,8 @@ def test_every_task_builds_steps_evaluates_exports_and_offers_views(name):
         run.step()
     row = run.evaluate()
     assert row["step"] == 4 and first["step"] == 0 and any(k.endswith("loss") for k in row)
+    if task.score is not None:                                                      # the pages read these columns
+        assert {f"train_{task.score.key}", f"test_{task.score.key}"} <= set(row) and task.score.name
     for view in task.views().values():
         view(run)                                                                   # each view runs on it
     assert task.export is not None and ast.parse(export_script(spec))

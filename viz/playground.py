@@ -61,11 +61,11 @@ def loss_figure(evals: dict, batches: dict | None = None, previous: dict | None 
                                margin=LIVE_MARGIN))
 
 
-def accuracy_figure(evals: dict, previous: dict | None = None, x: str = "step",
-                    metric: str = "acc") -> go.Figure:
-    """Train and test accuracy (or R² for regression) in percent against steps or epochs."""
-    scale = 100 if metric == "acc" else 1
-    name = "accuracy" if metric == "acc" else "R²"
+def score_figure(evals: dict, previous: dict | None, x: str, metric: str, name: str,
+                 percent: bool) -> go.Figure:
+    """Train and test score (the evaluation columns train_<metric>, test_<metric>: accuracy,
+    R², ...) against steps or epochs; a percentage from 0 to 100 when `percent`."""
+    scale = 100 if percent else 1
     data = []
     if previous:
         px, py = _pairs(previous.get("evals", {}), x, f"test_{metric}")
@@ -73,10 +73,9 @@ def accuracy_figure(evals: dict, previous: dict | None = None, x: str = "step",
     for split, color in (("train", TRAIN_COLOR), ("test", TEST_COLOR)):
         px, py = _pairs(evals, x, f"{split}_{metric}")
         data.append(_line(px, [v * scale for v in py], f"{split} {name}", color, markers=len(px) < 30))
-    return figure(data, layout(name.capitalize() if metric == "acc" else "R² (1 = perfect fit)",
-                               "training step" if x == "step" else "epoch",
-                               f"{name} (%)" if metric == "acc" else name,
-                               yaxis={"range": [0, 101]} if metric == "acc" else None, margin=LIVE_MARGIN))
+    return figure(data, layout(name[:1].upper() + name[1:], "training step" if x == "step" else "epoch",
+                               f"{name} (%)" if percent else name,
+                               yaxis={"range": [0, 101]} if percent else None, margin=LIVE_MARGIN))
 
 
 # ---------------------------------------------------------------- decision boundary

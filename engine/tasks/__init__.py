@@ -7,6 +7,7 @@ offers. The Trainer drives anything that follows `Steppable` and knows nothing o
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
@@ -42,6 +43,40 @@ class Steppable(Protocol):
         float while the run is healthy (the Trainer pauses the run otherwise)."""
 
 
+class OneOptimizer:
+    """epoch, lr and set_lr for a Steppable that trains with one optimizer, `self.opt`."""
+    opt: torch.optim.Optimizer
+    step_count: int
+    steps_per_epoch: int
+
+    @property
+    def epoch(self) -> float:
+        return self.step_count / self.steps_per_epoch
+
+    @property
+    def lr(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def set_lr(self, lr: float) -> None:
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+
+
+@dataclass(frozen=True)
+class Score:
+    """A task's headline number, evaluated on both splits as `train_<key>` and `test_<key>`."""
+    key: str                                    # "acc": the evaluation's columns train_acc, test_acc
+    name: str                                   # "accuracy", shown on the pages
+    percent: bool                               # shown as a percentage (0-100%)
+    help: str                                   # one sentence for a tooltip or caption
+
+    def text(self, value: float | None, digits: int = 1) -> str:
+        """The value as the pages show it: '97.0%' or '0.953' (digits + 2 decimals); '—' if missing."""
+        if value is None or not math.isfinite(value):
+            return "—"
+        return f"{value:.{digits}%}" if self.percent else f"{value:.{digits + 2}f}"
+
+
 View = Callable[[Any], Any]        # a Steppable -> a typed record (engine.records) the pages draw, or None
 
 
@@ -58,6 +93,7 @@ class Task:
     refit: Callable[[tuple, Dataset], tuple] = lambda layers, data: layers   # the main network, sized for new data
     views: Callable[[], dict[str, View]] = field(default=lambda: {})   # live views it offers
     export: Callable[[RunSpec], str] | None = None   # a standalone PyTorch script for the spec
+    score: Score | None = None                  # its headline number besides the loss, if any
 
     @property
     def losses(self) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..build import check
 from ..data import Dataset
 from ..spec import MAIN, LayerSpec, RunSpec
-from . import Task, data_task, register
+from . import Score, Task, data_task, register
 
 
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
@@ -56,9 +56,12 @@ def _export(spec: RunSpec) -> str:
     return supervised_script(spec)
 
 
-for _name, _label, _help in (
-        ("classification", "Classification", "Predict a class: cross-entropy on the network's scores."),
-        ("regression", "Regression", "Predict numbers: mean squared error to the targets.")):
+for _name, _label, _help, _score in (
+        ("classification", "Classification", "Predict a class: cross-entropy on the network's scores.",
+         Score("acc", "accuracy", True, "Share of examples classified right.")),
+        ("regression", "Regression", "Predict numbers: mean squared error to the targets.",
+         Score("r2", "R²", False, "How much of the target's variation the network explains: 1 is perfect, "
+                                  "0 no better than the mean."))):
     register(Task(_name, _label, _help, _name, _build, _check,
                   lambda data, group: {MAIN: default_layers(data, group)}, refit=fit_last, views=_views,
-                  export=_export))
+                  export=_export, score=_score))
