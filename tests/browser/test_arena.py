@@ -1,4 +1,5 @@
-"""Browser test of the Optimizer arena: a 4-optimizer race on MNIST and the Rosenbrock paths."""
+"""Browser test of the Optimizer arena: a 4-optimizer race on MNIST, the Rosenbrock paths and the
+learning-rate finder."""
 from .conftest import assert_no_exception, open_page, shot, wait_idle
 
 
@@ -55,3 +56,17 @@ def test_race_on_mnist_and_rosenbrock_paths(page, app_url):
     chart.locator(".updatemenu-button").first.click()           # Play
     page.wait_for_function("el => el.textContent.trim() !== 'step 500'", arg=current.element_handle())
     assert current.text_content().strip().startswith("step ")
+
+    # the learning-rate finder trains in a worker of its own: progress, then the curve
+    page.get_by_role("tab", name="Learning-rate finder").click()
+    wait_idle(page)
+    lr = page.get_by_role("tabpanel", name="Learning-rate finder")
+    lr.get_by_role("button", name="Run the range test").click()
+    lr.get_by_text("suggested learning rate").wait_for(timeout=120_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert "Learning-rate range test" in lr.inner_text()
+    assert lr.locator(".js-plotly-plot").count() == 1
+    page.mouse.move(5, 5)                                    # no tooltip in the picture
+    page.wait_for_timeout(500)
+    assert shot(page, "arena_lr_finder").stat().st_size > 30_000
