@@ -40,6 +40,9 @@ VIEW_SHARE = 0.05        # while running, views get at most this share of the wo
 # on TensorFlow Playground's net); 0.5 ms gives the worker ~10x more of those moments.
 SWITCH_INTERVAL_S = 0.0005
 WORKER_NICE = 19        # the worker's CPU priority: the lowest, it takes only what the server and a browser leave
+MAX_STEP_COMMAND = 1_000_000   # most steps one step() command may ask for
+EXPLODED = 1.2          # a run whose training loss is above this multiple of its untrained loss ...
+EXPLODED_EVALS = 3      # ... at this many evaluations in a row has diverged, though the loss is finite
 
 
 class State(StrEnum):
@@ -48,7 +51,7 @@ class State(StrEnum):
     IDLE = "idle"                # built, not started
     RUNNING = "running"
     PAUSED = "paused"
-    DIVERGED = "diverged"        # every run's loss became NaN or inf
+    DIVERGED = "diverged"        # every run's loss became NaN or inf, or kept growing (EXPLODED)
     DONE = "done"                # every run reached its last step
     ERROR = "error"              # an exception; its text is in Snapshot.error
     STOPPED = "stopped"          # the worker has ended
@@ -106,6 +109,8 @@ class _Slot:
     message: str = ""
     views: dict = field(default_factory=dict)
     last_eval: dict = field(default_factory=dict)
+    start_loss: float | None = None                      # training loss of the untrained network
+    above: int = 0                                       # evaluations in a row above EXPLODED x start_loss
 
     @property
     def active(self) -> bool:
@@ -156,21 +161,33 @@ class Trainer:
         self._last_view_cpu = 0.0
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self._autostart = autostart          # the first build goes straight to running, never idle
         self._thread = threading.Thread(target=self._main, daemon=True, name="playground-trainer")
         _LIVE.add(self)
         self._thread.start()
-        if autostart:
-            self.resume()
 
     # ------------------------------------------------------------ commands (any thread)
+    # Arguments are checked here, where the command is queued: a bad one raises ValueError with a
+    # sentence and never reaches the worker.
     def resume(self) -> None: self._q.put(("resume",))
     def pause(self) -> None: self._q.put(("pause",))
-    def step(self, n: int = 1) -> None: self._q.put(("step", n))
     def reset(self) -> None: self._q.put(("reset",))
+
+    def step(self, n: int = 1) -> None:
+        """Take n more steps, then pause (a pause command drops the steps not yet taken)."""
+        if not _whole(n) or not 1 <= n <= MAX_STEP_COMMAND:
+            raise ValueError(f"step: the number of steps must be a whole number from 1 to {MAX_STEP_COMMAND:,}, "
+                             f"got {excerpt(n)}")
+        self._q.put(("step", n))
 
     def set_lr(self, lr: float, index: int | None = None) -> None:
         """Change the learning rate while training (of one run, or all); ends any schedule."""
-        self._q.put(("set_lr", lr, index))
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"set_lr: the learning rate must be a positive number, got {excerpt(lr)}")
+        if index is not None and (not _whole(index) or not 0 <= index < len(self.specs)):
+            raise ValueError(f"set_lr: the run index must be a whole number from 0 to {len(self.specs) - 1}, "
+                             f"got {excerpt(index)}")
+        self._q.put(("set_lr", float(lr), index))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._q.put(("stop",))
@@ -234,8 +251,17 @@ class Trainer:
                 self._evaluate(slot)
             self._state, self._error, self._pending_steps = State.IDLE, "", 0
             self._compute_views()
+            if self._autostart:                  # the CLI's run never shows idle at step 0
+                self._autostart = False
+                self._start()
             self._publish(force=True)
         self._guard(build)
+
+    def _start(self) -> None:
+        if self._state != "running":
+            self._last_view = time.perf_counter()        # views are fresh from the stop: the first
+            self._first_chunk = True                     # chunk publishes at once, without them
+        self._state = State.RUNNING
 
     def _drain(self, block: bool) -> bool:
         """Apply queued commands; False when told to stop."""
@@ -256,25 +282,27 @@ class Trainer:
                 continue
             if self._state in ("error", "preparing"):
                 continue
-            finished = self._state in ("done", "diverged")
-            if name == "resume" and not finished:
-                if self._state != "running":
-                    self._last_view = time.perf_counter()    # views are fresh from the stop: the first
-                    self._first_chunk = True                 # chunk publishes at once, without them
-                self._state = State.RUNNING
-            elif name == "pause" and self._state == "running":
-                self._state = State.PAUSED
-                self._pending_steps = 0
-                self._after_stop()
-            elif name == "step" and not finished:
-                if self._state == "running":
-                    self._state = State.PAUSED
-                self._pending_steps += cmd[1]
-            elif name == "set_lr":
-                for i, slot in enumerate(self._slots):
-                    if cmd[2] is None or cmd[2] == i:
-                        slot.run.set_lr(float(cmd[1]))
+            self._guard(lambda: self._apply(cmd))
             self._publish(force=True)
+
+    def _apply(self, cmd: tuple) -> None:
+        """One command from the queue (its arguments were checked when it was queued)."""
+        name = cmd[0]
+        finished = self._state in ("done", "diverged")
+        if name == "resume" and not finished:
+            self._start()
+        elif name == "pause" and (self._state == "running" or self._pending_steps):
+            self._state = State.PAUSED
+            self._pending_steps = 0
+            self._after_stop()
+        elif name == "step" and not finished:
+            if self._state == "running":
+                self._state = State.PAUSED
+            self._pending_steps += cmd[1]
+        elif name == "set_lr":
+            for i, slot in enumerate(self._slots):
+                if cmd[2] is None or cmd[2] == i:
+                    slot.run.set_lr(cmd[1])
 
     def _chunk(self) -> None:
         def work():
@@ -360,6 +388,25 @@ class Trainer:
         row["time_s"] = round(slot.train_time, 4)
         slot.evals.append({k: v for k, v in row.items() if not isinstance(v, list)})
         slot.last_eval = row
+        self._watch_growth(slot, row)
+
+    def _watch_growth(self, slot: _Slot, row: dict) -> None:
+        """A finite loss can diverge too: a training loss above EXPLODED times the untrained
+        network's at EXPLODED_EVALS evaluations in a row means the steps overshoot (a healthy run
+        is below it after its first evaluations; a too-small learning rate stays near 1x)."""
+        loss = row.get("train_loss")                     # tasks without one (the range test) are not watched
+        if loss is None:
+            return
+        if slot.start_loss is None:
+            slot.start_loss = loss
+            return
+        slot.above = slot.above + 1 if loss > EXPLODED * slot.start_loss else 0
+        if slot.above >= EXPLODED_EVALS and slot.status == "training":
+            slot.status = "diverged"
+            slot.message = (f"The training loss is {loss:.3g} at step {row['step']}, above the untrained "
+                            f"network's {slot.start_loss:.3g} at {EXPLODED_EVALS} evaluations in a row (learning "
+                            f"rate {slot.run.lr:g}): the steps overshoot the valley instead of going down it. "
+                            "Lower the learning rate (try 10x smaller), then press Reset.")
 
     def _after_stop(self) -> None:
         """Views are always fresh when training stops or a single step ends."""
@@ -394,6 +441,16 @@ class Trainer:
             self._snap = Snapshot(self._state, self._error, runs,
                                   self._speed,
                                   self._version, self.device.name)
+
+
+def _whole(n: Any) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool)
+
+
+def excerpt(value: Any, limit: int = 40) -> str:
+    """A short, escaped excerpt of a value for a message (never the whole of a huge input)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def lower_priority() -> None:

@@ -208,3 +208,90 @@ def test_classification_metrics_match_sklearn():
     assert m["recall"] == pytest.approx(recall_score(y, p, average="macro"))
     assert m["f1"] == pytest.approx(f1_score(y, p, average="macro"))
     assert m["f1_per_class"] == pytest.approx(list(f1_score(y, p, average=None)))
+
+
+# ---------------------------------------------------------------- commands are checked where they are queued
+@pytest.mark.parametrize("bad", ["fast", None, -0.1, 0, float("nan"), float("inf"), True, [0.1]])
+def test_a_bad_learning_rate_is_refused_and_the_worker_lives_on(trainers, bad):
+    t = trainers(SMALL)
+    t.wait(lambda s: s.state == "idle", 60)
+    with pytest.raises(ValueError, match="set_lr: the learning rate must be a positive number, got "):
+        t.set_lr(bad)
+    with pytest.raises(ValueError, match="set_lr: the run index must be a whole number from 0 to 0"):
+        t.set_lr(0.1, index=3)
+    t.set_lr(0.05)
+    t.step(5)
+    snap = t.wait(lambda s: s.state == "paused", 30)
+    assert t.alive and snap.run.step == 5 and snap.run.lr == 0.05
+
+
+@pytest.mark.parametrize("bad", ["3", 2.5, -5, 0, True, None, 10**7])
+def test_a_bad_step_count_is_refused(trainers, bad):
+    t = trainers(SMALL)
+    with pytest.raises(ValueError, match="step: the number of steps must be a whole number from 1 to 1,000,000"):
+        t.step(bad)
+    t.wait(lambda s: s.state == "idle", 60)
+    t.step(3)
+    assert t.wait(lambda s: s.state == "paused", 30).run.step == 3      # nothing left over from the bad one
+
+
+def test_a_message_quotes_only_an_excerpt_of_the_value(trainers):
+    t = trainers(SMALL)
+    with pytest.raises(ValueError) as e:
+        t.set_lr("x" * 10_000 + "\nerror: forged")
+    assert len(str(e.value)) < 120 and "\n" not in str(e.value)
+
+
+def test_pause_drops_the_steps_a_long_step_command_has_not_taken(trainers):
+    t = trainers(SMALL.with_(epochs=100_000))
+    t.wait(lambda s: s.state == "idle", 60)
+    t.step(1_000_000)
+    t.wait(lambda s: s.run.step > 20, 30)
+    t.pause()
+    snap = t.wait(lambda s: s.state == "paused" and s.run.step < 1_000_000, 5)
+    time.sleep(0.3)
+    assert t.snapshot().run.step == snap.run.step                      # it stopped stepping
+
+
+def test_a_command_the_worker_cannot_apply_becomes_an_error_not_a_dead_worker(trainers):
+    t = trainers(SMALL)
+    t.wait(lambda s: s.state == "idle", 60)
+    t._q.put(("step", "many"))                                         # what the checks above keep out
+    snap = t.wait(lambda s: s.state == "error", 10)
+    assert t.alive and "TypeError" in snap.error
+    t.reset()                                                          # and it recovers
+    assert t.wait(lambda s: s.state == "idle", 60).error == ""
+
+
+def test_an_autostarted_run_never_publishes_idle(trainers):
+    """The CLI's run: a snapshot saying idle at step 0 made `python -m engine run` end a run it had
+    not started (about 6% of runs). The worker now goes from preparing straight to running."""
+    published = []
+
+    class Watched(Trainer):
+        def _publish(self, force: bool = False) -> None:
+            published.append(self._state)
+            super()._publish(force)
+    t = Watched(SMALL, autostart=True)
+    try:
+        assert t.wait(lambda s: s.state in FINISHED, 60).state == "done"
+    finally:
+        t.stop()
+    assert published[0] == "running" and "idle" not in published
+
+
+# ---------------------------------------------------------------- a loss that grows but stays finite
+def test_a_loss_that_keeps_growing_pauses_the_run_with_the_fix(trainers):
+    tf = load_preset("tf_playground").with_(epochs=200, device="cpu")
+    t = trainers(tf.with_(optim=OptimSpec("sgd", lr=10.0)), autostart=True)
+    snap = t.wait(lambda s: s.state in FINISHED, 60)
+    assert snap.state == "diverged" and snap.run.step < snap.run.total_steps
+    assert "above the untrained network's" in snap.run.message and "Lower the learning rate" in snap.run.message
+    t = trainers(tf, autostart=True)                                   # its own learning rate, 0.03, is fine
+    assert t.wait(lambda s: s.state in FINISHED, 60).state == "done"
+
+
+def test_a_too_small_learning_rate_is_slow_not_diverged(trainers):
+    t = trainers(SMALL.with_(optim=OptimSpec("sgd", lr=1e-6), epochs=30), autostart=True)
+    snap = t.wait(lambda s: s.state in FINISHED, 60)
+    assert snap.state == "done" and snap.run.message == ""
