@@ -14,7 +14,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .spec import RunSpec, SpecError, from_json
+from .schema import clip
+from .spec import MAX_BYTES, RunSpec, SpecError, from_json
 
 
 def _spec(args: argparse.Namespace) -> RunSpec:
@@ -25,8 +26,10 @@ def _spec(args: argparse.Namespace) -> RunSpec:
         raise SpecError(["give a SPEC.json file or --preset NAME"])
     path = Path(args.spec)
     if not path.is_file():
-        raise SpecError([f"{path}: no such file"])
-    return from_json(path.read_text())
+        raise SpecError([f"{clip(str(path))}: no such file"])
+    if path.stat().st_size > MAX_BYTES:
+        raise SpecError([f"{clip(str(path))}: {path.stat().st_size:,} bytes, more than a spec's limit of {MAX_BYTES:,}"])
+    return from_json(path.read_bytes())
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

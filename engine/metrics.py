@@ -35,12 +35,17 @@ def regression_metrics(y: torch.Tensor, out: torch.Tensor) -> dict:
 
 class Series:
     """Named columns appended row by row under a lock; snapshot() returns copies,
-    thinned to at most `max_points` rows (always keeping the last)."""
+    thinned to at most `max_points` rows (always keeping the last).
 
-    def __init__(self) -> None:
+    The history is bounded: past `max_rows` rows, every other row of the older half is
+    dropped (the first row stays), so recent steps keep full resolution and a run left
+    overnight keeps a few thousand rows of its start, as TensorBoard's reservoir does."""
+
+    def __init__(self, max_rows: int = 20_000) -> None:
         self._lock = threading.Lock()
         self._cols: dict[str, list] = {}
         self._n = 0
+        self.max_rows = max_rows
 
     def append(self, row: dict) -> None:
         with self._lock:
@@ -49,6 +54,11 @@ class Series:
             for k, col in self._cols.items():
                 col.append(row.get(k))
             self._n += 1
+            if self._n > self.max_rows:
+                half = self._n // 2
+                for k, col in self._cols.items():
+                    self._cols[k] = col[:half:2] + col[half:]
+                self._n = len(next(iter(self._cols.values())))
 
     def __len__(self) -> int:
         return self._n

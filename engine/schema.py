@@ -13,6 +13,23 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
+def excerpt(value: Any, limit: int = 40) -> str:
+    """A short, escaped excerpt of a value for a message: repr() escapes newlines and control
+    characters, and a huge input is cut (a message never echoes a whole field)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"a number with {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """A name or field path from the user's input as a message shows it: control characters
+    escaped, at most `limit` characters."""
+    if not text.isprintable():
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -33,14 +50,18 @@ class Param:
         if t is float and isinstance(value, int) and not isinstance(value, bool):
             ok_type = True
         if not ok_type:
-            return f"must be {t.__name__}, got {type(value).__name__} {value!r}"
+            return f"must be {t.__name__}, got {type(value).__name__} {excerpt(value)}"
         if self.choices and value not in self.choices:
-            return f"must be one of {', '.join(map(str, self.choices))}, got {value!r}"
+            return f"must be one of {', '.join(map(str, self.choices))}, got {excerpt(value)}"
         if t in (int, float):
-            if not math.isfinite(value):
-                return f"must be a finite number, got {value!r}"
+            try:
+                finite = math.isfinite(value)            # an int too large for a float overflows here
+            except OverflowError:
+                finite = False
+            if not finite:
+                return f"must be a finite number, got {excerpt(value)}"
             if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
-                return f"must be between {self.lo:g} and {self.hi:g}, got {value!r}"
+                return f"must be between {self.lo:g} and {self.hi:g}, got {excerpt(value)}"
         return None
 
 
@@ -59,4 +80,4 @@ class Registry(dict, Generic[T]):
 
     def unknown(self, name: Any) -> str:
         """The sentence for a name that is not registered."""
-        return f"unknown {self.what} {name!r} (known: {', '.join(self)})"
+        return f"unknown {self.what} {excerpt(name)} (known: {', '.join(self)})"

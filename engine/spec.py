@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable
 
-from .schema import Param
+from .schema import Param, clip, excerpt
 
 SPEC_VERSION = 2
 MAIN = "model"                  # the network of a one-network task
@@ -192,14 +192,14 @@ def _scalars(cls: type, raw: Any, where: str, problems: list[str]) -> dict:
         name = f"{where}.{key}" if where else key
         f = known.get(key)
         if f is None:
-            problems.append(f"{name}: unknown key (known: {', '.join(known)})")
+            problems.append(f"{clip(str(name))}: unknown key (known: {', '.join(known)})")
             continue
         p: Param | None = f.metadata.get("param")
         if p is None:
             continue                                   # nested: the caller handles it
         if isinstance(p.default, tuple):
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                problems.append(f"{name}: must be a list of names, got {value!r}")
+                problems.append(f"{name}: must be a list of names, got {excerpt(value)}")
                 continue
             bad = [v for v in value if v not in p.choices]
             if bad:
@@ -219,7 +219,7 @@ def _scalars(cls: type, raw: Any, where: str, problems: list[str]) -> dict:
 def _layer(raw: Any, where: str, problems: list[str]) -> LayerSpec | None:
     from .layers import LAYERS
     if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
-        problems.append(f"{where}: must be an object with a 'kind', got {raw!r}")
+        problems.append(f"{where}: must be an object with a 'kind', got {excerpt(raw)}")
         return None
     kind = LAYERS.get(raw["kind"])
     if kind is None:
@@ -233,7 +233,7 @@ def _layer(raw: Any, where: str, problems: list[str]) -> LayerSpec | None:
             continue
         p = schema.get(key)
         if p is None:
-            problems.append(f"{where}.{key}: unknown parameter for {kind.label} "
+            problems.append(f"{clip(f'{where}.{key}')}: unknown parameter for {kind.label} "
                             f"(known: {', '.join(schema) or 'none'})")
         elif (msg := p.problem(value)) is not None:
             problems.append(f"{where}.{key}: {msg}")
@@ -253,7 +253,7 @@ def _network(raw: Any, where: str, problems: list[str]) -> NetworkSpec | None:
     n_before = len(problems)
     for key in raw:
         if key not in ("layers", "optim"):
-            problems.append(f"{at(key)}: unknown key (known: layers, optim)")
+            problems.append(f"{clip(at(str(key)))}: unknown key (known: layers, optim)")
     optim = _scalars(OptimSpec, raw.get("optim", {}), at("optim"), problems)
     if "name" in optim and optim["name"] not in OPTIMIZERS:
         problems.append(f"{at('optim.name')}: {OPTIMIZERS.unknown(optim['name'])}")
@@ -290,7 +290,7 @@ def from_dict(raw: Any) -> RunSpec:
     if task is None:
         problems.append(f"task: {TASKS.unknown(top['task'])}")
     elif "loss" in top and top["loss"] not in task.losses:
-        problems.append(f"loss: {task.label} takes {', '.join(task.losses)}, got {top['loss']!r}")
+        problems.append(f"loss: {task.label} takes {', '.join(task.losses)}, got {excerpt(top['loss'])}")
     raw_nets = raw.get("networks", {})
     networks: dict[str, NetworkSpec] = {}
     if not isinstance(raw_nets, dict):
@@ -299,7 +299,7 @@ def from_dict(raw: Any) -> RunSpec:
         roles = task.roles if task else tuple(raw_nets)
         for role in raw_nets:
             if role not in roles:
-                problems.append(f"networks.{role}: {task.label} has no such network (its networks: "
+                problems.append(f"{clip(f'networks.{role}')}: {task.label} has no such network (its networks: "
                                 f"{', '.join(roles)})")
         for role in roles:
             if role not in raw_nets:
@@ -311,9 +311,34 @@ def from_dict(raw: Any) -> RunSpec:
     return RunSpec(**top, data=DataSpec(**data), networks=networks)
 
 
-def from_json(text: str) -> RunSpec:
+MAX_DEPTH = 20                  # a spec nests 4 levels deep; JSON deeper than this is refused
+MAX_BYTES = 1_000_000           # a spec file is a few kB; larger files are refused unread
+
+
+def _depth(raw: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply `raw` nests, counted up to limit + 1 (without recursion)."""
+    depth, level = 0, [raw]
+    while level and depth <= limit:
+        level = [v for x in level for v in (x.values() if isinstance(x, dict) else x if isinstance(x, list) else ())]
+        depth += 1
+    return depth
+
+
+def from_json(text: str | bytes) -> RunSpec:
+    """A spec from JSON text (or bytes, which must be UTF-8); SpecError with one sentence for
+    text that is not UTF-8, not JSON, or nested deeper than any spec."""
+    if len(text) > MAX_BYTES:
+        raise SpecError([f"spec: {len(text):,} bytes, more than a spec's limit of {MAX_BYTES:,}"])
     try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
         raw = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SpecError([f"spec: not valid JSON ({e})"]) from None
+    except UnicodeDecodeError:
+        raise SpecError(["spec: the file is not UTF-8 text; save it as UTF-8 JSON"]) from None
+    except RecursionError:
+        raise SpecError([f"spec: the JSON nests deeper than {MAX_DEPTH} levels; a spec nests 4"]) from None
+    except json.JSONDecodeError as e:
+        raise SpecError([f"spec: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"]) from None
+    if _depth(raw) > MAX_DEPTH:
+        raise SpecError([f"spec: the JSON nests deeper than {MAX_DEPTH} levels; a spec nests 4"])
     return from_dict(raw)

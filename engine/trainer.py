@@ -29,6 +29,7 @@ from .data import load_dataset
 from .device import pick_device
 from .metrics import Series
 from .records import ViewError
+from .schema import excerpt
 from .spec import RunSpec, SpecError
 from .tasks import Steppable, View, build_run, problems
 
@@ -445,12 +446,6 @@ class Trainer:
 
 def _whole(n: Any) -> bool:
     return isinstance(n, int) and not isinstance(n, bool)
-
-
-def excerpt(value: Any, limit: int = 40) -> str:
-    """A short, escaped excerpt of a value for a message (never the whole of a huge input)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def lower_priority() -> None:

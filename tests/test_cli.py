@@ -93,3 +93,14 @@ def test_weights_round_trip_safely_and_metrics_csv():
         assert (a == b).all()
     text = metrics_csv({"step": [0, 10], "train_loss": [0.7, 0.5]})
     assert text.splitlines() == ["step,train_loss", "0,0.7", "10,0.5"]
+
+
+def test_a_spec_file_that_is_not_utf8_or_nests_deeply_is_one_sentence(tmp_path):
+    bad = tmp_path / "latin1.json"
+    bad.write_bytes('{"name": "caf\xe9", "layers": [{"kind": "relu"}]}'.encode("latin-1"))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 5000 + "]" * 5000)
+    for path, says in ((bad, "not UTF-8"), (deep, "nests deeper than 20 levels")):
+        out = cli("check", str(path))
+        assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1

@@ -73,3 +73,43 @@ def test_invalid_json_text_is_a_spec_error():
 
 def test_preset_names_match_files():
     assert preset_names() == sorted(all_presets())
+
+
+# ---------------------------------------------------------------- hostile input: one short sentence each
+HUGE = 10**400
+
+
+@pytest.mark.parametrize("raw, field", [
+    ({"layers": [{"kind": "relu"}], "data": {"noise": HUGE}}, "data.noise"),
+    ({"layers": [{"kind": "relu"}], "optim": {"lr": HUGE}}, "optim.lr"),
+    ({"layers": [{"kind": "relu"}], "batch_size": HUGE}, "batch_size"),
+    ({"layers": [{"kind": "linear", "units": -HUGE}]}, "layers[0].units"),
+    ({"layers": [{"kind": "relu"}], "seed": HUGE}, "seed"),
+])
+def test_integers_too_large_for_a_float_are_one_sentence(raw, field):
+    (msg,) = problems_of(raw)
+    assert msg == f"{field}: must be a finite number, got a number with 401 digits"
+
+
+def test_huge_or_forged_input_is_quoted_as_a_short_escaped_excerpt():
+    raw = {"layers": [{"kind": "x" * 50_000_000}], "name": "\n" * 10 + "error: forged",
+           ("k" * 10_000 + "\nerror: forged"): 1, "optim": {"name": "\x1b[31mred"}}
+    msgs = problems_of(raw)                                            # the name is just a name
+    assert len(msgs) == 3, msgs
+    for m in msgs:
+        assert len(m) < 300 and "\n" not in m and "\x1b" not in m, m
+
+
+def test_deep_nesting_and_bytes_that_are_not_utf8_are_one_sentence():
+    deep = "[" * 1000 + "]" * 1000
+    with pytest.raises(SpecError) as e:
+        from_json(deep)
+    assert e.value.problems == ["spec: the JSON nests deeper than 20 levels; a spec nests 4"]
+    nested = '{"layers": [{"kind": "relu"}], "name": ' + "[" * 30 + "]" * 30 + "}"
+    with pytest.raises(SpecError, match="nests deeper than 20 levels"):
+        from_json(nested)
+    with pytest.raises(SpecError) as e:
+        from_json('{"name": "caf\xe9"}'.encode("latin-1"))
+    assert e.value.problems == ["spec: the file is not UTF-8 text; save it as UTF-8 JSON"]
+    with pytest.raises(SpecError, match="more than a spec's limit of 1,000,000"):
+        from_json(b" " * 1_000_001)

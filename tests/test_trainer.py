@@ -295,3 +295,15 @@ def test_a_too_small_learning_rate_is_slow_not_diverged(trainers):
     t = trainers(SMALL.with_(optim=OptimSpec("sgd", lr=1e-6), epochs=30), autostart=True)
     snap = t.wait(lambda s: s.state in FINISHED, 60)
     assert snap.state == "done" and snap.run.message == ""
+
+
+def test_the_history_is_bounded_and_keeps_recent_steps_at_full_resolution():
+    from engine.metrics import Series
+    s = Series(max_rows=1_000)
+    for step in range(100_000):                                        # a run left overnight
+        s.append({"step": step, "loss": 1.0 / (step + 1)})
+    cols = s.snapshot(max_points=10_000)
+    steps = cols["step"]
+    assert len(s) <= 1_000 and len(steps) == len(s) and steps[0] == 0 and steps[-1] == 99_999
+    assert steps == sorted(steps) and steps[-400:] == list(range(99_600, 100_000))   # recent: every step
+    assert cols["loss"][steps.index(99_999)] == pytest.approx(1e-5)

@@ -1,6 +1,9 @@
 """The spec <-> URL codec: every preset and random edits round-trip; damaged links fail with a message."""
 from __future__ import annotations
 
+import base64
+import zlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -64,3 +67,18 @@ def test_query_param_helpers():
     before = params[PARAM]
     write_params(params, spec)
     assert params[PARAM] is before                                   # unchanged spec: no write
+
+
+def _link(payload: bytes) -> str:
+    return base64.urlsafe_b64encode(zlib.compress(payload, 9)).decode().rstrip("=")
+
+
+def test_a_link_that_inflates_to_megabytes_or_nests_deeply_is_one_sentence():
+    bomb = _link(b"[" + b" " * 5_000_000 + b"]")                        # 5 MB from a link of 7 kB
+    assert len(bomb) < MAX_PARAM_CHARS
+    with pytest.raises(SpecError) as e:
+        decode_spec(bomb)
+    assert e.value.problems == ["url: the spec parameter inflates to more than 1,000,000 bytes"]
+    with pytest.raises(SpecError) as e:
+        decode_spec(_link(b"[" * 5000 + b"]" * 5000))
+    assert e.value.problems == ["spec: the JSON nests deeper than 20 levels; a spec nests 4"]

@@ -288,7 +288,7 @@ def on_spec_upload() -> None:
     if f is None:
         return
     try:
-        new = from_json(f.getvalue().decode("utf-8", errors="replace"))
+        new = from_json(f.getvalue())                  # bytes: not UTF-8 is one sentence, not a guess
     except SpecError as e:
         st.session_state["pg_spec_errors"] = e.problems
         return

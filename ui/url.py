@@ -12,7 +12,7 @@ import json
 import zlib
 from collections.abc import Mapping, MutableMapping
 
-from engine.spec import RunSpec, SpecError, from_dict, to_dict
+from engine.spec import MAX_BYTES, RunSpec, SpecError, from_json, to_dict
 
 PARAM = "spec"                  # ?spec=...
 MAX_PARAM_CHARS = 8_000         # browsers and servers accept URLs of this size
@@ -43,12 +43,19 @@ def decode_spec(text: str) -> RunSpec:
     if len(text) > MAX_PARAM_CHARS:
         raise SpecError([f"url: the spec parameter is {len(text)} characters, more than {MAX_PARAM_CHARS}"])
     try:
-        raw = zlib.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        d = json.loads(raw)
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), MAX_BYTES + 1)
     except (binascii.Error, zlib.error, ValueError) as e:
         raise SpecError([f"url: the spec parameter is damaged ({type(e).__name__}); "
                          "copy the whole link again"]) from None
-    return from_dict(d)
+    if len(raw) > MAX_BYTES or inflate.unconsumed_tail:
+        raise SpecError([f"url: the spec parameter inflates to more than {MAX_BYTES:,} bytes"])
+    try:
+        return from_json(raw)
+    except SpecError as e:
+        if e.problems[0].startswith("spec: not valid JSON") or not raw:
+            raise SpecError(["url: the spec parameter is damaged (not JSON); copy the whole link again"]) from None
+        raise
 
 
 def spec_from_params(params: Mapping[str, str]) -> RunSpec | None:
