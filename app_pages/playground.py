@@ -10,6 +10,8 @@ from dataclasses import fields, replace
 import streamlit as st
 
 from engine.data import DATASETS, Dataset, datasets_by_group
+from engine.data.files import csv_columns
+from engine.data.folder import data_folder
 from engine.optim import LOSSES, OPTIMIZERS
 from engine.presets import all_presets
 from engine.records import Boundary, Images, Neurons
@@ -93,9 +95,10 @@ def data_panel(s: RunSpec) -> None:
         if not st.session_state[pg.key("data_features")]:
             st.warning("Choose at least one input feature; the last choice is kept until then.")
     if "path" in opts and s.data.name != "csv":
-        st.text_input("Folder on this computer", key=pg.key("data_path"), on_change=pg.on_data_path,
+        st.text_input("Folder in the data folder", key=pg.key("data_path"), on_change=pg.on_data_path,
                       **builder.seed(pg.key("data_path"), d.path, st.text_input),
-                      placeholder="/path/to/folder", help="The folder that holds the dataset's files; "
+                      placeholder="e.g. mnist", help=f"The folder that holds the dataset's files, inside the "
+                      f"server's data folder {data_folder()} (its operator sets it with PLAYGROUND_DATA_DIR); "
                       "nothing is downloaded.")
     if s.data.name == "csv":
         csv_panel(s)
@@ -109,7 +112,7 @@ def csv_panel(s: RunSpec) -> None:
     for problem in st.session_state["pg_csv_errors"]:
         st.error(problem)
     if s.data.path:
-        columns = pg.csv_columns(s.data.path)
+        columns = csv_columns(s.data.path)
         if columns:
             target = s.data.target if s.data.target in columns else columns[-1]
             st.selectbox("Column to predict", columns, key=pg.key("csv_target"), on_change=pg.on_csv_target,

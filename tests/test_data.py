@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.data import DATASETS, DataError, make_dataset, preprocess
-from engine.data.files import read_idx
+from engine.data.files import csv_columns, read_idx
 from engine.data.synthetic import featurize
 from engine.spec import DataSpec
 
@@ -29,6 +29,12 @@ def test_2d_datasets_follow_size_split_features_and_seed(name):
         assert set(np.unique(d.y_train)) == {0, 1} and d.n_outputs == 2
     else:
         assert d.y_train.shape == (210, 1) and np.abs(d.y_train).max() <= 1
+
+
+@pytest.fixture(autouse=True)
+def data_folder_is_the_test_folder(tmp_path, monkeypatch):
+    """File datasets are read only inside the data folder: here, each test's own folder."""
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
 
 
 def test_circle_without_noise_is_separable_by_radius_and_noise_blurs_it():
@@ -187,3 +193,32 @@ def test_csv_problems_are_listed(tmp_path):
     assert "no column 'label'" in msg and "not numeric: name" in msg and "only 5 rows" in msg
     with pytest.raises(DataError, match="does not exist"):
         make_dataset(DataSpec("csv", path=str(tmp_path / "x.csv"), target="y"), 0)
+
+
+# ---------------------------------------------------------------- only the data folder is read
+SECRET = "root:x:0:0:secret-first-line\n1,2\n"
+
+
+@pytest.mark.parametrize("name", ["csv", "mnist_idx", "cifar10"])
+def test_a_path_outside_the_data_folder_is_refused_before_it_is_opened(tmp_path, monkeypatch, name):
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "passwd").write_text(SECRET)
+    (tmp_path / "link").symlink_to(outside)                             # a symlink inside pointing out
+    for path in (str(outside / "passwd"), str(outside), "../" + outside.name + "/passwd", "link/passwd", "link"):
+        with pytest.raises(DataError) as e:
+            make_dataset(DataSpec(name, path=path, target="x"), 0)
+        msg = str(e.value)
+        assert "is outside the data folder" in msg and "PLAYGROUND_DATA_DIR" in msg, msg
+        assert "secret" not in msg and "root:x" not in msg
+    assert csv_columns(str(outside / "passwd")) == []                  # the page's column list reads nothing
+
+
+def test_a_path_inside_the_data_folder_may_be_relative(tmp_path):
+    (tmp_path / "mnist").mkdir()
+    _idx_folder(tmp_path / "mnist")
+    d = make_dataset(DataSpec("mnist_idx", 40, path="mnist"), 0)
+    assert d.input_shape == (1, 28, 28)
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b,y\n" + "\n".join(f"{i},{i * 2},{i % 2}" for i in range(20)))
+    assert csv_columns("t.csv") == ["a", "b", "y"]

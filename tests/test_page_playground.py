@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import engine.trainer as trainer_mod
 from engine.presets import load_preset
-from engine.spec import LayerSpec
+from engine.spec import DataSpec, LayerSpec
 from ui import builder
 from ui.url import decode_spec, encode_spec
 
@@ -239,3 +239,17 @@ def test_each_kind_of_dataset_renders_and_steps_without_an_exception():
         want = {"2d": "Decision boundary" if DATASETS[name].task == "classification" else "Regression surface",
                 "images": "Test images: prediction (true label)", "tabular": "Confusion matrix (test set)"}[group]
         assert want in titles, (name, titles)
+
+
+def test_a_link_naming_a_server_file_shows_no_line_of_it(tmp_path, monkeypatch):
+    """A ?spec= link whose data.path names a file on the server: the page says the path is
+    outside the data folder and never shows (as columns, in a message) what the file holds."""
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path / "data"))
+    secret = tmp_path / "secret.csv"
+    secret.write_text("root:x:0:0:secret-first-line,b\n" + "\n".join(f"{i},{i}" for i in range(20)))
+    spec = load_preset("tf_playground").with_(data=DataSpec("csv", path=str(secret), target="b"))
+    at = _app({"spec": encode_spec(spec)})
+    shown = " ".join([e.value for e in at.error] + [w.value for w in at.warning] + [i.value for i in at.info]
+                     + [str(o) for s in at.selectbox for o in s.options])
+    assert "outside the data folder" in shown
+    assert "secret" not in shown and "root:x" not in shown

@@ -133,7 +133,7 @@ def test_diverging_run_stops_itself_with_the_step_and_a_hint(trainers):
 
 
 def test_worker_errors_are_reported_not_lost(trainers):
-    t = trainers(RunSpec.make(data=DataSpec("mnist_idx", path="/no/such/folder"), layers=(L("flatten"),)))
+    t = trainers(RunSpec.make(data=DataSpec("mnist_idx", path="no-such-folder"), layers=(L("flatten"),)))
     snap = t.wait(lambda s: s.state == "error")
     assert "does not exist" in snap.error
     bad_view = {"broken": lambda run: 1 / 0, "ok": lambda run: run.step_count}

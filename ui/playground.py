@@ -22,7 +22,8 @@ import streamlit as st
 from engine import adapt
 from engine.build import LayerInfo, infer_shapes
 from engine.data import DataError, Dataset
-from engine.data.files import MAX_CSV_BYTES, read_csv
+from engine.data.files import MAX_CSV_BYTES, csv_columns, read_csv
+from engine.data.folder import allow_uploads, resolve
 from engine.presets import load_preset
 from engine.run import load_dataset
 from engine.spec import LayerSpec, RunSpec, SpecError, from_json
@@ -347,7 +348,7 @@ def on_csv_upload() -> None:
             "Upload fewer rows or columns."]
         return
     path = save_upload(raw)
-    columns = csv_columns(path)
+    columns = csv_columns(str(path))
     if not columns:
         st.session_state["pg_csv_errors"] = [f"{f.name} has no header row with column names."]
         return
@@ -358,24 +359,17 @@ def save_upload(raw: bytes) -> Path:
     """The bytes in a file of this session's temp folder, named by content (same file, same path)."""
     folder = st.session_state.get("pg_csv_dir") or tempfile.mkdtemp(prefix="playground-csv-")
     st.session_state["pg_csv_dir"] = folder
+    allow_uploads(folder)                          # the loaders read uploads from here only
     path = Path(folder) / f"upload-{hashlib.sha1(raw).hexdigest()[:12]}.csv"
     if not path.exists():
         path.write_bytes(raw)
     return path
 
 
-def csv_columns(path: Path | str) -> list[str]:
-    import pandas as pd
-    try:
-        return [str(c) for c in pd.read_csv(path, nrows=5).columns]
-    except Exception:  # noqa: BLE001 - any unreadable file: no columns
-        return []
-
-
 def csv_problems(path: str, target: str) -> list[str]:
     """Each problem with the CSV as a sentence (empty when it can be used)."""
     try:
-        read_csv(Path(path), target)
+        read_csv(resolve(path), target)
     except DataError as e:
         return str(e).split("; ")
     return []

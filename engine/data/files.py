@@ -16,6 +16,8 @@ import numpy as np
 if TYPE_CHECKING:
     from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
 from . import DataError, Dataset, DatasetInfo, finish, register
+from ..schema import clip
+from .folder import resolve
 from .images import _subsample
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
@@ -27,9 +29,9 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 def _folder(spec: DataSpec) -> Path:
     if not spec.path:
         raise DataError("no folder given: set data.path to the folder that holds the files")
-    p = Path(spec.path).expanduser()
+    p = resolve(spec.path)
     if not p.is_dir():
-        raise DataError(f"folder {p} does not exist: check data.path")
+        raise DataError(f"folder {clip(spec.path)} does not exist in the data folder: check data.path")
     return p
 
 
@@ -121,7 +123,7 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]
     A target with few distinct values (or text) is a class label; otherwise a number."""
     import pandas as pd
     if not path.is_file():
-        raise DataError(f"CSV file {path} does not exist")
+        raise DataError(f"CSV file {clip(path.name)} does not exist")
     if path.stat().st_size > MAX_CSV_BYTES:
         raise DataError(f"{path.name} is {path.stat().st_size / 1e6:.1f} MB; the limit is "
                         f"{MAX_CSV_BYTES / 1e6:.0f} MB")
@@ -154,10 +156,23 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]
     return x, col.to_numpy(np.float32), [str(f) for f in feats], None
 
 
+def csv_columns(path: str) -> list[str]:
+    """The column names of a CSV file inside the data folder (or an upload), [] when it cannot be
+    read: what the page offers as the column to predict."""
+    import pandas as pd
+    try:
+        p = resolve(path)
+        if not p.is_file() or p.stat().st_size > MAX_CSV_BYTES:
+            return []
+        return [str(c) for c in pd.read_csv(p, nrows=5).columns]
+    except Exception:  # noqa: BLE001 - the data panel shows the reason from the loader
+        return []
+
+
 def _load_csv(spec: DataSpec, seed: int) -> Dataset:
     if not spec.path:
         raise DataError("no CSV file given: upload one or set data.path")
-    x, y, feats, classes = read_csv(Path(spec.path).expanduser(), spec.target)
+    x, y, feats, classes = read_csv(resolve(spec.path), spec.target)
     x, y = _subsample(x, y, spec.n_samples, seed)
     return finish(spec, CSV, x, y, seed, classes, feats)
 
