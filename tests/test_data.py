@@ -222,3 +222,52 @@ def test_a_path_inside_the_data_folder_may_be_relative(tmp_path):
     csv = tmp_path / "t.csv"
     csv.write_text("a,b,y\n" + "\n".join(f"{i},{i * 2},{i % 2}" for i in range(20)))
     assert csv_columns("t.csv") == ["a", "b", "y"]
+
+
+# ---------------------------------------------------------------- malformed files: one sentence each
+@pytest.mark.parametrize("payload, says", [
+    (b"\x00\x00\x08", "bad magic number"),
+    (b"\x00\x00\x08\x03\x00\x00", "too short for its 3-dimension header"),
+    (b"\x00\x00\x08\xff" + b"\x00" * 64, "declares 255 dimensions"),
+    (b"\x00\x00\x08\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"\x00" * 10,
+     "header declares 4294967295 x 4294967295 x 4294967295"),
+])
+def test_idx_files_with_bad_headers_are_one_sentence(tmp_path, payload, says):
+    _idx_folder(tmp_path)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(payload)
+    with pytest.raises(DataError, match=says):
+        make_dataset(DataSpec("mnist_idx", path="."), 0)
+
+
+def test_a_gzip_that_inflates_past_the_limit_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    import engine.data.files as files
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1_000_000)
+    _idx_folder(tmp_path, gz=True)
+    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(b"\x00" * 5_000_000)                                     # 5 MB from a few kB
+    with pytest.raises(DataError, match="inflates to more than 1 MB"):
+        make_dataset(DataSpec("mnist_idx", path="."), 0)
+
+
+def test_idx_labels_outside_the_classes_and_empty_files_are_refused(tmp_path):
+    _idx_folder(tmp_path)
+    _idx(tmp_path / "train-labels-idx1-ubyte", np.arange(30) % 10 + 30, False)
+    with pytest.raises(DataError, match="labels from 30 to 39; this dataset's classes are 0 to 9"):
+        make_dataset(DataSpec("mnist_idx", path="."), 0)
+    _idx_folder(tmp_path)
+    _idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((0, 28, 28)), False)
+    _idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(0), False)
+    with pytest.raises(DataError, match="the t10k files hold no images"):
+        make_dataset(DataSpec("mnist_idx", path="."), 0)
+
+
+def test_cifar_float_pixels_and_labels_out_of_range_are_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    batch = {b"data": rng.random((10, 3072)), b"labels": list(range(10))}
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps(batch))
+    with pytest.raises(DataError, match="the pixels are float64, not uint8"):
+        make_dataset(DataSpec("cifar10", path="."), 0)
+    batch = {b"data": rng.integers(0, 256, (10, 3072), dtype=np.uint8), b"labels": [12] * 10}
+    (tmp_path / "data_batch_1").write_bytes(pickle.dumps(batch))
+    with pytest.raises(DataError, match="labels from 12 to 12"):
+        make_dataset(DataSpec("cifar10", path="."), 0)

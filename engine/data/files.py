@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import gzip
+import math
 import io
 import pickle
 import struct
@@ -21,6 +22,8 @@ from .folder import resolve
 from .images import _subsample
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 256 * 1024 * 1024     # an IDX or CIFAR file, after decompression (full MNIST: 47 MB)
+MAX_IDX_DIMS = 4                       # images have 3 dimensions, labels 1
 MAX_CSV_CLASSES = 20
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -36,18 +39,37 @@ def _folder(spec: DataSpec) -> Path:
 
 
 # ---------------------------------------------------------------- IDX (MNIST, Fashion-MNIST)
+def _read_capped(path: Path) -> bytes:
+    """The file's bytes (inflated if .gz), refusing more than MAX_FILE_BYTES before reading them."""
+    name = clip(path.name)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise DataError(f"{name} is {path.stat().st_size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB")
+    if path.suffix != ".gz":
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except (OSError, EOFError) as e:
+        raise DataError(f"{name} is not a readable .gz file ({type(e).__name__})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise DataError(f"{name} inflates to more than {MAX_FILE_BYTES / 1e6:.0f} MB: not an MNIST-sized file")
+    return raw
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Read one IDX file (optionally .gz): a big-endian header, then unsigned bytes."""
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
+    raw, name = _read_capped(path), clip(path.name)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DataError(f"{path.name} is not an IDX file of unsigned bytes (bad magic number)")
+        raise DataError(f"{name} is not an IDX file of unsigned bytes (bad magic number)")
     ndim = raw[3]
+    if not 1 <= ndim <= MAX_IDX_DIMS:
+        raise DataError(f"{name} declares {ndim} dimensions; IDX images have 3 and labels 1")
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{name} is {len(raw)} bytes, too short for its {ndim}-dimension header")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise DataError(f"{path.name} holds {body.size} bytes but its header says {dims}: "
+    if body.size != math.prod(dims):                 # Python ints: declared sizes cannot overflow
+        raise DataError(f"{name} holds {body.size:,} bytes but its header declares {' x '.join(map(str, dims))}: "
                         "the file is truncated or corrupt")
     return body.reshape(dims)
 
@@ -68,6 +90,9 @@ def _load_idx(spec: DataSpec, seed: int, info: DatasetInfo, classes: list[str]) 
         y = read_idx(_find(folder, f"{part}-labels-idx1-ubyte"))
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise DataError(f"{part} images {x.shape} and labels {y.shape} do not match")
+        if not len(x):
+            raise DataError(f"the {part} files hold no images")
+        _check_labels(y, len(classes), f"{part}-labels-idx1-ubyte")
         xs.append(x)
         ys.append(y)
     x = np.concatenate(xs)[:, None].astype(np.float32)
@@ -90,15 +115,28 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    name = clip(path.name)
     try:
-        d = _NumpyOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
-        data = np.asarray(d[b"data"], np.uint8)
+        d = _NumpyOnlyUnpickler(io.BytesIO(_read_capped(path)), encoding="bytes").load()
+        data = np.asarray(d[b"data"])
         labels = np.asarray(d[b"labels"], np.int64)
+    except DataError:
+        raise
     except Exception as e:  # noqa: BLE001 - any malformed file gets the same message
-        raise DataError(f"{path.name} is not a CIFAR-10 python batch ({e})") from None
-    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
-        raise DataError(f"{path.name}: expected data (N, 3072) and N labels, got {data.shape}")
+        raise DataError(f"{name} is not a CIFAR-10 python batch ({clip(str(e))})") from None
+    if data.dtype != np.uint8:
+        raise DataError(f"{name}: the pixels are {data.dtype}, not uint8 (0-255) as in CIFAR-10's batches")
+    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data) or not len(data):
+        raise DataError(f"{name}: expected data (N, 3072) with N > 0 and N labels, got {data.shape} "
+                        f"and {len(labels)} labels")
+    _check_labels(labels, 10, name)
     return data.reshape(-1, 3, 32, 32), labels
+
+
+def _check_labels(y: np.ndarray, n_classes: int, name: str) -> None:
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise DataError(f"{clip(name)} has labels from {y.min()} to {y.max()}; this dataset's classes "
+                        f"are 0 to {n_classes - 1}")
 
 
 def _load_cifar(spec: DataSpec, seed: int) -> Dataset:
