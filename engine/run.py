@@ -30,21 +30,11 @@ EVAL_BUDGET = 8                 # by default they see at most 1 example per this
 MIN_EVALS = 12                  # ... but a run evaluates at least this many times, to draw its curves
 GATHER_BYTES = 64 * 2**20       # training sets up to this size are shuffled once per epoch, not per batch
 _SEED_LOCK = threading.Lock()   # torch's global RNG seeds the weights: one build at a time
-# the faster ways of taking the same step; one is chosen per run (speed_path)
+# the faster ways of taking the same step; one is chosen per run (Run.speed)
 CLOSED_FORM = "closed-form MLP"     # small plain MLPs on the CPU: gradients written out in numpy (engine/fastmlp.py)
 CHANNELS_LAST = "channels-last"     # conv nets on the CPU: N, H, W, C memory, 2-3x faster oneDNN kernels
 AUTOGRAD = "autograd"               # everything else: the plain loop as written
 SPEED_PATHS = (CLOSED_FORM, CHANNELS_LAST, AUTOGRAD)
-
-
-def speed_path(model: torch.nn.Module, device: torch.device) -> str:
-    """How this model's steps are taken fastest with the same numbers (the closed form is
-    then confirmed by fastmlp.plan, which knows the loss and the targets)."""
-    if device.type != "cpu":
-        return AUTOGRAD
-    if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
-        return CHANNELS_LAST
-    return CLOSED_FORM
 
 
 class Run(OneOptimizer):
@@ -59,11 +49,10 @@ class Run(OneOptimizer):
         with _SEED_LOCK:
             torch.manual_seed(spec.seed)
             self.model = build_model(spec.layers, d.input_shape).to(self.device)
-        self.speed = speed_path(self.model, self.device)
         # conv nets on the CPU keep their images and conv weights channels-last (N, H, W, C in
         # memory): the same numbers to float rounding, and oneDNN's pooling and convolution run
         # 2-3x faster that way; with engine.layers.Flatten, whole steps up to 2x (README, Performance)
-        nhwc = self.speed == CHANNELS_LAST
+        nhwc = self.device.type == "cpu" and any(isinstance(m, torch.nn.Conv2d) for m in self.model.modules())
         if nhwc:
             self.model.to(memory_format=torch.channels_last)
         for m in self.model.modules():
@@ -97,11 +86,9 @@ class Run(OneOptimizer):
         self._params = [p for g in self.opt.param_groups for p in g["params"]]
         self._all_modules = list(self.model.modules())
         self._raw_opt_step = internals.unwrapped(type(self.opt).step)
-        # closed-form backprop for plain MLPs (engine/fastmlp.py); None: autograd trains this model
-        self.fast: FastMLP | None = None
-        if self.speed == CLOSED_FORM:
-            self.fast = plan(self.model, self.loss_name, self.y_train.dtype)
-            self.speed = CLOSED_FORM if self.fast is not None else AUTOGRAD
+        # closed-form backprop for plain MLPs on the CPU (engine/fastmlp.py); None: autograd trains it
+        self.fast: FastMLP | None = plan(self.model, self.loss_name, self.y_train.dtype)
+        self.speed = CLOSED_FORM if self.fast is not None else CHANNELS_LAST if nhwc else AUTOGRAD
 
     # ------------------------------------------------------------ training
     def set_lr(self, lr: float) -> None:

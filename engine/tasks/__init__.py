@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 import torch
 
 from ..data import DATASETS, DataError, Dataset, load_dataset
+from ..device import pick_device
 from ..schema import Registry
-from ..spec import MAIN, RunSpec
+from ..spec import MAIN, RunSpec, SpecError
 
 if TYPE_CHECKING:
     from ..spec import LayerSpec
@@ -124,8 +125,6 @@ def problems(spec: RunSpec, data: Dataset | None = None) -> list[str]:
 
 def build_run(spec: RunSpec, data: Dataset | None = None, device: torch.device | None = None) -> Steppable:
     """The Steppable of the spec's task (raises SpecError when the spec cannot train)."""
-    from ..device import pick_device
-    from ..spec import SpecError
     data = data if data is not None else load_dataset(spec.data, spec.seed)
     if errs := problems(spec, data):
         raise SpecError(errs)
