@@ -18,6 +18,8 @@ from .spec import LayerSpec, RunSpec
 
 MAX_PARAMS = 5_000_000           # keeps a laptop responsive: ~20 MB of weights, 3x with Adam state
 MAX_ACTIVATIONS = 2_000_000      # values per example summed over layers (memory for backprop)
+MAX_STEP_VALUES = 50_000_000     # ... times the batch: one step keeps them for backprop (200 MB of
+                                 #   float32, as much again for their gradients)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,10 @@ def infer_shapes(layers: tuple[LayerSpec, ...], input_shape: Shape) -> list[Laye
     return rows
 
 
-def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str) -> list[str]:
-    """Every problem with this spec on this data, one sentence each with the fix."""
+def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str,
+          n_train: int | None = None) -> list[str]:
+    """Every problem with this spec on this data, one sentence each with the fix.
+    `n_train` (training examples) bounds the batch whose activations one step keeps."""
     rows = infer_shapes(spec.layers, input_shape)
     problems = [r.error for r in rows if r.error]
     if data_task != "any" and data_task != spec.task:
@@ -93,9 +97,18 @@ def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str) -> 
                         f"layer {biggest.index + 1} ({biggest.label}) holds {biggest.n_params:,}: "
                         "shrink it or pool before it")
     acts = sum(math.prod(r.out_shape) for r in rows)
+    batch = min(spec.batch_size, n_train or spec.batch_size)
     if acts > MAX_ACTIVATIONS:
         problems.append(f"the layers produce {acts:,} values per example, above the limit of "
                         f"{MAX_ACTIVATIONS:,}; use fewer channels, a stride or pooling")
+    elif acts * batch > MAX_STEP_VALUES:
+        problems.append(f"batch_size: a batch of {batch:,} examples makes the layers produce "
+                        f"{acts * batch:,} values in one step, above the limit of {MAX_STEP_VALUES:,} "
+                        f"(about {MAX_STEP_VALUES * 4 // 10**6} MB); use a batch size of at most "
+                        f"{MAX_STEP_VALUES // acts:,}, or fewer channels")
+    if n_train is not None and n_train < 2 and any(layer.kind == "batchnorm" for layer in spec.layers):
+        problems.append("layers: BatchNorm needs at least 2 training examples to normalise a batch; "
+                        "use more examples or remove BatchNorm")
     return problems
 
 

@@ -68,7 +68,11 @@ class Run(OneOptimizer):
         self.x_test, self.y_test = as_t(d.x_test), as_t(d.y_test)
         self.n_train = len(self.x_train)
         self.batch_size = min(spec.batch_size, self.n_train)
-        self.steps_per_epoch = math.ceil(self.n_train / self.batch_size)
+        # BatchNorm cannot normalise a batch of one example: an epoch whose last batch would hold
+        # one drops it (that example is in the next epoch's shuffle), as DataLoader's drop_last would
+        bn = any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in self.model.modules())
+        self._epoch_end = self.n_train - (bn and self.n_train % self.batch_size == 1)
+        self.steps_per_epoch = math.ceil(self._epoch_end / self.batch_size)
         self.total_steps = spec.steps or spec.epochs * self.steps_per_epoch
         n_eval = min(EVAL_CAP, self.n_train) + min(EVAL_CAP, len(self.x_test))
         self.eval_every = spec.eval_every or eval_cadence(self.steps_per_epoch, self.batch_size, n_eval,
@@ -97,7 +101,7 @@ class Run(OneOptimizer):
         super().set_lr(lr)
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._pos >= self.n_train:
+        if self._pos >= self._epoch_end:
             self._pos = 0
         if self._pos == 0:
             self._perm = torch.randperm(self.n_train, generator=self._gen).to(self.device)

@@ -271,3 +271,38 @@ def test_cifar_float_pixels_and_labels_out_of_range_are_refused(tmp_path):
     (tmp_path / "data_batch_1").write_bytes(pickle.dumps(batch))
     with pytest.raises(DataError, match="labels from 12 to 12"):
         make_dataset(DataSpec("cifar10", path="."), 0)
+
+
+@pytest.mark.parametrize("cell", ["inf", "-inf", "1e39"])
+def test_a_csv_with_infinite_or_float32_overflowing_cells_is_refused_naming_the_column(tmp_path, cell):
+    f = tmp_path / "inf.csv"
+    rows = [f"{i},{i * 2},{i % 2}" for i in range(20)]
+    rows[7] = f"7,{cell},1"
+    f.write_text("a,b,y\n" + "\n".join(rows))
+    with pytest.raises(DataError) as e:
+        make_dataset(DataSpec("csv", path=str(f), target="y"), 0)
+    msg = str(e.value)
+    assert "column b holds infinite values" in msg and "inf.csv" in msg and "learning rate" not in msg
+    f.write_text("a,b,y\n" + "\n".join(f"{i},{i * 2},{cell if i == 3 else i * 0.37}" for i in range(20)))
+    with pytest.raises(DataError, match="column y holds infinite"):            # a numeric target too
+        make_dataset(DataSpec("csv", path=str(f), target="y"), 0)
+
+
+@pytest.mark.parametrize("path", ["a\x00b.csv", "a" * 5000, "x/" + "b" * 300 + ".csv", "~nosuchuser0/x.csv"])
+def test_unusable_paths_are_one_sentence_not_an_os_error(path):
+    with pytest.raises(DataError) as e:                  # they used to raise ValueError / OSError / RuntimeError
+        make_dataset(DataSpec("csv", path=path, target="y"), 0)
+    msg = str(e.value)
+    assert msg.startswith("data.path: ") and len(msg) < 320 and "\x00" not in msg, msg
+
+
+def test_uploads_are_named_by_their_content_and_readable_by_the_loaders(tmp_path):
+    from engine.data.folder import save_upload
+    text = "a,b,y\n" + "\n".join(f"{i},{i * 2},{i % 2}" for i in range(20))
+    p = save_upload(text.encode(), ".csv")
+    import hashlib
+    assert p.name == f"upload-{hashlib.sha256(text.encode()).hexdigest()}.csv" and p.read_text() == text
+    assert save_upload(text.encode(), ".csv") == p and not str(p).startswith(str(tmp_path))
+    assert make_dataset(DataSpec("csv", path=str(p), target="y"), 0).input_shape == (2,)
+    with pytest.raises(DataError, match="outside the data folder"):      # its folder, not its neighbours
+        make_dataset(DataSpec("csv", path=str(p.parent.parent / "x.csv"), target="y"), 0)

@@ -108,3 +108,16 @@ def test_flatten_equals_torchs_and_hands_channels_last_gradients_back_channels_l
     out_ref.backward(g)
     assert torch.equal(x.grad, ref.grad)
     assert seen == [True]
+
+
+def test_the_activation_budget_counts_the_whole_batch_not_one_example():
+    from engine.build import MAX_STEP_VALUES
+    layers = (L("conv2d", channels=64, kernel=3, padding=1), L("relu"), L("flatten"), L("linear", units=10))
+    per_example = 64 * 28 * 28 * 2 + 64 * 28 * 28 + 10         # conv, relu, flatten, linear outputs
+    spec = RunSpec.make(data=RunSpec().data.__class__("mnist"), layers=layers, batch_size=4096)
+    msg = "\n".join(check(spec, (1, 28, 28), 10, "classification", n_train=4000))
+    assert f"a batch of 4,000 examples makes the layers produce {per_example * 4000:,} values" in msg
+    assert f"batch size of at most {MAX_STEP_VALUES // per_example:,}" in msg and msg.startswith("batch_size:")
+    fits = spec.with_(batch_size=MAX_STEP_VALUES // per_example)
+    assert check(fits, (1, 28, 28), 10, "classification", n_train=4000) == []
+    assert check(spec, (1, 28, 28), 10, "classification", n_train=50) == []   # the batch is the whole set

@@ -176,3 +176,13 @@ def test_input_images_are_small_and_in_range():
     assert d.shape == (28, 28) and d.max() <= 1 and 0 <= label <= 9
     s, name = conv.shape_image(1)
     assert s.shape == (28, 28) and name in ("circle", "square", "triangle", "line")
+
+
+def test_a_16_bit_png_keeps_its_tones_instead_of_clipping_to_white():
+    ramp = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)   # black to white
+    buf = io.BytesIO()
+    Image.fromarray(ramp).save(buf, "PNG")
+    assert Image.open(io.BytesIO(buf.getvalue())).mode.startswith("I")     # Pillow opens it 16-bit
+    img = conv.read_upload(buf.getvalue(), size=32)
+    assert img.mean() == pytest.approx(0.5, abs=0.02)                       # convert("L"): 0.996
+    assert img[0, 0] < 0.05 and img[-1, -1] > 0.95

@@ -307,3 +307,25 @@ def test_the_history_is_bounded_and_keeps_recent_steps_at_full_resolution():
     assert len(s) <= 1_000 and len(steps) == len(s) and steps[0] == 0 and steps[-1] == 99_999
     assert steps == sorted(steps) and steps[-400:] == list(range(99_600, 100_000))   # recent: every step
     assert cols["loss"][steps.index(99_999)] == pytest.approx(1e-5)
+
+
+def test_batchnorm_never_gets_a_last_batch_of_one_example():
+    spec = SMALL.with_(layers=(L("linear", units=8), L("batchnorm"), L("relu"), L("linear", units=2)),
+                       batch_size=33)                          # 100 training points: 33 + 33 + 33 + 1
+    run = Run(spec)
+    assert run.n_train == 100 and run.steps_per_epoch == 3
+    sizes = []
+    for _ in range(7):
+        sizes.append(len(run._next_batch()[0]))
+    assert sizes == [33] * 7
+    losses = [float(run.step()) for _ in range(9)]             # three epochs: torch would raise on one
+    assert all(np.isfinite(losses))
+    plain = Run(SMALL.with_(batch_size=33))                    # without BatchNorm nothing is dropped
+    assert plain.steps_per_epoch == 4
+
+
+def test_batchnorm_with_one_training_example_is_refused_by_check():
+    from engine.build import check
+    spec = SMALL.with_(layers=(L("linear", units=8), L("batchnorm"), L("linear", units=2)))
+    assert any("BatchNorm needs at least 2 training examples" in p
+               for p in check(spec, (2,), 2, "classification", n_train=1))

@@ -10,10 +10,7 @@ id so its widgets follow it when it moves. The run itself is a Trainer in the se
 from __future__ import annotations
 
 import functools
-import hashlib
-import tempfile
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -23,8 +20,9 @@ from engine import adapt
 from engine.build import LayerInfo, infer_shapes
 from engine.data import DataError, Dataset
 from engine.data.files import MAX_CSV_BYTES, csv_columns, read_csv
-from engine.data.folder import allow_uploads, resolve
+from engine.data.folder import resolve, save_upload
 from engine.presets import load_preset
+from engine.schema import clip
 from engine.run import load_dataset
 from engine.spec import LayerSpec, RunSpec, SpecError, from_json
 from engine.trainer import Snapshot, Trainer, validate
@@ -336,7 +334,7 @@ def change_data(**changes: Any) -> None:
 # ---------------------------------------------------------------- CSV upload
 @safe
 def on_csv_upload() -> None:
-    """Save the uploaded CSV in this session's temp folder, pick a target, adapt the network."""
+    """Save the uploaded CSV in the uploads folder, pick a target, adapt the network."""
     f = st.session_state.get("pg_csv_file")
     st.session_state["pg_csv_errors"] = []
     if f is None:
@@ -344,26 +342,15 @@ def on_csv_upload() -> None:
     raw = f.getvalue()
     if len(raw) > MAX_CSV_BYTES:
         st.session_state["pg_csv_errors"] = [
-            f"{f.name} is {len(raw) / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES / 1e6:.0f} MB. "
+            f"{clip(f.name)} is {len(raw) / 1e6:.1f} MB; the limit is {MAX_CSV_BYTES / 1e6:.0f} MB. "
             "Upload fewer rows or columns."]
         return
-    path = save_upload(raw)
+    path = save_upload(raw, ".csv")
     columns = csv_columns(str(path))
     if not columns:
-        st.session_state["pg_csv_errors"] = [f"{f.name} has no header row with column names."]
+        st.session_state["pg_csv_errors"] = [f"{clip(f.name)} has no header row with column names."]
         return
     change_data(name="csv", path=str(path), target=columns[-1])
-
-
-def save_upload(raw: bytes) -> Path:
-    """The bytes in a file of this session's temp folder, named by content (same file, same path)."""
-    folder = st.session_state.get("pg_csv_dir") or tempfile.mkdtemp(prefix="playground-csv-")
-    st.session_state["pg_csv_dir"] = folder
-    allow_uploads(folder)                          # the loaders read uploads from here only
-    path = Path(folder) / f"upload-{hashlib.sha1(raw).hexdigest()[:12]}.csv"
-    if not path.exists():
-        path.write_bytes(raw)
-    return path
 
 
 def csv_problems(path: str, target: str) -> list[str]:

@@ -25,7 +25,6 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "pg_spec_errors": list,      # why the uploaded spec file was not used
     "pg_msg_spec": None,         # the spec the notice and errors were told for
     "pg_csv_errors": list,
-    "pg_csv_dir": "",
     "pg_lr_applied": None,
     "pg_x_axis": "step",
     "pg_log_scale": False,

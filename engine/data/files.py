@@ -17,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
 from . import DataError, Dataset, DatasetInfo, finish, register
-from ..schema import clip
+from ..schema import clip, excerpt
 from .folder import resolve
 from .images import _subsample
 
@@ -163,31 +163,38 @@ def read_csv(path: Path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]
     if not path.is_file():
         raise DataError(f"CSV file {clip(path.name)} does not exist")
     if path.stat().st_size > MAX_CSV_BYTES:
-        raise DataError(f"{path.name} is {path.stat().st_size / 1e6:.1f} MB; the limit is "
+        raise DataError(f"{clip(path.name)} is {path.stat().st_size / 1e6:.1f} MB; the limit is "
                         f"{MAX_CSV_BYTES / 1e6:.0f} MB")
     try:
         df = pd.read_csv(path)
     except Exception as e:  # noqa: BLE001
-        raise DataError(f"{path.name} could not be read as CSV ({e})") from None
+        raise DataError(f"{clip(path.name)} could not be read as CSV ({type(e).__name__})") from None
     problems = []
     if target not in df.columns:
-        problems.append(f"no column {target!r} to predict (columns: {', '.join(map(str, df.columns))})")
+        problems.append(f"no column {excerpt(target)} to predict (columns: {clip(', '.join(map(str, df.columns)))})")
     feats = [c for c in df.columns if c != target]
     bad = [str(c) for c in feats if not pd.api.types.is_numeric_dtype(df[c])]
     if bad:
-        problems.append(f"feature columns must be numbers; not numeric: {', '.join(bad)}")
+        problems.append(f"feature columns must be numbers; not numeric: {clip(', '.join(bad))}")
     if not feats:
         problems.append("no feature columns besides the target")
     if len(df) < 10:
         problems.append(f"only {len(df)} rows; at least 10 are needed")
     if problems:
-        raise DataError("; ".join(problems))
+        raise DataError(f"{clip(path.name)}: " + "; ".join(problems))
     df = df.dropna()
     if len(df) < 10:
-        raise DataError("fewer than 10 rows are left after dropping rows with missing values")
-    x = df[feats].to_numpy(np.float32)
-    col = df[target]
-    if not pd.api.types.is_numeric_dtype(col) or (
+        raise DataError(f"{clip(path.name)}: fewer than 10 rows are left after dropping rows with missing values")
+    with np.errstate(over="ignore"):                   # a value beyond float32's range becomes inf
+        x = df[feats].to_numpy(np.float64).astype(np.float32)
+        col = df[target]
+        y32 = col.to_numpy(np.float64).astype(np.float32) if pd.api.types.is_numeric_dtype(col) else None
+    finite = np.isfinite(x).all(axis=0).tolist() + [y32 is None or bool(np.isfinite(y32).all())]
+    if not all(finite):
+        bad = ", ".join(str(c) for c, ok in zip([*feats, target], finite) if not ok)
+        raise DataError(f"{clip(path.name)}: column {clip(bad)} holds infinite values or numbers beyond "
+                        "float32's range (about 3.4e38); replace them or remove those rows")
+    if y32 is None or (
             col.nunique() <= MAX_CSV_CLASSES and np.all(np.mod(col.to_numpy(float), 1) == 0)):
         codes, names = pd.factorize(col, sort=True)
         return x, codes.astype(np.int64), [str(f) for f in feats], [str(n) for n in names]

@@ -9,7 +9,7 @@ from . import Score, Task, data_task, register
 
 
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
-    return check(spec, data.input_shape, data.n_outputs, data_task(spec, data))
+    return check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train))
 
 
 def _build(spec, data, device):

@@ -338,6 +338,21 @@ def shape_image(seed: int = 0, size: int = 28, noise: float = 0.0) -> tuple[np.n
     return x[0, 0].astype(np.float64), SHAPE_CLASSES[int(y[0])]
 
 
+def _gray(img):
+    """A grayscale image with its full tonal range: 16- and 32-bit images (mode I;16, I or F,
+    which convert("L") clips to white above 255) are scaled from their own bit depth."""
+    from PIL import Image
+    if img.mode not in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return img.convert("L")
+    a = np.asarray(img, dtype=np.float64)
+    if img.mode == "F":
+        lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+        a = (np.nan_to_num(a, nan=lo) - lo) / ((hi - lo) or 1.0)
+    else:                                     # 16-bit PNGs open as I;16 or I (values up to 65535)
+        a = a / (65535.0 if a.max() <= 65535 else float(a.max()))
+    return Image.fromarray((np.clip(a, 0.0, 1.0) * 255.0).astype(np.float32))   # mode F
+
+
 def read_upload(data: bytes, size: int = 64, max_bytes: int = MAX_UPLOAD_BYTES,
                 max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
     """An uploaded file as a grayscale (H, W) image with its long side `size`; raises
@@ -355,7 +370,7 @@ def read_upload(data: bytes, size: int = 64, max_bytes: int = MAX_UPLOAD_BYTES,
                 raise ConvError(f"the image is {w}x{h} = {w * h / 1e6:.0f} million pixels; the limit is "
                                 f"{max_pixels / 1e6:.0f} million: upload a smaller image")
             img.load()
-            gray = img.convert("L")
+            gray = _gray(img)
     except ConvError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
