@@ -5,12 +5,16 @@
     python -m engine run SPEC.json | --preset NAME [--epochs N | --steps N] [--json]
     python -m engine export SPEC.json | --preset NAME [-o model.py]
     python -m engine bench [--json] [--quick] [--browser]
+    python -m engine runs list [--json] [--page P] | show ID [--json] | export ID... [-o F] | delete ID...
+
+`run` saves its run in the run history (PLAYGROUND_RUNS_DIR, default runs/) like the pages do.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -79,7 +83,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"error: {p}", file=sys.stderr)
         return 1
-    trainer = Trainer(spec, autostart=True)
+    from .store import RunStore
+    store = RunStore()
+    if store.warning:
+        print(f"warning: {store.warning}", file=sys.stderr)
+    trainer = Trainer(spec, autostart=True, history=store, page="cli")
     printed = 0
     try:
         while True:
@@ -97,7 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 break
     finally:
         trainer.stop()
-    final = {"final": True, "state": snap.state, "error": snap.error or (run.message if run else "")}
+    final = {"final": True, "state": snap.state, "error": snap.error or (run.message if run else ""),
+             "run_id": trainer.record_ids()[0] or ""}
+    if trainer.history_error:
+        final["history_error"] = trainer.history_error
     if run:
         final |= {k: v for k, v in run.last_eval.items() if not isinstance(v, list)}
         final["step"], final["epoch"] = run.step, round(run.epoch, 4)
@@ -135,6 +146,48 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .store import RunStore
+    store = RunStore()
+    if store.warning:
+        print(f"warning: {store.warning}", file=sys.stderr)
+    if args.action == "list":
+        recs = store.list(page=args.page)
+        if args.json:
+            print(json.dumps([r.summary() for r in recs]))
+        for r in recs if not args.json else ():
+            score = next((f"{k}={r.best[k]:.4g}" for k in ("test_acc", "test_r2", "test_loss")
+                          if isinstance(r.best.get(k), (int, float))), "")
+            print(f"{r.id[:8]}  {time.strftime('%Y-%m-%d %H:%M', time.localtime(r.created))}  "
+                  f"{r.page:10s} {r.state:9s} {clip(r.name, 30):30s} best {score} at step {r.best.get('step', '-')}")
+        return 0
+    if not args.ids:
+        raise SpecError([f"runs {args.action}: give one or more run ids (see runs list)"])
+    recs = []
+    for prefix in args.ids:
+        rec = store.find(prefix)
+        if rec is None:
+            raise SpecError([f"runs {args.action}: no single run has an id starting with {clip(prefix, 40)}"])
+        recs.append(rec)
+    if args.action == "show":
+        for r in recs:
+            print(json.dumps(r.summary() | {"spec": r.spec, "series": r.series}) if args.json else
+                  "\n".join([f"{r.id}  {r.name}  ({r.page}, {r.state})",
+                             f"final: {json.dumps(r.final)}", f"best:  {json.dumps(r.best)}",
+                             f"weights: {r.weights or '-'}", json.dumps(r.spec, indent=2)]))
+    elif args.action == "export":
+        text = store.export_csv([r.id for r in recs])
+        if args.output:
+            Path(args.output).write_text(text)
+        else:
+            print(text, end="")
+    elif args.action == "delete":
+        for r in recs:
+            store.delete(r.id)
+            print(f"deleted {r.id}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import main as bench_main
     return bench_main(args)
@@ -164,6 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--browser", action="store_true",
                    help="also measure Train -> first loss point and the chart's refresh in headless Chromium")
     b.set_defaults(fn=cmd_bench)
+    r = sub.add_parser("runs", help="the run history: list, show, export (CSV) or delete runs")
+    r.add_argument("action", choices=["list", "show", "export", "delete"])
+    r.add_argument("ids", nargs="*", help="run ids (a unique prefix is enough)")
+    r.add_argument("--json", action="store_true", help="print JSON")
+    r.add_argument("--page", help="list only the runs of this page (playground, arena, cli, ...)")
+    r.add_argument("-o", "--output", help="export: write the CSV to this file")
+    r.set_defaults(fn=cmd_runs)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)

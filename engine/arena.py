@@ -16,6 +16,7 @@ from typing import Sequence
 
 from .optim import OPTIMIZERS
 from .spec import SCHEDULES, OptimSpec, RunSpec, SpecError
+from .store import RunStore
 from .trainer import RunView, Trainer
 
 MIN_CONTESTANTS, MAX_CONTESTANTS = 2, 6
@@ -102,9 +103,10 @@ def race_specs(base: RunSpec, optims: Sequence[OptimSpec], steps: int,
 
 
 def start_race(specs: Sequence[RunSpec], names: Sequence[str] | None = None,
-               autostart: bool = True) -> Trainer:
-    """A Trainer running every contestant in lock-step in one worker."""
-    return Trainer(list(specs), names=list(names or [s.name for s in specs]), autostart=autostart)
+               autostart: bool = True, history: RunStore | None = None) -> Trainer:
+    """A Trainer running every contestant in lock-step in one worker (each saved in `history`)."""
+    return Trainer(list(specs), names=list(names or [s.name for s in specs]), autostart=autostart,
+                   history=history, page="arena")
 
 
 # ---------------------------------------------------------------- ranking

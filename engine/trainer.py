@@ -29,8 +29,9 @@ from .data import load_dataset
 from .device import pick_device
 from .metrics import Series
 from .records import ViewError
-from .schema import excerpt
-from .spec import RunSpec, SpecError
+from .schema import clip, excerpt
+from .spec import RunSpec, SpecError, to_dict
+from .store import RunStore, weights_of
 from .tasks import Steppable, View, build_run, problems
 
 CHUNK_S = 0.05           # train this long between looks at the command queue
@@ -110,6 +111,8 @@ class _Slot:
     message: str = ""
     views: dict = field(default_factory=dict)
     last_eval: dict = field(default_factory=dict)
+    record_id: str | None = None                         # its row in the run history
+    recorded_step: int = -1
     start_loss: float | None = None                      # training loss of the untrained network
     above: int = 0                                       # evaluations in a row above EXPLODED x start_loss
 
@@ -141,13 +144,18 @@ def stop_all_workers() -> None:
 class Trainer:
     def __init__(self, specs: RunSpec | list[RunSpec], names: list[str] | None = None,
                  views: dict[str, View] | None = None, view_every_s: float = 0.3,
-                 autostart: bool = False, build: Callable[..., Steppable] = build_run):
-        """`build(spec, data, device)` makes each run; by default the spec's task builds it."""
+                 autostart: bool = False, build: Callable[..., Steppable] = build_run,
+                 history: RunStore | None = None, page: str = ""):
+        """`build(spec, data, device)` makes each run; by default the spec's task builds it.
+        With a `history`, every run is saved there (spec, curves, weights) whenever it stops:
+        paused, finished, diverged, failed or closed."""
         self.specs = [specs] if isinstance(specs, RunSpec) else list(specs)
         self.build = build
         self.names = names or [s.name or f"run {i + 1}" for i, s in enumerate(self.specs)]
         self.views = dict(views or {})
         self.view_every_s = view_every_s
+        self.history, self.page = history, page
+        self.history_error = ""              # why the last save to the history failed ('' when none)
         self.device = pick_device(self.specs[0].device)
         self._q: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
@@ -212,6 +220,10 @@ class Trainer:
             time.sleep(0.01)
         return snap
 
+    def record_ids(self) -> list[str | None]:
+        """Each run's id in the run history (None before its first save or without a history)."""
+        return [s.record_id for s in self._slots] or [None]
+
     def runs(self) -> list[Steppable]:
         """The live runs (for reading only, e.g. export or tests; not thread-safe)."""
         return [s.run for s in self._slots]
@@ -228,6 +240,7 @@ class Trainer:
                 if self._state == "running" or self._pending_steps > 0:
                     self._chunk()
         finally:
+            self._record()                       # a closed tab keeps its run
             with self._lock:
                 self._snap = Snapshot(State.STOPPED, self._error, self._snap.runs, 0.0,
                                       self._version + 1, self.device.name)
@@ -241,7 +254,25 @@ class Trainer:
             self._pending_steps = 0
             self._state = State.ERROR
             self._error = f"{type(e).__name__}: {e}"
+            self._record()
             self._publish(force=True)
+
+    def _record(self) -> None:
+        """Save every run that trained since its last save to the history (if any). A failing
+        history never stops training: its reason is kept in `history_error`."""
+        if self.history is None:
+            return
+        for spec, slot in zip(self.specs, self._slots):
+            if slot.run.step_count == slot.recorded_step or slot.run.step_count == 0:
+                continue
+            try:
+                slot.record_id = self.history.save(
+                    spec=to_dict(spec), series=slot.evals.snapshot(max_points=10**9), final=slot.last_eval,
+                    state=slot.status if self._state != State.ERROR else State.ERROR, page=self.page,
+                    name=slot.name, run_id=slot.record_id, weights=weights_of(slot.run))
+                slot.recorded_step, self.history_error = slot.run.step_count, ""
+            except Exception as e:  # noqa: BLE001 - the run goes on; the page shows why
+                self.history_error = f"the run could not be saved to the history ({type(e).__name__}: {clip(str(e))})"
 
     def _setup(self) -> None:
         def build():
@@ -410,10 +441,11 @@ class Trainer:
                             "Lower the learning rate (try 10x smaller), then press Reset.")
 
     def _after_stop(self) -> None:
-        """Views are always fresh when training stops or a single step ends."""
+        """Views are always fresh when training stops or a single step ends, and the runs are saved."""
         for slot in self._slots:
             self._flush(slot)
         self._compute_views()
+        self._record()
 
     def _compute_views(self) -> float:
         """Compute every view of every run; returns the CPU seconds they took. A view that

@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 import sys
@@ -7,6 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHONPATH", str(ROOT))
+# runs the tests train (CLI, pages) go to a throwaway history, never the repository's runs/
+os.environ.setdefault("PLAYGROUND_RUNS_DIR", tempfile.mkdtemp(prefix="playground-test-runs-"))
 
 
 @pytest.fixture

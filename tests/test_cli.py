@@ -1,5 +1,6 @@
 """The headless CLI and the exported PyTorch script."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,11 @@ from engine.spec import to_dict
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args, cwd=ROOT):
+def cli(*args, cwd=ROOT, runs=None):
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+           "PLAYGROUND_RUNS_DIR": str(runs or os.environ["PLAYGROUND_RUNS_DIR"])}   # conftest's throwaway
     return subprocess.run([sys.executable, "-m", "engine", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                          text=True, timeout=300, env=env)
 
 
 def test_presets_lists_every_bundled_preset():
@@ -104,3 +107,23 @@ def test_a_spec_file_that_is_not_utf8_or_nests_deeply_is_one_sentence(tmp_path):
         out = cli("check", str(path))
         assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr, out.stderr
         assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_run_records_its_run_and_runs_lists_shows_exports_and_deletes_it(tmp_path):
+    out = cli("run", "--preset", "xor_2_sigmoid", "--epochs", "30", "--json", runs=tmp_path)
+    final = json.loads(out.stdout.strip().splitlines()[-1])
+    rid = final["run_id"]
+    assert out.returncode == 0 and len(rid) == 32
+    listed = json.loads(cli("runs", "list", "--json", runs=tmp_path).stdout)
+    assert [r["id"] for r in listed] == [rid] and listed[0]["page"] == "cli" and listed[0]["state"] == "done"
+    shown = json.loads(cli("runs", "show", rid[:8], "--json", runs=tmp_path).stdout)
+    assert shown["spec"]["name"] == load_preset("xor_2_sigmoid").name and shown["series"]["step"][-1] == 30
+    assert shown["final"]["test_acc"] == final["test_acc"]
+    csv_lines = cli("runs", "export", rid, runs=tmp_path).stdout.splitlines()
+    assert csv_lines[0].startswith("run,name,step,") and len(csv_lines) == 1 + len(shown["series"]["step"])
+    assert (tmp_path / f"{rid}.pt").is_file()
+    gone = cli("runs", "delete", rid[:6], runs=tmp_path)
+    assert gone.stdout.strip() == f"deleted {rid}" and not (tmp_path / f"{rid}.pt").exists()
+    missing = cli("runs", "show", "ffff", runs=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.strip() == \
+        "error: runs show: no single run has an id starting with ffff"

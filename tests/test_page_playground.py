@@ -114,6 +114,11 @@ def test_build_a_network_with_the_widgets_and_train_it():
     assert _trainer().snapshot().state == "paused"
     assert at.button(key="pg_train").label == "Train"
     assert not at.exception
+    # the paused run is in the run history, with its spec and curves
+    from engine.store import default_store
+    rec = default_store().get(_trainer().record_ids()[0])
+    assert rec.page == "playground" and [l["kind"] for l in rec.spec["networks"]["model"]["layers"]] == _kinds(at)
+    assert rec.series["step"] == _trainer().snapshot().run.evals["step"]
 
 
 def test_an_invalid_stack_shows_the_engine_message_and_disables_train():

@@ -20,6 +20,7 @@ from engine.lr_finder import LRFinderResult, start_range_test
 from engine.optim import OPTIMIZERS
 from engine.presets import load_preset, preset_names
 from engine.spec import SCHEDULES, OptimSpec, RunSpec, SpecError, from_dict, from_json
+from engine.store import default_store
 from engine.trainer import Snapshot, Trainer
 from ui.live import settle
 from ui.session import workers
@@ -165,7 +166,7 @@ def trainer() -> Trainer | None:
 
 
 def start(specs: list[RunSpec], names: list[str]) -> None:
-    workers().put(SLOT, arena.start_race(specs, names))
+    workers().put(SLOT, arena.start_race(specs, names, history=default_store()))
     st.toast(f"Race started: {len(specs)} contestants from the same initial weights.")
 
 

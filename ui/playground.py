@@ -23,6 +23,7 @@ from engine.data.files import MAX_CSV_BYTES, csv_columns, read_csv
 from engine.data.folder import resolve, save_upload
 from engine.presets import load_preset
 from engine.schema import clip
+from engine.store import default_store
 from engine.run import load_dataset
 from engine.spec import LayerSpec, RunSpec, SpecError, from_json
 from engine.trainer import Snapshot, Trainer, validate
@@ -124,7 +125,8 @@ def _keep_previous(t: Trainer | None) -> None:
 def start_run(new: RunSpec) -> Trainer:
     """A fresh trainer for `new` in the playground slot (the old one is stopped)."""
     _keep_previous(trainer())
-    t = Trainer(new, names=["playground"], views=TASKS[new.task].views())
+    t = Trainer(new, names=["playground"], views=TASKS[new.task].views(), history=default_store(),
+                page="playground")
     workers().put(SLOT, t)
     st.session_state["pg_lr_applied"] = new.optim.lr
     return t
