@@ -15,7 +15,7 @@ from .tasks import TASKS, problems, task_for
 # a new group of data starts from this preset's training settings, with this many examples
 GROUP_PRESET = {"2d": "tf_playground", "images": "mnist_cnn", "tabular": "logistic_regression",
                 "files": "mlp_digits"}
-GROUP_SAMPLES = {"2d": 500, "images": 2000, "tabular": 100_000, "files": 100_000}
+GROUP_SAMPLES = {"2d": 500, "images": 2000, "tabular": 100_000, "files": 100_000, "sequences": 5000}
 
 
 def with_dataset(s: RunSpec, **changes: Any) -> tuple[RunSpec, str]:

@@ -66,7 +66,7 @@ _PREPROCESS = {
     "none": "",
     "unit": "    x_train, x_test = (x_train - LO) / (HI - LO), (x_test - LO) / (HI - LO)   # scale to [0, 1]\n",
     "symmetric": "    x_train, x_test = (x_train - LO) / (HI - LO) * 2 - 1, (x_test - LO) / (HI - LO) * 2 - 1   # [-1, 1]\n",
-    "standardize": ("    axes = (0,) if x_train.ndim == 2 else (0, 2, 3)             # statistics of the training set\n"
+    "standardize": ("    axes = {2: (0,), 3: (0, 1), 4: (0, 2, 3)}[x_train.ndim]   # per feature / channel, on the training set\n"
                     "    mean, std = x_train.mean(axis=axes, keepdims=True), x_train.std(axis=axes, keepdims=True)\n"
                     "    std[std == 0] = 1.0\n"
                     "    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std\n"),

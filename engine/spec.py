@@ -54,13 +54,16 @@ class LayerSpec:
 class DataSpec:
     name: str = _f("spiral", help="Dataset name from the dataset registry.")
     n_samples: int = _f(500, 10, 100_000, help="Points to generate, or most examples to load.")
-    noise: float = _f(0.0, 0.0, 0.5, help="Label/position noise for generated data (0-50%).")
+    noise: float = _f(0.0, 0.0, 0.5, help="Noise in generated data (0-50%): label/position jitter, a series' noise.")
     test_fraction: float = _f(0.5, 0.1, 0.9, help="Share of examples held out for testing.")
     features: tuple = _f(("x1", "x2"), choices=FEATURES, help="Input features for 2-D data.")
     preprocessing: str = _f("auto", choices=PREPROCESSING,
                             help="none, unit [0,1], symmetric [-1,1], standardize (mean 0, std 1).")
-    path: str = _f("", help="Folder (IDX, CIFAR-10) or CSV file for datasets read from disk.")
+    path: str = _f("", help="Folder (IDX, CIFAR-10), CSV or text file for datasets read from disk.")
     target: str = _f("", help="CSV: the column to predict.")
+    window: int = _f(32, 2, 512, help="Sequences: time steps the model reads (a series' past, a text's characters).")
+    horizon: int = _f(8, 1, 256, help="Forecasting: how many steps ahead the model predicts.")
+    lag: int = _f(10, 1, 200, help="Delay task: how many steps back the symbol to recall was seen.")
 
 
 @dataclass(frozen=True)

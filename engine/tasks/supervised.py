@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from ..build import check
-from ..data import Dataset
+from ..data import DATASETS, Dataset
 from ..spec import MAIN, LayerSpec, RunSpec
 from . import Score, Task, data_task, register
 
 
+EMBEDDING = "embedding"          # the layer kind that reads token ids (issue 14's sequence layers)
+
+
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
+    if data.token_input and (not spec.layers or spec.layers[0].kind != EMBEDDING):
+        return [f"layers: {DATASETS[spec.data.name].label} gives token ids (one whole number per character "
+                "or symbol), not measurements: start the network with an Embedding layer"]
     return check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train))
 
 
@@ -19,7 +25,7 @@ def _build(spec, data, device):
 
 def default_layers(data: Dataset, group: str) -> tuple[LayerSpec, ...]:
     """A small network that fits `data`: a CNN for images, TF Playground's MLP for 2-D points,
-    one hidden ReLU layer for tables."""
+    one hidden ReLU layer for tables and (flattened) for float sequences."""
     n_out = data.n_outputs
     if len(data.input_shape) == 3:
         c, h, w = data.input_shape
@@ -30,6 +36,9 @@ def default_layers(data: Dataset, group: str) -> tuple[LayerSpec, ...]:
                      LayerSpec.make("maxpool2d")]
         return (*conv, LayerSpec.make("flatten"), LayerSpec.make("linear", units=n_out))
     out = 1 if (data.task == "regression" or n_out == 2) and n_out <= 2 else n_out
+    if len(data.input_shape) == 2:                         # a float sequence (T, F): an MLP reads it flat
+        return (LayerSpec.make("flatten"), LayerSpec.make("linear", units=32), LayerSpec.make("relu"),
+                LayerSpec.make("linear", units=n_out))
     if group == "2d":
         return (LayerSpec.make("linear", units=4), LayerSpec.make("tanh"), LayerSpec.make("linear", units=2),
                 LayerSpec.make("tanh"), LayerSpec.make("linear", units=out))
