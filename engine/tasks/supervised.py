@@ -9,7 +9,8 @@ from . import Score, Task, data_task, register
 
 
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
-    return check(spec, data.input_shape, data.n_outputs, data_task(spec, data))
+    tokens = data.x_train.dtype.kind in "iu"                 # int64 token ids need an Embedding first
+    return check(spec, data.input_shape, data.n_outputs, data_task(spec, data), tokens)
 
 
 def _build(spec, data, device):
