@@ -119,7 +119,7 @@ def _data_kwargs(spec: RunSpec) -> str:
 
 
 def helper_source(layers: tuple[LayerSpec, ...]) -> str:
-    """Source of the classes the layers' export lines construct (engine.layers_seq.Recurrent,
+    """Source of the classes the layers' export lines construct (engine.layers.sequence.Recurrent,
     ...), each once in first-use order; they need only math, torch and nn."""
     classes = dict.fromkeys(c for layer in layers for c in LAYERS[layer.kind].helpers)
     return "\n\n".join(inspect.getsource(c) for c in classes)

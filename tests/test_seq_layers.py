@@ -1,4 +1,4 @@
-"""The sequence layers (engine.layers_seq): shapes and parameter counts equal torch's on random
+"""The sequence layers (engine.layers.sequence): shapes and parameter counts equal torch's on random
 recurrent stacks, refusals name the layer, the shapes and the fix, attention rows sum to 1 and
 the causal mask hides the future, the recurrent summary is the right step, and the export's
 lines rebuild the same model."""
@@ -19,7 +19,7 @@ from engine.build import build_model, check, count_params, infer_shapes, takes_t
 from engine.data import DATASETS, Dataset, DatasetInfo, split
 from engine.export import export_script, helper_source, model_source
 from engine.layers import LAYERS
-from engine.layers_seq import Recurrent, SelfAttention, TransformerBlock, attention_weights
+from engine.layers.sequence import Recurrent, SelfAttention, TransformerBlock, attention_weights
 from engine.run import Run
 from engine.spec import DataSpec, LayerSpec, RunSpec
 from engine.tasks import problems

@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .layers import LayerKind, Param, Shape, ShapeError, register
+from . import LayerKind, Param, Shape, ShapeError, register
 
 CELLS = {"rnn": ("RNN", 1), "gru": ("GRU", 3), "lstm": ("LSTM", 4)}   # kind -> (torch class, gates)
 

@@ -3,7 +3,7 @@ short label and the line the PyTorch export writes for it.
 
 Shapes here never include the batch dimension: a dense input is (F,), an image (C, H, W).
 A new kind is one more `register(LayerKind(...))` call, here or in any other module (the
-sequence kinds live in engine.layers_seq, imported at the end); check, build, export and the
+sequence kinds live in engine.layers.sequence, imported at the end); check, build, export and the
 page's builder read everything from the entry.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .schema import Param, Registry
+from ..schema import Param, Registry
 
 Shape = tuple[int, ...]
 
@@ -269,4 +269,4 @@ _activation("identity", "Identity", lambda p: nn.Identity(), "Passes values thro
 ACTIVATIONS = tuple(k for k, v in LAYERS.items() if v.group == "activation")
 
 
-from . import layers_seq  # noqa: E402,F401  (registers the sequence kinds)
+from . import sequence  # noqa: E402,F401  (registers the sequence kinds)
