@@ -157,8 +157,9 @@ def network_panel(s: RunSpec, rows) -> None:
         info = rows[i] if i < len(rows) else None
         builder.layer_card(i, len(s.layers), layer, info, pg.key(f"L{uid}"), pg.on_stack, pg.on_layer_param)
     c1, c2, c3 = st.columns([5, 4, 2.2], vertical_alignment="bottom")
-    c1.selectbox("Add a layer", builder.kind_options(), key=pg.key("add_kind"), format_func=builder.kind_label,
-                 **builder.seed(pg.key("add_kind"), "linear", st.selectbox, builder.kind_options()),
+    kinds = builder.kind_options(exclude=builder.SEQUENCE_GROUPS)     # the Playground's data are not sequences
+    c1.selectbox("Add a layer", kinds, key=pg.key("add_kind"), format_func=builder.kind_label,
+                 **builder.seed(pg.key("add_kind"), "linear", st.selectbox, kinds),
                  help="Any registered layer kind: dense, convolution, pooling, activation, shape or regularisation.")
     n = len(s.layers)
     at_end = builder.seed(pg.key("add_pos"), n, st.selectbox, range(n + 1))

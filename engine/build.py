@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .layers import LAYERS, Shape, ShapeError
+from .layers import LAYERS, LayerKind, Shape, ShapeError
 from .optim import resolve_loss
 from .spec import LayerSpec, RunSpec
 
@@ -38,9 +38,24 @@ def describe(layer: LayerSpec) -> str:
     return LAYERS[layer.kind].short(layer.params)
 
 
-def infer_shapes(layers: tuple[LayerSpec, ...], input_shape: Shape) -> list[LayerInfo]:
+def _tokens_fit(kind: LayerKind, i: int, tokens: bool | None) -> None:
+    """Token ids (int64) exist only in the data: a kind that reads them comes first, and a
+    first layer fits the data's dtype when the caller knows it (tokens None: unknown)."""
+    if kind.tokens and i > 0:
+        raise ShapeError("reads token ids, which only the data holds, so it must be the first layer; "
+                         "move it to the top")
+    if i == 0 and tokens is True and not kind.tokens:
+        raise ShapeError("cannot read token ids (whole numbers naming characters or words); "
+                         "put an Embedding layer first")
+    if i == 0 and tokens is False and kind.tokens:
+        raise ShapeError("reads token ids but this data holds float values; remove the layer")
+
+
+def infer_shapes(layers: tuple[LayerSpec, ...], input_shape: Shape,
+                 tokens: bool | None = None) -> list[LayerInfo]:
     """Output shape and parameter count of every layer, without building the model.
-    After the first layer that does not fit, later rows have out_shape None."""
+    After the first layer that does not fit, later rows have out_shape None. `tokens`: whether
+    the data are int64 token ids (None: not known, only the shapes are checked)."""
     rows: list[LayerInfo] = []
     shape: Shape | None = tuple(input_shape)
     for i, layer in enumerate(layers):
@@ -50,6 +65,7 @@ def infer_shapes(layers: tuple[LayerSpec, ...], input_shape: Shape) -> list[Laye
             rows.append(LayerInfo(i, layer.kind, label, (), None, 0))
             continue
         try:
+            _tokens_fit(kind, i, tokens)
             out = kind.out_shape(shape, layer.params)
             rows.append(LayerInfo(i, layer.kind, label, shape, out, kind.n_params(shape, layer.params)))
             shape = out
@@ -61,10 +77,11 @@ def infer_shapes(layers: tuple[LayerSpec, ...], input_shape: Shape) -> list[Laye
 
 
 def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str,
-          n_train: int | None = None) -> list[str]:
+          n_train: int | None = None, tokens: bool | None = None) -> list[str]:
     """Every problem with this spec on this data, one sentence each with the fix.
-    `n_train` (training examples) bounds the batch whose activations one step keeps."""
-    rows = infer_shapes(spec.layers, input_shape)
+    `n_train` (training examples) bounds the batch whose activations one step keeps; `tokens`
+    says whether the data are token ids (None: not known)."""
+    rows = infer_shapes(spec.layers, input_shape, tokens)
     problems = [r.error for r in rows if r.error]
     if data_task != "any" and data_task != spec.task:
         problems.append(f"task: the dataset is {data_task} but the spec says {spec.task}; "
@@ -127,10 +144,16 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def takes_tokens(layers: tuple[LayerSpec, ...]) -> bool:
+    """Whether the stack reads int64 token ids (its first layer is an Embedding)."""
+    return bool(layers) and LAYERS[layers[0].kind].tokens
+
+
 @torch.no_grad()
-def torch_shapes(model: nn.Sequential, input_shape: Shape) -> list[Shape]:
-    """What torch really produces per layer for one example (the reference for tests)."""
-    x, out = torch.zeros(2, *input_shape), []
+def torch_shapes(model: nn.Sequential, input_shape: Shape, tokens: bool = False) -> list[Shape]:
+    """What torch really produces per layer for one example (the reference for tests);
+    tokens: feed int64 token ids (zeros) instead of float zeros."""
+    x, out = torch.zeros(2, *input_shape, dtype=torch.long if tokens else torch.float32), []
     model.eval()
     for m in model:
         x = m(x)

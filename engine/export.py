@@ -8,6 +8,7 @@ networks without dropout.
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 
 import numpy as np
@@ -19,7 +20,7 @@ from .data import DATASETS, load_dataset
 from .layers import LAYERS
 from .optim import LOSSES, OPTIMIZERS, SCHEDULE_CODE, resolve_loss
 from .run import output_units
-from .spec import RunSpec
+from .spec import LayerSpec, RunSpec
 
 
 def weights_bytes(model: nn.Module) -> bytes:
@@ -117,6 +118,20 @@ def _data_kwargs(spec: RunSpec) -> str:
     return repr(asdict(spec.data))
 
 
+def helper_source(layers: tuple[LayerSpec, ...]) -> str:
+    """Source of the classes the layers' export lines construct (engine.layers.sequence.Recurrent,
+    ...), each once in first-use order; they need only math, torch and nn."""
+    classes = dict.fromkeys(c for layer in layers for c in LAYERS[layer.kind].helpers)
+    return "\n\n".join(inspect.getsource(c) for c in classes)
+
+
+def model_source(layers: tuple[LayerSpec, ...], input_shape: tuple[int, ...]) -> str:
+    """The `nn.Sequential(...)` expression of a stack, one constructor a line."""
+    lines = "".join(f"    {LAYERS[layer.kind].source(row.in_shape, layer.params)},\n"
+                    for layer, row in zip(layers, infer_shapes(layers, input_shape)))
+    return f"nn.Sequential(\n{lines})"
+
+
 def export_script(spec: RunSpec) -> str:
     """A self-contained Python script that trains `spec` with plain PyTorch (its task's export)."""
     from .spec import SpecError
@@ -138,8 +153,8 @@ def supervised_script(spec: RunSpec) -> str:
     loss_ctor, out_expr, y_expr = LOSSES[loss].code
     if loss == "mse" and spec.task == "classification":
         y_expr = "nn.functional.one_hot(y, out.shape[-1]).float()"
-    layers = ",\n".join(f"    {LAYERS[l.kind].source(row.in_shape, l.params)}"
-                         for l, row in zip(spec.layers, infer_shapes(spec.layers, data.input_shape)))
+    helpers = helper_source(spec.layers)
+    helpers = f"\n{helpers}\n\n" if helpers else ""                # the layer classes the model uses
     penalty = {"none": "0.0", "l1": f"{spec.reg_rate} * sum(w.abs().sum() for w in weights)",
                "l2": f"{spec.reg_rate} * sum((w * w).sum() for w in weights)"}[
         spec.regularization if spec.reg_rate > 0 else "none"]
@@ -171,13 +186,11 @@ STEPS = {spec.steps}                  # if > 0, train this many steps instead of
 
 
 {_data_code(spec)}
-
+{helpers}
 x_train, y_train, x_test, y_test = (torch.as_tensor(a) for a in load_data())
 {"" if classify else "y_train, y_test = y_train.reshape(len(y_train), -1), y_test.reshape(len(y_test), -1)"}
 torch.manual_seed(SEED)                      # same initial weights as the playground
-model = nn.Sequential(
-{layers},
-)
+model = {model_source(spec.layers, data.input_shape)}
 loss_fn = {loss_ctor}
 opt = {optim}
 BATCH_SIZE = min(BATCH_SIZE, len(x_train))

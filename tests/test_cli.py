@@ -40,9 +40,12 @@ def test_check_prints_the_layer_table_or_the_errors(tmp_path):
     path.write_text(json.dumps(bad))
     out = cli("check", str(path))
     assert out.returncode == 1 and "add a Flatten layer" in out.stderr and "(32, 13, 13)" in out.stderr
-    path.write_text('{"layers": [{"kind": "lstm"}]}')
+    path.write_text('{"layers": [{"kind": "lstm"}]}')                    # known, but the spiral is not a sequence
     out = cli("check", str(path))
-    assert out.returncode == 2 and "unknown layer kind 'lstm'" in out.stderr
+    assert out.returncode == 1 and "layer 1 (LSTM 32) gets input (2,)" in out.stderr
+    path.write_text('{"layers": [{"kind": "capsule"}]}')
+    out = cli("check", str(path))
+    assert out.returncode == 2 and "unknown layer kind 'capsule'" in out.stderr
 
 
 def test_run_json_prints_one_object_per_evaluation_and_a_final_line(tmp_path):

@@ -76,6 +76,9 @@ def test_build_a_network_with_the_widgets_and_train_it():
     assert _kinds(at) == ["linear", "tanh", "linear", "tanh", "linear"]      # TF Playground's default
     # first Linear 4 -> 6 units
     _key(at, "_units")[0].set_value(6).run()
+    # the menu offers the Playground's kinds, not the sequence ones (their page comes later)
+    offered = at.selectbox(key="pg0_add_kind").options
+    assert "ReLU  ·  Activation" in offered and not any("Sequence" in o or "Attention" in o for o in offered)
     # insert a ReLU before layer 3, move it up, duplicate it, delete the copy
     at.selectbox(key="pg0_add_kind").set_value("relu")
     at.selectbox(key="pg0_add_pos").set_value(2)

@@ -4,6 +4,7 @@ loss surfaces) cannot handle fails here instead of in front of a user."""
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import fields
 
@@ -13,7 +14,7 @@ from torch import nn
 
 from engine.build import infer_shapes, torch_shapes
 from engine.data import DATASETS, make_dataset
-from engine.export import export_script
+from engine.export import export_script, helper_source
 from engine.layers import LAYERS
 from engine.optim import LOSSES, OPTIMIZERS, SCHEDULE_CODE, make_optimizer
 from engine.spec import SCHEDULES, DataSpec, LayerSpec, OptimSpec, RunSpec, from_dict, to_dict
@@ -22,7 +23,7 @@ from engine.tasks import TASKS, build_run, problems
 from ui import builder
 from ui.playground import GROUP_LABELS
 
-SHAPES = [(6,), (3, 9, 9)]                  # a flat input and an image, without the batch
+SHAPES = [(6,), (3, 9, 9), (5, 6)]          # a flat input (or 6 token ids), an image, a sequence; no batch
 FILE_DATASETS = [n for n, d in DATASETS.items() if "path" in d.options]   # need files: tests/test_data.py
 
 
@@ -44,12 +45,14 @@ def test_every_layer_kind_checks_builds_exports_and_is_offered(name):
     shape = _fits(name)
     row = infer_shapes((layer,), shape)[0]
     model = nn.Sequential(kind.build(shape, layer.params))
-    assert torch_shapes(model, shape) == [row.out_shape]                           # the shape rule is torch's
+    assert torch_shapes(model, shape, kind.tokens) == [row.out_shape]              # the shape rule is torch's
     assert row.n_params == sum(p.numel() for p in model.parameters())
     source = kind.source(shape, layer.params)                                      # what the export writes
-    written = eval(compile(ast.parse(source, mode="eval"), name, "eval"), {"nn": nn})   # our own code, not user text
+    script = {"nn": nn, "torch": torch, "math": math}                              # what the script imports
+    exec(helper_source((layer,)), script)                                          # the classes it copies
+    written = eval(compile(ast.parse(source, mode="eval"), name, "eval"), script)  # our own code, not user text
     assert sum(p.numel() for p in written.parameters()) == row.n_params
-    assert torch_shapes(nn.Sequential(written), shape) == [row.out_shape]
+    assert torch_shapes(nn.Sequential(written), shape, kind.tokens) == [row.out_shape]
     assert name in builder.kind_options() and kind.label in builder.kind_label(name)
     assert kind.short(layer.params)
 

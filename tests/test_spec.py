@@ -37,7 +37,7 @@ def test_each_problem_gets_its_own_message_naming_the_field():
     raw["data"]["noise"] = 0.9                     # out of range
     net = raw["networks"]["model"]
     net["optim"]["name"] = "lion"                  # unknown optimizer
-    net["layers"].append({"kind": "transformer"})  # unknown layer kind
+    net["layers"].append({"kind": "capsule"})      # unknown layer kind
     net["layers"].append({"kind": "conv2d", "kernel": 99, "size": 3})
     msgs = problems_of(raw)
     assert len(msgs) == 7, msgs
@@ -46,7 +46,7 @@ def test_each_problem_gets_its_own_message_naming_the_field():
     assert "batch_size: must be int, got str '32'" in joined
     assert "data.noise: must be between 0 and 0.5, got 0.9" in joined
     assert "networks.model.optim.name: unknown optimizer 'lion'" in joined
-    assert "networks.model.layers[1].kind: unknown layer kind 'transformer'" in joined
+    assert "networks.model.layers[1].kind: unknown layer kind 'capsule'" in joined
     assert "networks.model.layers[2].kernel: must be between 1 and 15, got 99" in joined
     assert "networks.model.layers[2].size: unknown parameter for Conv2d" in joined
 

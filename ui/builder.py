@@ -18,7 +18,9 @@ from engine.spec import LayerSpec
 T = TypeVar("T")
 
 GROUP_LABELS = {"dense": "Dense", "conv": "Convolution", "pool": "Pooling", "activation": "Activation",
-                "shape": "Shape", "regularisation": "Regularisation"}
+                "shape": "Shape", "regularisation": "Regularisation", "sequence": "Sequence",
+                "attention": "Attention"}
+SEQUENCE_GROUPS = ("sequence", "attention")      # need (steps, features) or token data: not the Playground's
 
 
 # ---------------------------------------------------------------- pure stack operations
@@ -47,11 +49,12 @@ def delete(seq: Sequence[T], i: int) -> tuple[T, ...]:
     return tuple(x for j, x in enumerate(seq) if j != i)
 
 
-def kind_options() -> list[str]:
-    """Layer kinds ordered by group, for the 'add layer' menu."""
+def kind_options(exclude: Sequence[str] = ()) -> list[str]:
+    """Layer kinds ordered by group, for the 'add layer' menu; kinds of the `exclude` groups left out."""
     order = list(GROUP_LABELS)
-    return sorted(LAYERS, key=lambda k: (order.index(LAYERS[k].group) if LAYERS[k].group in order else 99,
-                                         list(LAYERS).index(k)))
+    kinds = [k for k in LAYERS if LAYERS[k].group not in exclude]
+    return sorted(kinds, key=lambda k: (order.index(LAYERS[k].group) if LAYERS[k].group in order else 99,
+                                        list(LAYERS).index(k)))
 
 
 def kind_label(name: str) -> str:

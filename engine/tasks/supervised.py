@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from ..build import check
-from ..data import DATASETS, Dataset
+from ..data import Dataset
 from ..spec import MAIN, LayerSpec, RunSpec
 from . import Score, Task, data_task, register
 
 
-EMBEDDING = "embedding"          # the layer kind that reads token ids (issue 14's sequence layers)
 
 
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
-    if data.token_input and (not spec.layers or spec.layers[0].kind != EMBEDDING):
-        return [f"layers: {DATASETS[spec.data.name].label} gives token ids (one whole number per character "
-                "or symbol), not measurements: start the network with an Embedding layer"]
-    return check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train))
+    return check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train),
+                 tokens=data.token_input)
 
 
 def _build(spec, data, device):

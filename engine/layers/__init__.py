@@ -2,8 +2,9 @@
 short label and the line the PyTorch export writes for it.
 
 Shapes here never include the batch dimension: a dense input is (F,), an image (C, H, W).
-A new kind (an RNN, an Embedding) is one more `register(LayerKind(...))` call, here or in
-any other module; check, build, export and the page's builder read everything from the entry.
+A new kind is one more `register(LayerKind(...))` call, here or in any other module (the
+sequence kinds live in engine.layers.sequence, imported at the end); check, build, export and the
+page's builder read everything from the entry.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .schema import Param, Registry
+from ..schema import Param, Registry
 
 Shape = tuple[int, ...]
 
@@ -27,7 +28,7 @@ class ShapeError(ValueError):
 class LayerKind:
     name: str                                   # stored in specs: "linear"
     label: str                                  # shown in the UI: "Linear"
-    group: str                                  # dense | conv | pool | activation | shape | regularisation
+    group: str                                  # dense | conv | pool | activation | shape | regularisation | sequence | attention
     help: str
     params: tuple[Param, ...] = ()
     out_shape: Callable[[Shape, dict], Shape] = lambda s, p: s   # raises ShapeError
@@ -36,6 +37,8 @@ class LayerKind:
     describe: Callable[[dict], str] | None = None    # short label with the main parameters; None: the label
     note: str = "This layer's output values for the example."   # the Inside page's caption under its output
     code: Callable[[Shape, dict], str] | None = None  # the export's constructor; None: the built module's repr
+    helpers: tuple[type, ...] = ()              # classes `code` constructs; the export copies their source
+    tokens: bool = False                        # reads int64 token ids (N, T) instead of float values
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -220,6 +223,10 @@ register(LayerKind(
 
 
 def _bn_shape(s: Shape, p: dict) -> Shape:
+    if len(s) == 2:
+        raise ShapeError(f"normalises flat vectors (features,) or images (channels, height, width), got "
+                         f"the sequence {s}; put it after a LastStep, SeqPool or Flatten layer, or leave it out "
+                         "(a Transformer block normalises each step itself)")
     if len(s) not in (1, 3):
         raise ShapeError(f"expects (features,) or (channels, height, width), got shape {s}")
     return s
@@ -260,3 +267,6 @@ _activation("sigmoid", "Sigmoid", lambda p: nn.Sigmoid(),
 _activation("identity", "Identity", lambda p: nn.Identity(), "Passes values through unchanged (a linear activation).")
 
 ACTIVATIONS = tuple(k for k, v in LAYERS.items() if v.group == "activation")
+
+
+from . import sequence  # noqa: E402,F401  (registers the sequence kinds)
