@@ -91,7 +91,10 @@ def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str,
     out = rows[-1].out_shape
     last = f"the last layer ({rows[-1].label}) outputs {out}"
     loss = resolve_loss(spec.loss, spec.task, out[0] if len(out) == 1 else -1)
-    if len(out) != 1:
+    if len(out) == 2:
+        problems.append(f"{last}, one vector per step; add a LastStep or SeqPool layer (or turn off its "
+                        f"sequence output) and end with a Linear layer of {n_outputs} units")
+    elif len(out) != 1:
         problems.append(f"{last}; add Flatten and a Linear layer with {n_outputs} units at the end")
     elif spec.task == "regression" and loss != "mse":
         problems.append(f"loss: {loss} is for classification; use mse (or auto) for regression")

@@ -67,8 +67,8 @@ def test_tokens_are_never_rescaled():
 def test_a_token_dataset_with_a_dense_network_gets_one_sentence():
     spec = RunSpec.make(task="classification", data=DataSpec("delay", 100),
                         layers=(LayerSpec.make("linear", units=8),))
-    assert problems(spec) == ["layers: Delay (memory) task gives token ids (one whole number per character or "
-                              "symbol), not measurements: start the network with an Embedding layer"]
+    assert problems(spec) == ["layer 1 (Linear 8) gets input (15,) and Linear cannot read token ids (whole "
+                              "numbers naming characters or words); put an Embedding layer first"]
 
 
 def test_the_playground_refuses_a_spec_with_a_sequence_dataset():

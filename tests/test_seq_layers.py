@@ -122,8 +122,6 @@ def _error(layers, shape, tokens=None) -> str:
                                              "max_len 8", "has 12 steps", "raise max_len to at least 12"], True),
     ([L("batchnorm")], (5, 4), ["layer 1 (BatchNorm) gets input (5, 4)", "the sequence (5, 4)",
                                 "after a LastStep, SeqPool or Flatten"], False),   # BatchNorm1d reads (B, C, L)
-    ([L("rnn"), L("linear", units=3)], (5, 4), ["layer 2 (Linear 3) gets input (5, 32)", "add a Flatten layer"],
-     False),                                                                         # torch: per step
     ([L("lstm", sequence=False), L("last_step")], (5, 4), ["layer 2 (LastStep) gets input (32,)",
                                                            "sequence of vectors"], False),   # torch: x[:, -1]
 ])
@@ -327,3 +325,18 @@ def test_the_playground_builder_leaves_sequence_kinds_out_and_the_full_list_has_
     assert {"linear", "conv2d", "flatten", "relu", "dropout", "batchnorm"} <= set(image)
     assert everything[-len(seq):] == [k for k in everything if k in seq]        # grouped after the image kinds
     assert builder.kind_label("lstm") == "LSTM  ·  Sequence" and builder.kind_label("transformer") == "Transformer  ·  Attention"
+
+
+def test_linear_on_a_sequence_applies_the_same_weights_at_every_step():
+    from engine.build import build_model, check
+
+    layers = (L("lstm", hidden=6), L("linear", units=3))
+    rows = infer_shapes(layers, (5, 4))
+    assert rows[-1].out_shape == (5, 3) and rows[-1].n_params == 6 * 3 + 3
+    model = build_model(layers, (5, 4))
+    x = torch.randn(2, 5, 4)
+    with torch.no_grad():
+        h = model[0](x)
+        np.testing.assert_allclose(model(x)[:, 2].numpy(), model[1](h[:, 2]).numpy(), atol=1e-6)
+    msg = "\n".join(check(RunSpec.make(layers=layers), (5, 4), 3, "any"))
+    assert "outputs (5, 3), one vector per step; add a LastStep or SeqPool layer" in msg

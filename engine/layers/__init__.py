@@ -66,8 +66,11 @@ def _need_rank(shape: Shape, rank: int, what: str, fix: str) -> None:
 
 # ---------------------------------------------------------------- dense
 def _linear_shape(s: Shape, p: dict) -> Shape:
-    _need_rank(s, 1, "a flat vector (features,)", "add a Flatten layer before it")
-    return (p["units"],)
+    """A vector (F,) -> (units,); a sequence (T, F) -> (T, units), the same weights at every step."""
+    if len(s) not in (1, 2):
+        raise ShapeError(f"expects a flat vector (features,) or a sequence (steps, features), got shape {s}; "
+                         "add a Flatten layer before it")
+    return (*s[:-1], p["units"])
 
 
 register(LayerKind(
@@ -76,8 +79,8 @@ register(LayerKind(
     (Param("units", 8, 1, 4096, help="Number of output neurons."),
      Param("bias", True, help="Add a learned constant to each output.")),
     _linear_shape,
-    lambda s, p: s[0] * p["units"] + (p["units"] if p["bias"] else 0),
-    lambda s, p: nn.Linear(s[0], p["units"], bias=p["bias"]),
+    lambda s, p: s[-1] * p["units"] + (p["units"] if p["bias"] else 0),
+    lambda s, p: nn.Linear(s[-1], p["units"], bias=p["bias"]),
     describe=lambda p: f"Linear {p['units']}",
     note='Each bar is one neuron: a weighted sum of every value of the layer before, plus a bias.',
 ))

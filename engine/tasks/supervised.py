@@ -22,7 +22,8 @@ def _build(spec, data, device):
 
 def default_layers(data: Dataset, group: str) -> tuple[LayerSpec, ...]:
     """A small network that fits `data`: a CNN for images, TF Playground's MLP for 2-D points,
-    one hidden ReLU layer for tables and (flattened) for float sequences."""
+    one hidden ReLU layer for tables and (flattened) for float sequences, an Embedding and a GRU
+    for token ids."""
     n_out = data.n_outputs
     if len(data.input_shape) == 3:
         c, h, w = data.input_shape
@@ -33,6 +34,9 @@ def default_layers(data: Dataset, group: str) -> tuple[LayerSpec, ...]:
                      LayerSpec.make("maxpool2d")]
         return (*conv, LayerSpec.make("flatten"), LayerSpec.make("linear", units=n_out))
     out = 1 if (data.task == "regression" or n_out == 2) and n_out <= 2 else n_out
+    if data.token_input:                                  # token ids (T,): embed, read with a GRU, classify
+        return (LayerSpec.make("embedding", vocab=len(data.vocab), dim=16),
+                LayerSpec.make("gru", hidden=32, sequence=False), LayerSpec.make("linear", units=n_out))
     if len(data.input_shape) == 2:                         # a float sequence (T, F): an MLP reads it flat
         return (LayerSpec.make("flatten"), LayerSpec.make("linear", units=32), LayerSpec.make("relu"),
                 LayerSpec.make("linear", units=n_out))
