@@ -13,7 +13,7 @@ from engine.data import DATASETS, Dataset, datasets_by_group
 from engine.data.files import csv_columns
 from engine.data.folder import data_folder
 from engine.optim import LOSSES, OPTIMIZERS
-from engine.presets import all_presets
+from engine.presets import PLAYGROUND_GROUPS, all_presets
 from engine.records import Boundary, Images, Neurons
 from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
 from engine.tasks import TASKS
@@ -145,7 +145,7 @@ def data_preview(s: RunSpec, data: Dataset | None) -> None:
 
 # ---------------------------------------------------------------- network
 def network_panel(s: RunSpec, rows) -> None:
-    presets = all_presets()
+    presets = all_presets(PLAYGROUND_GROUPS)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     first = pg.DEFAULT_PRESET if pg.DEFAULT_PRESET in presets else next(iter(presets))
     c1.selectbox("Start from a preset", list(presets), key=pg.key("preset"),

@@ -39,7 +39,7 @@ def _spec(args: argparse.Namespace) -> RunSpec:
 def cmd_presets(args: argparse.Namespace) -> int:
     from .presets import all_presets
     for name, spec in all_presets().items():
-        print(f"{name:22s} {spec.name}  [{spec.data.name}, {len(spec.layers)} layers, {spec.optim.name}]")
+        print(f"{name:26s} {spec.name}  [{spec.data.name}, {len(spec.layers)} layers, {spec.optim.name}]")
     return 0
 
 

@@ -110,6 +110,13 @@ def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str,
             and loss in ("cross_entropy", "bce"):
         problems.append(f"layer {len(rows)} ({rows[-1].label}): the {loss} loss applies softmax/sigmoid "
                         "itself, so the network must end in a Linear layer; remove the final activation")
+    return problems + budget(spec, rows, n_train)
+
+
+def budget(spec: RunSpec, rows: list[LayerInfo], n_train: int | None = None) -> list[str]:
+    """What a stack that fits would cost too much of: parameters, layer outputs per example and
+    per batch; and BatchNorm with fewer than two training examples."""
+    problems = []
     total = sum(r.n_params for r in rows)
     if total > MAX_PARAMS:
         biggest = max(rows, key=lambda r: r.n_params)

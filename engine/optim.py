@@ -130,9 +130,12 @@ LOSSES.register(LossInfo("mse", "Mean squared error", _mse,
 
 def resolve_loss(loss: str, task: str, n_out: int) -> str:
     """The loss 'auto' stands for: BCE for one-output classification, cross-entropy for
-    several outputs, MSE for regression."""
+    several outputs, MSE for regression, and a task's own loss where it has one."""
     if loss != "auto":
         return loss
+    own = [name for name, info in LOSSES.items() if info.tasks == (task,)]
+    if own:                                       # a task with a loss of its own (language_model)
+        return own[0]
     if task == "regression":
         return "mse"
     return "bce" if n_out == 1 else "cross_entropy"

@@ -206,7 +206,7 @@ def _scalars(cls: type, raw: Any, where: str, problems: list[str]) -> dict:
                 continue
             bad = [v for v in value if v not in p.choices]
             if bad:
-                problems.append(f"{name}: unknown {', '.join(bad)} (choose from {', '.join(p.choices)})")
+                problems.append(f"{name}: unknown {clip(', '.join(map(str, bad)))} (choose from {', '.join(p.choices)})")
                 continue
             if not value:
                 problems.append(f"{name}: choose at least one")

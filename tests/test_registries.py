@@ -109,6 +109,8 @@ def test_every_loss_computes_exports_and_names_real_tasks(name):
     info = LOSSES[name]
     assert info.label and info.help and set(info.tasks) <= set(TASKS)
     out, y = torch.randn(5, 1 if name == "bce" else 3), torch.tensor([0, 1, 1, 0, 1])
+    if info.tasks == ("language_model",):               # scores at every step (B, T, V), pads ignored
+        out, y = torch.randn(5, 4, 3), torch.tensor([[0, 1, 2, -100]] * 5)
     assert torch.isfinite(info.fn(out, y))
     ctor, out_expr, y_expr = info.code
     assert isinstance(eval(ctor, {"nn": nn}), nn.Module)

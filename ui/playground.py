@@ -21,7 +21,7 @@ from engine.build import LayerInfo, infer_shapes
 from engine.data import DATASETS, DataError, Dataset
 from engine.data.files import MAX_CSV_BYTES, csv_columns, read_csv
 from engine.data.folder import resolve, save_upload
-from engine.presets import load_preset
+from engine.presets import PLAYGROUND_GROUPS, load_preset
 from engine.schema import clip
 from engine.store import default_store
 from engine.run import load_dataset
@@ -38,7 +38,7 @@ DEFAULT_PRESET = "tf_playground"
 LEARNING_RATES = (0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BATCH_SIZES = (1, 2, 4, 8, 10, 16, 32, 64, 128, 256, 512, 1024)
 REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
-GROUP_LABELS = {"2d": "2-D points", "tabular": "Tables", "images": "Images", "files": "Your files"}
+GROUP_LABELS = dict(zip(PLAYGROUND_GROUPS, ("2-D points", "Tables", "Images", "Your files")))
 
 
 def default_spec() -> RunSpec:
