@@ -54,3 +54,12 @@ class Images:
     pred: tuple[int, ...]               # (K,) predicted labels
     confidence: tuple[float, ...]       # (K,) predicted probability of the predicted label
     class_names: tuple[str, ...]        # the dataset's class names
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Texts a language model wrote at one step, at a temperature and top-k."""
+    step: int
+    texts: tuple[str, ...]
+    temperature: float
+    top_k: int                          # 0: every character may be drawn

@@ -37,7 +37,8 @@ def test_quick_bench_reports_every_case_mode_and_ratio(report):
     assert report["quick"] is True and report["targets"] == TARGETS
     assert {"cpu", "cores", "torch", "python"} <= set(report["machine"])
     cases = report["cases"]
-    assert {c["case"] for c in cases} == {"spiral_mlp", "tf_playground"}
+    assert {c["case"] for c in cases} == {"spiral_mlp", "tf_playground", "char_lstm"}
+    assert next(c for c in cases if c["case"] == "char_lstm")["views"] == "samples, probes"
     for c in cases:
         assert c["device"] in ("cpu", "cuda") and c["batch_size"] > 0 and c["n_train"] > 0
         for key in ("samples_per_s", "samples_per_cpu_s", "epochs_per_s"):
@@ -71,12 +72,13 @@ def test_full_bench_covers_mnist_and_the_spiral_at_batch_32_and_256():
     cases = make_cases(quick=False, devices=["cpu"])
     got = {(c.name, c.spec.batch_size) for c in cases}
     assert {("mnist_cnn", 32), ("mnist_cnn", 256), ("spiral_mlp", 32), ("spiral_mlp", 256),
-            ("tf_playground", 10)} <= got
+            ("tf_playground", 10), ("char_lstm", 64)} <= got
     assert all(c.rounds >= 3 for c in cases)
 
 
-@pytest.mark.parametrize("spec, atol", [(tf_playground_spec(), 1e-7), (load_preset("lenet"), 1e-5)],
-                         ids=["tf_playground", "lenet"])
+@pytest.mark.parametrize("spec, atol", [(tf_playground_spec(), 1e-7), (load_preset("lenet"), 1e-5),
+                                        (load_preset("names_lstm_char_lm"), 1e-5)],
+                         ids=["tf_playground", "lenet", "char_lstm"])
 def test_bare_loop_trains_the_same_model_as_the_engine(spec, atol):
     """Same seed, data, batch order and optimizer: the bare loop's weights after a few steps
     equal the engine's, so the benchmark compares like with like. The engine computes them

@@ -16,7 +16,7 @@ optimizer and schedule, three ways:
 The three take turns in short windows, several rounds (a busy shared machine slows them
 alike); each ratio is the median over rounds of (b)/(a) and (c)/(a) measured side by side.
 Cases: the MNIST CNN preset on the 5,000 MNIST digits and an MLP on the spiral, batch 32
-and 256; TensorFlow Playground's default (spiral, 500 points, half for training,
+and 256; the names char-LSTM language model (its live view: sampled names); TensorFlow Playground's default (spiral, 500 points, half for training,
 2-4-2-1 tanh, batch 10, SGD 0.03) in epochs per second; on the CPU, and on the GPU too
 when there is one. `--browser` also measures the wait a user sees (Train -> first loss
 point, and the live chart's refresh interval) in headless Chromium (browser.py).
@@ -86,6 +86,7 @@ def make_cases(quick: bool, devices: list[str]) -> list[Case]:
         if quick:
             cases.append(Case("spiral_mlp", spiral_mlp_spec(32).with_(device=dev), dev, 0.25, 1))
             cases.append(Case("tf_playground", tf_playground_spec().with_(device=dev), dev, 0.25, 1))
+            cases.append(Case("char_lstm", load_preset("names_lstm_char_lm").with_(device=dev), dev, 0.25, 1))
             continue
         # each window spans a few evaluations (every 256 / 32 steps: 1-3 s on a CPU); six short
         # rounds rather than three long ones, so that a machine whose speed drifts moves the
@@ -95,6 +96,7 @@ def make_cases(quick: bool, devices: list[str]) -> list[Case]:
             cases.append(Case("mnist_cnn", mnist, dev, 1.0 if gpu else window, 6))
         for bs in (32, 256):
             cases.append(Case("spiral_mlp", spiral_mlp_spec(bs).with_(device=dev), dev, 1.5, 5))
+        cases.append(Case("char_lstm", load_preset("names_lstm_char_lm").with_(device=dev), dev, 2.0, 5))
         cases.append(Case("tf_playground", tf_playground_spec().with_(device=dev), dev, 1.5, 5))
     return [replace(c, spec=c.spec.with_(steps=FOREVER)) for c in cases]
 
@@ -165,21 +167,15 @@ def _sync(device: torch.device) -> None:
 
 
 # ---------------------------------------------------------------- (b), (c) the engine's worker
-def live_views() -> tuple[dict[str, Callable], str]:
-    """The views the Playground page gives its trainer, plus the probes recorder if the
-    page's views do not include one; and a note saying which were used."""
-    views: dict[str, Callable] = {}
-    try:
-        from ..views import playground_views
-        views = dict(playground_views())
-    except ImportError:
-        pass
-    try:
-        from ..probes import Recorder
-        if not any(isinstance(v, Recorder) for v in views.values()):
-            views["probes"] = Recorder()
-    except ImportError:
-        pass
+def live_views(spec: RunSpec) -> tuple[dict[str, Callable], str]:
+    """The live views the spec's task gives its trainer (the Playground's for classification
+    and regression, the samples for a language model), plus the probes recorder if they do not
+    include one; and a note saying which were used."""
+    from ..probes import Recorder
+    from ..tasks import TASKS
+    views: dict[str, Callable] = dict(TASKS[spec.task].views())
+    if not any(isinstance(v, Recorder) for v in views.values()):
+        views["probes"] = Recorder()
     note = ", ".join(views) if views else "none available (engine.views / engine.probes missing)"
     return views, note
 
@@ -257,7 +253,7 @@ class Result:
 def measure(case: Case, log: Callable[[str], None] = lambda s: None) -> Result:
     from ..device import pick_device
     device = pick_device(case.spec.device).device
-    views, note = live_views()
+    views, note = live_views(case.spec)
     modes: dict[str, Any] = {"bare": BareLoop(case.spec, device),
                              "engine": EngineMode(case.spec, None),
                              "live": EngineMode(case.spec, views)}
@@ -371,7 +367,14 @@ def main(args: Any) -> int:
         print(f"TF Playground default on {dev}: {eps['live']:.1f} epochs/s with live views "
               f"(engine without views {eps['engine']:.1f}, bare loop {eps['bare']:.1f}); per CPU second "
               f"of the training thread: {c['live']:.1f} live, {c['engine']:.1f} engine, {c['bare']:.1f} bare")
-    print(f"live views: {out['views']}")
+    notes = {r.case: r.views for r in results}
+    print("live views: " + "; ".join(f"{case}: {note}" for case, note in notes.items()))
+    for r in results:
+        if r.case == "char_lstm":                   # a sequence is T characters
+            t = load_preset("names_lstm_char_lm").data
+            steps = load_dataset(t, 0).input_shape[0]
+            print(f"char-LSTM on {r.device}: {r.samples_per_s['live'] * steps:,.0f} characters/s with live samples "
+                  f"(engine {r.samples_per_s['engine'] * steps:,.0f}, bare loop {r.samples_per_s['bare'] * steps:,.0f})")
     if "browser" in out:
         b = out["browser"]
         s = lambda v: "n/a" if v is None else f"{v:.2f} s"

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from ..build import budget, infer_shapes
 from ..data import IGNORE, Dataset
 from ..optim import LOSSES, LossInfo
+from ..records import Samples
 from ..spec import MAIN, LayerSpec, RunSpec
 from . import Score, Task, data_task, register
 
@@ -152,6 +153,19 @@ def sample(run, n: int = 8, temperature: float = 1.0, top_k: int = 0, seed: int 
     return texts
 
 
+class SampleView:
+    """The live view of a language model: `n` texts at the page's temperature and top-k (the page
+    sets them on this object; the worker draws, so the model is only touched by its thread).
+    The seed is fixed, so the texts change only because the model does."""
+
+    def __init__(self, n: int = 8, temperature: float = 1.0, top_k: int = 0, seed: int = 0):
+        self.n, self.temperature, self.top_k, self.seed = n, temperature, top_k, seed
+
+    def __call__(self, run) -> Samples:
+        return Samples(run.step_count, tuple(sample(run, self.n, self.temperature, self.top_k, self.seed)),
+                       self.temperature, self.top_k)
+
+
 def default_layers(data: Dataset) -> tuple[LayerSpec, ...]:
     """An Embedding, one LSTM and a per-step Linear over the vocabulary."""
     vocab = len(data.vocab)
@@ -177,6 +191,6 @@ def _export(spec: RunSpec) -> str:
 
 register(Task(TASK, "Language model", "Predict the next character at every step: cross-entropy per character.",
               TASK, _build, check, lambda data, group: {MAIN: default_layers(data)}, refit=_refit,
-              export=_export,
+              views=lambda: {"samples": SampleView()}, export=_export,
               score=Score("perplexity", "perplexity", False,
                           "e to the loss: as unsure as a fair choice among this many characters (lower is better).")))
