@@ -269,3 +269,28 @@ def _record(row: sqlite3.Row) -> RunRecord:
                      tuple(json.loads(row["tags"])), row["state"], json.loads(row["spec"]),
                      json.loads(row["series"]), json.loads(row["final"]), json.loads(row["best"]),
                      row["weights"])
+
+
+def flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested spec dict as {'networks.model.optim.lr': 0.01, ...} (lists of layers by index)."""
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out |= flatten(v, f"{prefix}{k}.")
+        return out
+    if isinstance(d, list) and any(isinstance(v, dict) for v in d):
+        out = {}
+        for i, v in enumerate(d):
+            out |= flatten(v, f"{prefix[:-1]}[{i}].")
+        return out
+    return {prefix[:-1]: d}
+
+
+def differing(specs: list[dict]) -> dict[str, list[Any]]:
+    """The spec fields whose values are not the same in every one of `specs` (a field missing
+    from one counts as different), each with its value per spec (None where missing), in the
+    first spec's order: the columns of the Runs page's comparison."""
+    flat = [flatten(s) for s in specs]
+    keys = list(dict.fromkeys(k for f in flat for k in f))
+    return {k: [f.get(k) for f in flat] for k in keys
+            if len({json.dumps(f.get(k, "<missing>"), sort_keys=True) for f in flat}) > 1}

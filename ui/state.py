@@ -10,6 +10,7 @@ import streamlit as st
 from engine.presets import load_preset
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
+from ui.runs import RUNS_DEFAULTS
 
 # key -> default value, or a zero-argument factory for values built on first use
 DEFAULTS: dict[str, Any | Callable[[], Any]] = {
@@ -45,6 +46,8 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "bp_net": start_params, "bp_history": list, "bp_steps": 0,
     # Optimizer arena (ui/arena.py): contestants, race, surfaces, lr finder
     **ARENA_DEFAULTS,
+    # Runs (ui/runs.py): the filter, the runs compared, the run acted on
+    **RUNS_DEFAULTS,
     # Inside the network (app_pages/inside.py): section shown and its choices
     "inside_preset": "mnist_cnn", "inside_section": "Activations", "inside_example_mode": "pick",
     "inside_example": 0, "inside_filter_layer": None, "inside_filter_channel": -1, "inside_kind": "weights",
