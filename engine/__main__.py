@@ -3,7 +3,7 @@
     python -m engine presets
     python -m engine check SPEC.json | --preset NAME
     python -m engine run SPEC.json | --preset NAME [--epochs N | --steps N] [--json]
-    python -m engine export SPEC.json | --preset NAME [-o model.py]
+    python -m engine export SPEC.json | --preset NAME [--format F] [--run ID] [-o FILE]
     python -m engine bench [--json] [--quick] [--browser]
     python -m engine runs list [--json] [--page P] | show ID [--json] | export ID... [-o F] | delete ID...
 
@@ -137,12 +137,36 @@ def _progress(run, snap) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_script
-    text = export_script(_spec(args))
-    if args.output:
-        Path(args.output).write_text(text)
+    spec = _spec(args)
+    if args.format == "script":
+        from .export import export_script
+        text = export_script(spec)
+        if args.output:
+            Path(args.output).write_text(text)
+        else:
+            print(text)
+        return 0
+    from .deploy import SUFFIX, apply_state_dict, export
+    from .tasks import build_run
+    run = build_run(spec)
+    if args.run:
+        from .store import RunStore
+        store = RunStore()
+        rec = store.find(args.run)
+        weights = store.weights(rec.id) if rec else None
+        if weights is None:
+            raise SpecError([f"export --run: no single saved run with weights has an id starting with "
+                             f"{clip(args.run, 40)}"])
+        try:
+            apply_state_dict(run.model, weights)
+        except ValueError as e:
+            raise SpecError([f"export --run: {e}"]) from None
     else:
-        print(text)
+        print("note: untrained weights (the spec's seed); --run ID exports a saved run's", file=sys.stderr)
+    out = export(run.model, run.x_test, args.format, spec)
+    path = Path(args.output or f"{args.preset or Path(args.spec).stem}{SUFFIX[args.format]}")
+    path.write_bytes(out.data)
+    print(f"wrote {path}: {out.summary()}")
     return 0
 
 
@@ -211,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--json", action="store_true", help="one JSON object per evaluation")
         if name == "export":
             p.add_argument("-o", "--output", help="write to this file")
+            p.add_argument("--format", default="script",
+                           choices=["script", "onnx", "torch_export", "torchscript", "state_dict"],
+                           help="script: a standalone PyTorch training script (default); the others: "
+                                "the model, checked against PyTorch on held-out inputs")
+            p.add_argument("--run", help="export the weights of this saved run (see runs list)")
     b = sub.add_parser("bench", help="samples/s of the engine vs a bare PyTorch loop")
     b.add_argument("--json", action="store_true", help="print the results as JSON")
     b.add_argument("--quick", action="store_true", help="fewer, shorter cases (a smoke test)")
