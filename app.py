@@ -20,6 +20,7 @@ PAGES = {
         st.Page("app_pages/inside.py", title="Inside the network", icon=":material/biotech:"),
         st.Page("app_pages/arena.py", title="Optimizer arena", icon=":material/sports_score:"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
+        st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:"),
     ],
     "Learn": [
         st.Page("app_pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),
