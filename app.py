@@ -19,6 +19,7 @@ PAGES = {
         st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:", default=True),
         st.Page("app_pages/inside.py", title="Inside the network", icon=":material/biotech:"),
         st.Page("app_pages/arena.py", title="Optimizer arena", icon=":material/sports_score:"),
+        st.Page("app_pages/sequences.py", title="Sequences & text", icon=":material/text_fields:"),
     ],
     "Learn": [
         st.Page("app_pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),
