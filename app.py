@@ -21,6 +21,7 @@ PAGES = {
         st.Page("app_pages/arena.py", title="Optimizer arena", icon=":material/sports_score:"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
         st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:"),
+        st.Page("app_pages/sequences.py", title="Sequences & text", icon=":material/text_fields:"),
     ],
     "Learn": [
         st.Page("app_pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),

@@ -1,6 +1,6 @@
 """Typed records the live views publish (torch-free: numpy arrays and numbers), read by the
-pages and the viz/ figure builders: the Playground's views and the error any failing view
-becomes. The probes recorder's records live in engine/probes/records.py."""
+pages and the viz/ figure builders: the Playground's views, the Sequences & text page's and the
+error any failing view becomes. The probes recorder's records live in engine/probes/records.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,10 +56,57 @@ class Images:
     class_names: tuple[str, ...]        # the dataset's class names
 
 
+# ---------------------------------------------------------------- the Sequences & text page
+# (engine/sequence_views.py). `version` is the version of the view's settings the record was
+# made with, so the page can tell a record for the settings it shows from an older one.
 @dataclass(frozen=True)
 class Samples:
-    """Texts a language model wrote at one step, at a temperature and top-k."""
-    step: int
-    texts: tuple[str, ...]
+    """Texts a language model drew, one character at a time."""
+    step: int                           # training steps taken when they were drawn
+    version: int
     temperature: float
-    top_k: int                          # 0: every character may be drawn
+    top_k: int                          # 0 = every character may be drawn
+    seed: int
+    texts: tuple[str, ...]
+    known: tuple[bool, ...]             # per text: it is one of the training texts (a copied name)
+
+
+@dataclass(frozen=True)
+class NextChars:
+    """P(next character | context) of a language model."""
+    step: int
+    version: int
+    typed: str                          # what the user typed
+    context: str                        # the characters the model read (after the start mark, if any)
+    dropped: str                        # typed characters left out: not in the vocabulary, or too many
+    vocab: tuple[str, ...]              # vocab[i] is id i's text; vocab[0] is padding
+    probs: np.ndarray                   # (V,) float32 the model's probabilities (temperature 1)
+    drawn: np.ndarray                   # (V,) float32 what the sampler draws from: temperature, top-k, no pad
+    temperature: float
+    top_k: int
+    end_mark: bool                      # vocab[1] '.' ends a text (names)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """One held-out window of a series, its true continuation and the model's forecast."""
+    step: int
+    version: int
+    index: int                          # which held-out window
+    n_windows: int                      # how many there are
+    window: np.ndarray                  # (W,) float32 the values the model reads
+    truth: np.ndarray                   # (H,) float32 the next H values
+    forecast: np.ndarray                # (H,) float32 the model's prediction of them
+
+
+@dataclass(frozen=True)
+class SequenceClasses:
+    """Class probabilities of one token sequence: a typed word, or the first held-out one."""
+    step: int
+    version: int
+    typed: str                          # what the user typed ('' = the held-out example is shown)
+    text: str                           # the characters the model read
+    dropped: str                        # typed characters left out: not in the vocabulary, or too many
+    true: int | None                    # the true class of a held-out example; None for a typed one
+    class_names: tuple[str, ...]
+    probs: np.ndarray                   # (C,) float32, sums to 1

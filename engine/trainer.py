@@ -4,7 +4,7 @@ lock-step (the optimizer arena), driven by commands and read through snapshots.
 It drives anything that follows `engine.tasks.Steppable`, built by the spec's task, and
 knows nothing of models, data or losses.
 
-The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, stop) go
+The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, refresh, stop) go
 through a queue and are applied between steps; `snapshot()` returns the latest published
 copy. Evaluations happen at fixed steps, so the numbers do not depend on timing; views
 (decision boundary, probes) run at a bounded rate in wall-clock time, read-only.
@@ -182,6 +182,10 @@ class Trainer:
     def pause(self) -> None: self._q.put(("pause",))
     def reset(self) -> None: self._q.put(("reset",))
 
+    def refresh(self) -> None:
+        """Compute the views again now, also while paused (after a view's settings changed)."""
+        self._q.put(("views",))
+
     def step(self, n: int = 1) -> None:
         """Take n more steps, then pause (a pause command drops the steps not yet taken)."""
         if not _whole(n) or not 1 <= n <= MAX_STEP_COMMAND:
@@ -331,6 +335,8 @@ class Trainer:
             if self._state == "running":
                 self._state = State.PAUSED
             self._pending_steps += cmd[1]
+        elif name == "views":
+            self._compute_views()
         elif name == "set_lr":
             for i, slot in enumerate(self._slots):
                 if cmd[2] is None or cmd[2] == i:

@@ -39,3 +39,37 @@ def follow(trainer: Callable[[], Trainer | None], shown: str, every: float,
             st.rerun()
         draw(t, snap)
     panel()
+
+
+# ---------------------------------------------------------------- the buttons, for any one-run page
+def train_or_pause(t: Trainer) -> None:
+    """Train / Pause: pause a running trainer, else start it (a finished one again from fresh
+    weights), and wait until its first steps are published, so the redraw after the click shows them."""
+    snap = t.snapshot()
+    state, step = snap.state, snap.run.step if snap.run is not None else 0
+    if state == "running":
+        t.pause()
+        settle(t, lambda s: s.state != "running")
+        return
+    if state in ("done", "diverged"):
+        t.reset()
+        step = 0
+    t.resume()
+    settle(t, lambda s: s.state not in ("preparing", "idle", "paused", "running")
+           or s.state == "running" and s.run is not None and s.run.step > step)
+
+
+def step_once(t: Trainer) -> None:
+    """Step: train on one batch, then wait until that step (or why none was taken) is published."""
+    snap = t.snapshot()
+    before = snap.run.step if snap.run else 0
+    t.step(1)
+    settle(t, lambda s: s.state not in ("running", "preparing", "idle", "paused")
+           or (s.run is not None and s.run.step > before and s.state != "running"))
+
+
+def reset(t: Trainer) -> None:
+    """Reset: fresh random weights (the same seed), then wait until the worker has started on it."""
+    before = t.snapshot().state
+    t.reset()
+    settle(t, lambda s: s.state != before)

@@ -11,6 +11,7 @@ from engine.presets import load_preset
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
 from ui.runs import RUNS_DEFAULTS
+from ui.sequences import SEQ_DEFAULTS
 
 # key -> default value, or a zero-argument factory for values built on first use
 DEFAULTS: dict[str, Any | Callable[[], Any]] = {
@@ -52,6 +53,8 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "inside_preset": "mnist_cnn", "inside_section": "Activations", "inside_example_mode": "pick",
     "inside_example": 0, "inside_filter_layer": None, "inside_filter_channel": -1, "inside_kind": "weights",
     "inside_draw_s": dict,       # seconds drawing each section took (sets the refresh pace)
+    # Sequences & text (ui/sequences.py): the preset, its epochs and the views' settings
+    **SEQ_DEFAULTS,
 }
 
 

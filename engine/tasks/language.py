@@ -21,7 +21,6 @@ import torch.nn.functional as F
 from ..build import budget, infer_shapes
 from ..data import IGNORE, Dataset
 from ..optim import LOSSES, LossInfo
-from ..records import Samples
 from ..spec import MAIN, LayerSpec, RunSpec
 from . import Score, Task, data_task, register
 
@@ -126,44 +125,49 @@ def next_probs(run, ids: list[int], temperature: float = 1.0) -> np.ndarray:
     return torch.softmax(logits / max(temperature, 1e-6), -1).cpu().numpy()
 
 
+def draw_probs(p: np.ndarray, top_k: int = 0) -> np.ndarray:
+    """The distribution `sample` draws the next token from, given P(next) at its temperature:
+    padding never, only the top_k most likely tokens (0 = all), renormalised to sum 1."""
+    p = np.array(p)                                                # a copy, in its own dtype
+    p[0] = 0.0                                                     # never draw padding
+    if top_k:
+        p[np.argsort(p)[:-top_k]] = 0.0
+    return p / p.sum()
+
+
+def marked(vocab: list[str]) -> bool:
+    """The texts are framed by the boundary mark '.' at vocab[1] (names): each starts after it
+    and ends at the next one."""
+    return len(vocab) > 1 and vocab[1] == "."
+
+
+def start_ids(data: Dataset, prefix: str = "") -> list[int]:
+    """The ids a text starts from: the boundary mark (names) and then `prefix`; without a mark and
+    a prefix, the first character of the held-out text. Characters not in the vocabulary are skipped."""
+    start = ([1] if marked(data.vocab) else []) + _encode(data.vocab, prefix)
+    return start or [int(data.x_test[0, 0])]
+
+
 def sample(run, n: int = 8, temperature: float = 1.0, top_k: int = 0, seed: int = 0,
            prefix: str = "") -> list[str]:
     """n texts drawn one token at a time, at most the training length each. A dataset whose
     vocab[1] is the boundary mark '.' (names) starts there and stops at the next one; other texts
     start from `prefix` (or the first character of the held-out text). Pad is never drawn."""
     vocab, steps = run.data.vocab, run.data.input_shape[0]
-    marked = len(vocab) > 1 and vocab[1] == "."
-    start = ([1] if marked else []) + _encode(vocab, prefix)
-    if not start:
-        start = [int(run.data.x_test[0, 0])]
+    mark = marked(vocab)
+    start = start_ids(run.data, prefix)
     rng = np.random.default_rng(seed)
     texts = []
     for _ in range(n):
         ids = list(start)
         while len(ids) < steps:
-            p = next_probs(run, ids[-steps:], temperature)
-            p[0] = 0.0                                             # never draw padding
-            if top_k:
-                p[np.argsort(p)[:-top_k]] = 0.0
-            t = int(rng.choice(len(p), p=p / p.sum()))
-            if marked and t == 1:
+            p = draw_probs(next_probs(run, ids[-steps:], temperature), top_k)
+            t = int(rng.choice(len(p), p=p))
+            if mark and t == 1:
                 break
             ids.append(t)
-        texts.append("".join(vocab[i] for i in ids[1 if marked else 0:]))
+        texts.append("".join(vocab[i] for i in ids[1 if mark else 0:]))
     return texts
-
-
-class SampleView:
-    """The live view of a language model: `n` texts at the page's temperature and top-k (the page
-    sets them on this object; the worker draws, so the model is only touched by its thread).
-    The seed is fixed, so the texts change only because the model does."""
-
-    def __init__(self, n: int = 8, temperature: float = 1.0, top_k: int = 0, seed: int = 0):
-        self.n, self.temperature, self.top_k, self.seed = n, temperature, top_k, seed
-
-    def __call__(self, run) -> Samples:
-        return Samples(run.step_count, tuple(sample(run, self.n, self.temperature, self.top_k, self.seed)),
-                       self.temperature, self.top_k)
 
 
 def default_layers(data: Dataset) -> tuple[LayerSpec, ...]:
@@ -184,6 +188,11 @@ def _refit(layers: tuple[LayerSpec, ...], data: Dataset) -> tuple[LayerSpec, ...
     return tuple(out)
 
 
+def _views():
+    from ..sequence_views import SampleView                  # (it imports this module)
+    return {"samples": SampleView()}
+
+
 def _export(spec: RunSpec) -> str:
     from ..export import supervised_script
     return supervised_script(spec)
@@ -191,6 +200,6 @@ def _export(spec: RunSpec) -> str:
 
 register(Task(TASK, "Language model", "Predict the next character at every step: cross-entropy per character.",
               TASK, _build, check, lambda data, group: {MAIN: default_layers(data)}, refit=_refit,
-              views=lambda: {"samples": SampleView()}, export=_export,
+              views=_views, export=_export,
               score=Score("perplexity", "perplexity", False,
                           "e to the loss: as unsure as a fair choice among this many characters (lower is better).")))

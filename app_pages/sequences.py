@@ -1,0 +1,221 @@
+"""Sequences & text: train a character language model, a word-language classifier or a series
+forecaster with Train / Pause / Step / Reset, and watch it learn live.
+
+Layout and widgets only: the run, the callbacks and the text are in ui/sequences.py, the views in
+engine/sequence_views.py, the figures in viz/sequences.py.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from engine.records import Forecast, NextChars, Samples, SequenceClasses, ViewError
+from engine.tasks import TASKS
+from engine.tasks.language import TASK as LANGUAGE_MODEL
+from ui import sequences as sq
+from ui.live import follow
+from ui.state import init_defaults
+from viz import sequences as vz
+
+FAST_S, SLOW_S = 0.5, 1.0            # seconds between redraws: numbers and loss / samples and pictures
+
+init_defaults()          # idempotent; lets the page run on its own (page tests)
+
+st.title("Sequences & text")
+st.caption("Networks that read one character (or one value) after another: a recurrent network (LSTM, GRU) "
+           "carries a memory from step to step, a transformer looks back at every earlier step. Pick a preset, "
+           "press **▶ Train** and watch it learn to spell names, tell languages apart or continue a wave.")
+
+spec = sq.spec()
+data = sq.dataset(spec)
+kind = sq.kind(spec, data)
+problems = sq.problems(spec)
+trainer = sq.sync_run(spec, not problems)
+snap = trainer.snapshot() if trainer else None
+shown = snap.state if snap else "none"
+if st.session_state["seq_error"]:
+    st.error(st.session_state["seq_error"])
+    st.session_state["seq_error"] = ""
+
+
+def chart(fig, key: str, static: bool) -> None:
+    """A live chart; while training, the fragment's own redraws draw it as a picture (no hover)."""
+    st.plotly_chart(fig, key=key, config={"staticPlot": True, "displayModeBar": False} if static
+                    else {"displayModeBar": False})
+
+
+def live(every: float, draw) -> None:
+    """draw(snap, run, static) now and, while the run trains, every `every` seconds (ui.live.follow)."""
+    redrawn = f"seq_redrawn_{draw.__name__}"
+    st.session_state[redrawn] = False                  # a full run of the page: charts interactive
+
+    def panel(t, s) -> None:
+        if s.run is not None:
+            draw(s, s.run, st.session_state[redrawn] and s.state == "running")
+        st.session_state[redrawn] = True
+    follow(sq.trainer, shown, every, panel)
+
+
+# ---------------------------------------------------------------- live parts
+def numbers(s, run, static: bool) -> None:
+    if s.state == "error":
+        st.error(f"The run stopped with an error: {s.error}. Press Reset to start again.")
+    if run.status == "diverged":
+        st.error(run.message)
+    ev, c = run.last_eval, st.columns(3)
+    c[0].metric("Step", f"{run.step:,}", help=f"Gradient steps so far, of {run.total_steps:,} "
+                f"(epoch {run.epoch:.1f} of {spec.epochs}).")
+    loss, base = ev.get("test_loss", float("nan")), ev.get("baseline_loss") if kind == LANGUAGE_MODEL else None
+    c[1].metric("Held-out loss", f"{loss:.3f}", delta=f"{loss - base:+.3f}" if base else None, delta_color="inverse",
+                help="The loss on examples the network never trains on" +
+                     (", in nats per character; the small number compares it with the bigram baseline's."
+                      if base else "."))
+    if kind == LANGUAGE_MODEL:
+        ppl = ev.get("perplexity", float("nan"))
+        c[2].metric("Perplexity", f"{ppl:.2f}", delta=f"{ppl - sq.perplexity(base):+.2f}" if base else None,
+                    delta_color="inverse", help="e to the held-out loss: the model is as unsure as if it "
+                    "picked among this many equally likely characters. Lower is better.")
+        if base:
+            st.caption(sq.baseline_note(base, data))
+    elif (score := TASKS[spec.task].score) is not None:
+        c[2].metric(f"Held-out {score.name}", score.text(ev.get(f"test_{score.key}")), help=score.help)
+    st.caption(f"Epoch {run.epoch:.1f} of {spec.epochs}" +
+               (f" · {s.samples_per_s:,.0f} examples/s on {s.device}" if s.state == "running" else ""))
+
+
+def loss_chart(s, run, static: bool) -> None:
+    title, y = sq.loss_labels(kind)
+    base = run.last_eval.get("baseline_loss") if kind == LANGUAGE_MODEL else None
+    chart(vz.loss_figure(run.evals, run.batches, base, title, y), "seq_loss", static)
+
+
+def accuracy_chart(s, run, static: bool) -> None:
+    chart(vz.score_figure(run.evals, "acc", "accuracy", True), "seq_acc", static)
+
+
+def view(run, name: str, record_type):
+    rec = run.views.get(name)
+    if isinstance(rec, ViewError):
+        st.error(f"This view failed: {rec.message}. Training goes on.")
+    return rec if isinstance(rec, record_type) else None
+
+
+def samples(s, run, static: bool) -> None:
+    if (rec := view(run, "samples", Samples)) is not None:
+        with st.container(key="seq_samples_box"):
+            st.markdown(sq.samples_heading(rec))
+            st.markdown(sq.samples_markdown(rec))
+
+
+def next_chars(s, run, static: bool) -> None:
+    if (rec := view(run, "next_chars", NextChars)) is not None:
+        chart(vz.next_char_figure(rec), "seq_next", static)
+        if note := sq.dropped_note(rec):
+            st.caption(note)
+
+
+def classes(s, run, static: bool) -> None:
+    if (rec := view(run, "classes", SequenceClasses)) is not None:
+        chart(vz.classes_figure(rec), "seq_classes", static)
+        if note := sq.dropped_note(rec):
+            st.caption(note)
+
+
+def forecast(s, run, static: bool) -> None:
+    if (rec := view(run, "forecast", Forecast)) is not None:
+        chart(vz.forecast_figure(rec), "seq_forecast", static)
+
+
+# ---------------------------------------------------------------- the run: preset, network, buttons
+left, right = st.columns([5, 6], gap="medium")
+with left:
+    presets = sq.presets()
+    st.selectbox("Preset", list(presets), key="seq_preset", on_change=sq.on_preset,
+                 format_func=lambda n: presets[n].name or n,
+                 help="A ready-made dataset, network and training settings for sequences.")
+    st.caption(sq.dataset_help(spec))
+    rows = sq.shape_rows(spec, data)
+    st.dataframe(sq.layer_table(rows, data), hide_index=True,
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+    st.caption("What each layer hands to the next for one example (steps × numbers per step) and how many "
+               "weights it learns. " + sq.layer_notes(rows))
+    st.number_input("Epochs", 1, 1000, key="seq_epochs",
+                    help="Passes over the training set before training stops; a new value starts a new run.")
+with right:
+    running = shown == "running"
+    c1, c2, c3 = st.columns(3, vertical_alignment="center", gap="small")
+    c1.button("Pause" if running else "Train", key="seq_train", type="primary", on_click=sq.on_train,
+              icon=":material/pause:" if running else ":material/play_arrow:", disabled=trainer is None,
+              width="stretch", help="Start or pause training; the run keeps going while you visit other pages.")
+    c2.button("Step", key="seq_step", on_click=sq.on_step, disabled=trainer is None, width="stretch",
+              icon=":material/skip_next:", help="Train on exactly one batch, then stop.")
+    c3.button("Reset", key="seq_reset", on_click=sq.on_reset, disabled=trainer is None, width="stretch",
+              icon=":material/restart_alt:", help="Start again from fresh random weights.")
+    st.caption(f"Run: **{sq.state_text(snap)}** · saved to the run history whenever it stops")
+    for problem in problems:
+        st.error(problem, icon=":material/block:")
+    if trainer is not None and trainer.history_error:
+        st.warning(f"Note: {trainer.history_error}.")
+    live(FAST_S, numbers)
+    live(FAST_S, loss_chart)
+    st.caption(sq.loss_caption(kind))
+
+# ---------------------------------------------------------------- what the model does
+def language_model_part() -> None:
+    st.markdown("**What the model writes**")
+    a, b, c, _ = st.columns([3, 1.4, 1.6, 4], vertical_alignment="bottom")
+    a.slider("Temperature", **sq.TEMPERATURE, key="seq_temperature",
+             help="Divides the model's scores before they become probabilities: below 1 picks the likely "
+                  "letters more often (safe, repetitive), above 1 gives rare letters more chances (wild).")
+    b.number_input("Top-k", 0, len(data.vocab) - 1, key="seq_top_k",
+                   help="Draw only among the k most likely characters; 0 = among all of them.")
+    c.button("New samples", key="seq_new_samples", on_click=sq.on_new_samples, icon=":material/casino:",
+             width="stretch", help="Other random draws from the same model.")
+    live(SLOW_S, samples)
+    st.caption("Names the model makes up, one letter at a time, each drawn from its next-letter probabilities. "
+               "The random draws stay the same, so what changes is the network; grey ones copy a name it "
+               "trained on.")
+    st.markdown("**What comes next?**")
+    a, b = st.columns([1, 3], gap="large")
+    a.text_input("Start of a name", key="seq_prefix", max_chars=40, placeholder="e.g. mar",
+                 help="The model reads these letters and gives a probability to every letter that could come next.")
+    a.caption("The bars show what the model thinks comes next after the letters you typed (blue, at "
+              "temperature 1; *end* = the name stops here) and, when the temperature or top-k change it, what "
+              "sampling draws from (orange).")
+    with b:
+        live(SLOW_S, next_chars)
+
+
+def classifier_part() -> None:
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        live(SLOW_S, accuracy_chart)
+        n = len(data.class_names)
+        st.caption(f"Accuracy = the share of held-out examples the network gets right; with {n} classes, "
+                   f"guessing is right {100 / n:.0f}% of the time.")
+    if sq.typed_classes(data):
+        with c2:
+            st.text_input("Type a word", key="seq_text", max_chars=60, placeholder="e.g. bonjour",
+                          help="The network reads it letter by letter and gives each class a probability; "
+                               "empty = the first held-out word.")
+            live(SLOW_S, classes)
+            st.caption("Try words that are in no list: the network has learned each language's spelling habits, "
+                       "not a dictionary.")
+
+
+def forecast_part() -> None:
+    c1, c2 = st.columns([3, 2], gap="large")
+    with c1:
+        st.number_input("Held-out window", 1, len(data.x_test), key="seq_window",
+                        help="Which of the series the network never trains on to forecast.")
+        live(SLOW_S, forecast)
+    with c2:
+        st.markdown("**Reading the forecast**")
+        st.caption("Blue: the values the network reads. Green: what really came next. Orange: its forecast; "
+                   "the closer orange follows green, the better it has learned the waves. Try other windows: "
+                   "none of them was seen in training.")
+
+
+PARTS = {LANGUAGE_MODEL: language_model_part, "classification": classifier_part, "forecast": forecast_part}
+if (part := PARTS.get(kind)) is not None:
+    st.divider()
+    part()

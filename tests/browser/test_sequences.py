@@ -1,0 +1,89 @@
+"""The Sequences & text page in headless Chromium: train the names char-LSTM, the samples
+change as it learns, pause, and a screenshot a beginner can read."""
+from __future__ import annotations
+
+import time
+
+from .conftest import assert_no_exception, open_page, shot, wait_idle
+
+# the samples box: its heading and the sampled names (one badge each)
+SAMPLES = """() => {
+  const el = document.querySelector('.st-key-seq_samples_box');
+  const badges = el ? [...el.querySelectorAll('.stMarkdownBadge')].map(b => b.innerText.split(' · ')[0]) : [];
+  return badges.length ? [el.querySelector('p').innerText, ...badges].join('\\n') : null;
+}"""
+BASELINE = """() => {
+  for (const el of document.querySelectorAll('.js-plotly-plot')) {
+    const t = el.layout && el.layout.title && el.layout.title.text;
+    if (t && t.includes('Loss per character') && el._fullData)
+      return el._fullData.filter(d => d.name === 'bigram baseline').map(d => Array.from(d.y));
+  }
+  return null;
+}"""
+
+
+def _shot_all(page, name: str):
+    """Grow the viewport to the content (Streamlit scrolls an inner box), then a screenshot."""
+    need = page.evaluate("""() => Math.max(...[...document.querySelectorAll('*')]
+        .filter(e => e.scrollHeight > e.clientHeight + 5 && getComputedStyle(e).overflowY !== 'visible')
+        .map(e => e.scrollHeight), document.body.scrollHeight)""")
+    page.set_viewport_size({"width": 1400, "height": max(1000, min(int(need) + 40, 4000))})
+    page.mouse.move(5, 5)                                         # no tooltip in the picture
+    page.wait_for_timeout(1200)                                   # charts re-layout to the new size
+    path = shot(page, name)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    return path
+
+
+def _samples(page, timeout: float = 30.0) -> str:
+    end = time.monotonic() + timeout
+    while not (text := page.evaluate(SAMPLES)):
+        assert time.monotonic() < end, "no samples on the page"
+        time.sleep(0.3)
+    return text
+
+
+def _names(text: str) -> list[str]:
+    """The sampled names: the lines after the heading."""
+    return text.splitlines()[1:]
+
+
+def test_train_the_names_model_and_the_samples_change(page, app_url):
+    open_page(page, app_url, "sequences")
+    assert_no_exception(page)
+    page.wait_for_function("() => document.body.innerText.includes('What the model writes')")
+    page.wait_for_function(SAMPLES, timeout=60_000)                 # the untrained model's samples
+    before = _samples(page)
+    assert "samples at step 0" in before, before
+    epochs = page.locator(".st-key-seq_epochs input").first        # long enough to pause it while it trains
+    epochs.fill("100")
+    epochs.press("Enter")
+    page.wait_for_function("() => document.body.innerText.includes('Epoch 0.0 of 100')")
+    wait_idle(page)
+    page.wait_for_function(SAMPLES, timeout=60_000)
+    train = page.locator(".st-key-seq_train button").first
+    train.click()
+    page.wait_for_function("() => document.querySelector('.st-key-seq_train button').innerText.includes('Pause')")
+    end, seen = time.monotonic() + 60, {before}
+    while time.monotonic() < end:
+        seen.add(_samples(page))
+        if len({tuple(_names(s)) for s in seen}) >= 3:
+            break
+        time.sleep(0.5)
+    assert len({tuple(_names(s)) for s in seen}) >= 3, f"the samples did not change while training: {seen}"
+    time.sleep(2)
+    train.click()                                                    # pause
+    page.wait_for_function("() => document.body.innerText.includes('Run: paused')")
+    assert "Train" in train.inner_text()
+    wait_idle(page)
+    assert_no_exception(page)
+    base = page.evaluate(BASELINE)
+    assert base and len(base[0]) == 2 and base[0][0] == base[0][1] and 1.5 < base[0][0] < 3.3, base
+    after = _samples(page)
+    assert "samples at step 0" not in after and len(_names(after)) == 8, after
+    page.locator("[data-testid='stTextInput'] input").first.fill("mar")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.body.innerText.includes('Next character after “mar”')")
+    wait_idle(page)
+    assert "Run: paused" in page.inner_text("body")
+    assert _shot_all(page, "sequences_names_lstm").stat().st_size > 50_000

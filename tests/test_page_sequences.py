@@ -1,0 +1,176 @@
+"""AppTest of the Sequences & text page: it is in the navigation; the names char-LSTM trains
+with the bigram baseline on its loss chart, samples that change as it learns and follow the
+temperature, next-character probabilities for a typed prefix, Pause / Step / Reset, and the run
+in the history; the word-language classifier and the sines forecaster show their own views."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import engine.trainer as trainer_mod
+from engine.data import load_dataset
+from engine.presets import load_preset, preset_names
+from engine.spec import LayerSpec
+from engine.store import default_store
+from engine.tasks.language import sample
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("stop_trainers")
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app_pages" / "sequences.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception[0].message
+    return at
+
+
+def _trainer():
+    (t,) = [t for t in trainer_mod.live_trainers() if t.page == "sequences"]
+    return t
+
+
+def _charts(at: AppTest) -> dict[str, dict]:
+    return {(f := json.loads(c.proto.spec))["layout"]["title"]["text"]: f for c in at.get("plotly_chart")}
+
+
+def _trace(fig: dict, name: str) -> dict:
+    return next(t for t in fig["data"] if t.get("name") == name)
+
+
+def _samples(at: AppTest) -> tuple[int, list[str]]:
+    """The step the samples on the page were drawn at, and the samples."""
+    texts = [m.value for m in at.markdown]
+    head = next(t for t in texts if " samples at step " in t)
+    badges = next(t for t in texts if t.startswith((":blue-badge[", ":gray-badge[")))
+    step = int(re.search(r"samples at step ([\d,]+)", head).group(1).replace(",", ""))
+    return step, [b.split(" · ")[0] for b in re.findall(r"-badge\[([^\]]*)\]", badges)]
+
+
+def _wait(t, until, timeout: float = 60):
+    return t.wait(until, timeout)
+
+
+def test_the_page_is_in_the_navigation_under_train():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    spec = load_preset("tf_playground")                         # a Playground network that cannot train: no run
+    at.session_state["pg_spec"] = spec.with_(layers=(*spec.layers[:-1], LayerSpec.make("linear", units=3)))
+    at.run()
+    at.switch_page("app_pages/sequences.py").run()
+    assert not at.exception, at.exception[0].message
+    assert at.title[0].value == "Sequences & text"
+    source = (ROOT / "app.py").read_text()
+    train = source[source.index('"Train": ['):source.index('"Learn": [')]
+    assert 'st.Page("app_pages/sequences.py", title="Sequences & text"' in train
+    assert at.selectbox(key="seq_preset").options == [load_preset(n).name for n in preset_names(("sequences",))]
+
+
+def test_train_the_names_lstm_samples_baseline_pause_and_history():
+    at = _page()
+    assert at.selectbox(key="seq_preset").value == "names_lstm_char_lm"
+    spec = load_preset("names_lstm_char_lm")
+    data = load_dataset(spec.data, spec.seed)
+    table = at.dataframe[0].value
+    assert list(table["layer"]) == ["input", "Embedding 28x24", "LSTM 128", "Linear 28", "total"]
+    assert list(table["output shape"])[:4] == ["12 character ids", "12 × 24", "12 × 128", "12 × 28"]
+    assert int(table["parameters"].iloc[-1]) == 672 + 78_848 + 3_612
+    at.number_input(key="seq_epochs").set_value(200).run()     # long enough to pause it while it trains
+    t = _trainer()
+    assert t.specs[0] == spec.with_(epochs=200) and t.page == "sequences"
+
+    at.button(key="seq_train").click().run()
+    assert at.button(key="seq_train").label == "Pause"
+    _wait(t, lambda s: len(s.run.evals["step"]) >= 3)
+    at.run()
+    charts = _charts(at)
+    loss = charts["Loss per character"]
+    base = _trace(loss, "bigram baseline")
+    assert base["y"] == [data.baseline_loss, data.baseline_loss] and base["line"]["dash"] == "dash"
+    assert base["x"][0] == 0 and base["x"][1] >= 2 * t.runs()[0].eval_every
+    assert len(_trace(loss, "held-out loss")["x"]) >= 3
+    assert loss["layout"]["yaxis"]["title"]["text"] == "loss (nats per character)"
+    metrics = {m.label: m.value for m in at.metric}
+    ev = t.snapshot().run.last_eval
+    assert float(metrics["Perplexity"]) == pytest.approx(math.exp(ev["test_loss"]), abs=0.5)
+    assert any(f"perplexity {math.exp(data.baseline_loss):.2f}" in c.value for c in at.caption)
+    step1, names1 = _samples(at)
+    assert len(names1) == 8 and step1 > 0
+    # the samples change as the model learns (the same random draws, a newer model)
+    _wait(t, lambda s: s.run.views["samples"].step >= step1 + 2 * t.runs()[0].eval_every)
+    at.run()
+    step2, names2 = _samples(at)
+    assert step2 > step1 and names2 != names1
+    assert "Next character at the start of a name" in _charts(at)
+
+    # pause: the run stops, the button says Train, the run is in the history
+    at.button(key="seq_train").click().run()
+    snap = t.snapshot()
+    assert snap.state == "paused" and at.button(key="seq_train").label == "Train"
+    paused_at = snap.run.step
+    time.sleep(0.5)
+    assert t.snapshot().run.step == paused_at
+    (rec,) = [r for r in default_store().list(page="sequences") if r.id == t.record_ids()[0]]
+    assert rec.spec["data"]["name"] == "names" and rec.series["step"] == snap.run.evals["step"]
+
+    # while paused: a colder temperature and a prefix are applied at once, by the worker
+    at.slider(key="seq_temperature").set_value(0.5).run()
+    step, names = _samples(at)
+    assert step == paused_at
+    assert names == [n or "(empty)" for n in sample(t.runs()[0], 8, 0.5, 0, 0)]     # paused: safe to read
+    assert any("temperature 0.5" in m.value for m in at.markdown)
+    at.button(key="seq_new_samples").click().run()                 # other random draws, same model
+    assert _samples(at)[1] == [n or "(empty)" for n in sample(t.runs()[0], 8, 0.5, 0, 1)] != names
+    at.text_input(key="seq_prefix").set_value("Mar").run()
+    nxt = _charts(at)["Next character after “mar”"]
+    bars = _trace(nxt, "the model's probability")
+    assert len(bars["x"]) == len(data.vocab) - 1 and bars["x"][0] == "end"
+    drawn = _trace(nxt, "what sampling draws from (temperature 0.5)")["y"]
+    assert 99 < sum(bars["y"]) <= 100 and sum(drawn) == pytest.approx(100, abs=1e-3)   # padding is left out
+    assert np.argmax(drawn) == np.argmax(bars["y"]) and max(drawn) > max(bars["y"])   # colder: sharper
+
+    # step: exactly one more batch; reset: back to step 0 with fresh weights
+    at.button(key="seq_step").click().run()
+    assert _trainer().snapshot().run.step == paused_at + 1
+    at.button(key="seq_reset").click().run()
+    _wait(t, lambda s: s.state == "idle")
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Step"] == "0"
+    assert not at.exception and not at.error
+
+
+def test_the_word_classifier_and_the_forecaster_show_their_views():
+    at = _page()
+    at.selectbox(key="seq_preset").set_value("language_gru_classifier").run()
+    t = _trainer()
+    assert t.specs[0].data.name == "language"
+    _wait(t, lambda s: s.state == "idle")
+    for _ in range(3):
+        at.button(key="seq_step").click().run()
+    at.text_input(key="seq_text").set_value("Bonjour").run()
+    charts = _charts(at)
+    assert {"Loss (cross-entropy)", "Accuracy", "Class probabilities of “bonjour”"} <= set(charts)
+    bars = charts["Class probabilities of “bonjour”"]["data"][0]
+    assert bars["y"] == ["English", "French", "German", "Spanish", "Finnish"]
+    assert sum(bars["x"]) == pytest.approx(100, abs=0.01)
+    assert "bigram baseline" not in [tr["name"] for tr in charts["Loss (cross-entropy)"]["data"]]
+    assert [m.label for m in at.metric] == ["Step", "Held-out loss", "Held-out accuracy"]
+
+    at.selectbox(key="seq_preset").set_value("sines_lstm_forecast").run()
+    t = _trainer()
+    _wait(t, lambda s: s.state == "idle")
+    at.button(key="seq_step").click().run()
+    at.number_input(key="seq_window").set_value(5).run()
+    data = load_dataset(t.specs[0].data, t.specs[0].seed)
+    fig = _charts(at)[f"Forecast for held-out window 5 of {len(data.x_test):,}"]
+    read, truth, pred = fig["data"]
+    assert len(read["x"]) == 32 and truth["x"] == list(range(1, 9)) and len(pred["y"]) == 8
+    assert truth["y"] == pytest.approx(data.y_test[4].tolist(), abs=1e-6)
+    assert "Loss (mean squared error)" in _charts(at)
+    assert not at.exception and not at.error

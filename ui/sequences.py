@@ -1,0 +1,282 @@
+"""The Sequences & text page's logic: its run (a Trainer in the session's "sequences" slot, with
+the views of engine.sequence_views), the buttons' callbacks, the views' settings, and the text
+the page shows.
+
+State (defaults in SEQ_DEFAULTS, set by ui.state): the preset and its epochs make the spec; the
+other keys are the views' settings, handed to the trainer's views at every run of the page
+(`push_settings`), so the views always follow the widgets.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable
+
+import streamlit as st
+
+from engine.build import LayerInfo, infer_shapes
+from engine.data import DATASETS, Dataset
+from engine.layers import LAYERS
+from engine.presets import load_preset, preset_names
+from engine.records import NextChars, Samples, SequenceClasses
+from engine.run import load_dataset
+from engine.sequence_views import sequence_views
+from engine.spec import RunSpec
+from engine.store import default_store
+from engine.tasks.language import TASK as LANGUAGE_MODEL, marked
+from engine.trainer import Snapshot, Trainer, validate
+from ui import builder, live
+from ui.session import workers
+
+SLOT = "sequences"
+PAGE = "sequences"                   # the run history's page name
+GROUP = "sequences"                  # the presets offered: those whose dataset is of this group
+DEFAULT_PRESET = "names_lstm_char_lm"
+TEMPERATURE = {"min_value": 0.1, "max_value": 2.0, "step": 0.1}     # the temperature slider
+
+SEQ_DEFAULTS: dict[str, Any] = {
+    "seq_preset": DEFAULT_PRESET,
+    "seq_epochs": lambda: load_preset(DEFAULT_PRESET).epochs,
+    "seq_temperature": 1.0,          # samples and next-character chart
+    "seq_top_k": 0,                  # 0 = every character may be drawn
+    "seq_seed": 0,                   # the samples' random draws; "New samples" adds one
+    "seq_prefix": "",                # next-character probabilities after this text
+    "seq_text": "",                  # a sequence to classify ('' = the first held-out example)
+    "seq_window": 1,                 # forecast: held-out window number (from 1)
+    "seq_error": "",                 # a callback that failed, said once
+}
+
+
+# ---------------------------------------------------------------- the spec
+@functools.lru_cache(maxsize=1)
+def presets() -> dict[str, RunSpec]:
+    """The presets this page trains: those whose dataset is a sequence one."""
+    return {n: load_preset(n) for n in preset_names((GROUP,))}
+
+
+def spec() -> RunSpec:
+    """The run the page trains: the chosen preset with the chosen number of epochs."""
+    base = presets()[st.session_state["seq_preset"]]
+    return base.with_(epochs=int(st.session_state["seq_epochs"] or base.epochs))
+
+
+def dataset(s: RunSpec) -> Dataset:
+    return load_dataset(s.data, s.seed)
+
+
+def kind(s: RunSpec, data: Dataset) -> str:
+    """language_model | classification | forecast | regression: what the page shows for the run."""
+    if s.task == LANGUAGE_MODEL:
+        return LANGUAGE_MODEL
+    if s.task == "regression":
+        return "forecast" if data.x_test.ndim == 3 and data.x_test.shape[2] == 1 else "regression"
+    return "classification"
+
+
+def typed_classes(data: Dataset) -> bool:
+    """A classifier of token sequences: the user can type one and see its class probabilities."""
+    return data.token_input and data.task == "classification"
+
+
+# ---------------------------------------------------------------- the run
+def trainer() -> Trainer | None:
+    return workers().get(SLOT)
+
+
+def _setting(key: str) -> Any:
+    """A view setting's widget value; its default while the widget is not drawn (Streamlit drops
+    the state of a widget a run does not draw: the temperature while a classifier is shown)."""
+    value = st.session_state.get(key)
+    return SEQ_DEFAULTS[key] if value is None else value
+
+
+def view_settings() -> dict[str, Any]:
+    """Each view's settings as the widgets hold them."""
+    common = {"temperature": round(float(_setting("seq_temperature")), 2), "top_k": int(_setting("seq_top_k"))}
+    return {"samples": {**common, "seed": int(_setting("seq_seed"))},
+            "next_chars": {**common, "prefix": _setting("seq_prefix")},
+            "classes": {"text": _setting("seq_text").strip()},
+            "forecast": {"index": max(0, int(_setting("seq_window")) - 1)}}
+
+
+def start_run(s: RunSpec) -> Trainer:
+    """A fresh trainer for `s` in the page's slot (the old one is stopped); saved to the history."""
+    settings = view_settings()
+    views = sequence_views(**settings["samples"], prefix=settings["next_chars"]["prefix"],
+                           **settings["classes"], **settings["forecast"])
+    t = Trainer(s, names=[SLOT], views=views, history=default_store(), page=PAGE)
+    workers().put(SLOT, t)
+    return t
+
+
+def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
+    """The session's run follows the spec: a new trainer for a new spec, none when it cannot train."""
+    t = trainer()
+    if not ok:
+        if t is not None:
+            workers().put(SLOT, None)
+        return None
+    if t is None or t.specs[0] != s:
+        return start_run(s)
+    push_settings(t)
+    return t
+
+
+def push_settings(t: Trainer) -> None:
+    """Hand the widgets' settings to the trainer's views; when that changes any, have them computed
+    again now (also while paused) and wait briefly, so this run of the page already shows them."""
+    versions = {name: v.version for name, v in t.views.items()}
+    for name, values in view_settings().items():
+        if name in t.views:
+            t.views[name].set(**values)
+    if any(t.views[name].version != v for name, v in versions.items()):
+        t.refresh()
+        live.settle(t, lambda s: fresh(t, s))
+
+
+def problems(s: RunSpec) -> list[str]:
+    return validate(s)
+
+
+def fresh(t: Trainer, snap: Snapshot) -> bool:
+    """Every published view record was made with its view's current settings."""
+    if snap.run is None:
+        return False
+    return all(getattr(rec, "version", None) in (None, t.views[name].version)
+               for name, rec in snap.run.views.items() if name in t.views)
+
+
+# ---------------------------------------------------------------- callbacks (the script thread)
+def safe(fn: Callable[..., None]) -> Callable[..., None]:
+    """A callback that never raises: an unexpected error is shown on the page instead."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - shown to the user, the page keeps working
+            st.session_state["seq_error"] = f"That did not work ({type(e).__name__}: {e}); nothing was changed."
+    return wrapper
+
+
+def _with_trainer(command: Callable[[Trainer], None]) -> Callable[[], None]:
+    @safe
+    def run_it() -> None:
+        if (t := trainer()) is not None:
+            command(t)
+    run_it.__name__ = f"on_{command.__name__}"
+    return run_it
+
+
+on_train = _with_trainer(live.train_or_pause)
+on_step = _with_trainer(live.step_once)
+on_reset = _with_trainer(live.reset)
+
+
+@safe
+def on_preset() -> None:
+    """Another preset: its own number of epochs (the run follows on the rerun)."""
+    st.session_state["seq_epochs"] = presets()[st.session_state["seq_preset"]].epochs
+
+
+@safe
+def on_new_samples() -> None:
+    """Other random draws (the page's run then hands the new seed to the view)."""
+    st.session_state["seq_seed"] = (int(_setting("seq_seed")) + 1) % 2**32
+
+
+# ---------------------------------------------------------------- reading for the page
+def shape_rows(s: RunSpec, data: Dataset) -> list[LayerInfo]:
+    return infer_shapes(s.layers, data.input_shape, tokens=data.token_input)
+
+
+def input_text(data: Dataset) -> str:
+    shape = data.input_shape
+    if data.token_input:
+        return f"{shape[0]} character ids"
+    return f"{builder.shape_text(shape)} values"
+
+
+def layer_table(rows: list[LayerInfo], data: Dataset) -> list[dict]:
+    """Input, one row per layer (what it hands on per example, its weights), total."""
+    out = [{"layer": "input", "output shape": input_text(data), "parameters": 0}]
+    for r in rows:
+        out.append({"layer": ("❌ " if r.error else "") + r.label, "output shape": builder.shape_text(r.out_shape),
+                    "parameters": r.n_params})
+    out.append({"layer": "total", "output shape": "", "parameters": sum(r.n_params for r in rows)})
+    return out
+
+
+def layer_notes(rows: list[LayerInfo]) -> str:
+    """One clause per kind of layer in the stack, from its registry entry: 'LSTM: a recurrent layer ...'."""
+    seen: dict[str, str] = {}
+    for r in rows:
+        info = LAYERS[r.kind]
+        first = info.help.split(": ")[0].split(". ")[0].rstrip(".")
+        seen.setdefault(info.label, first[:1].lower() + first[1:])
+    return " ".join(f"**{label}**: {text}." for label, text in seen.items())
+
+
+STATE_TEXT = {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
+              "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}
+
+
+def state_text(snap: Snapshot | None) -> str:
+    return STATE_TEXT[snap.state] if snap is not None else "no run"
+
+
+def loss_labels(k: str) -> tuple[str, str]:
+    """The loss chart's title and y axis for this kind of run."""
+    if k == LANGUAGE_MODEL:
+        return "Loss per character", "loss (nats per character)"
+    if k == "classification":
+        return "Loss (cross-entropy)", "loss (nats per example)"
+    return "Loss (mean squared error)", "loss (squared error per value)"
+
+
+def loss_caption(k: str) -> str:
+    if k == LANGUAGE_MODEL:
+        return ("Loss = how surprised the model is by the true next character, in nats (−log of the probability "
+                "it gave that character). The dashed **bigram baseline** is the held-out loss of simply counting "
+                "which letter follows which in the training names; below it, the network has learned more than "
+                "pairs of letters.")
+    return ("Loss = how wrong the network is, on training (blue) and held-out (orange) examples: both should go "
+            "down; held-out rising while training falls means overfitting.")
+
+
+def baseline_note(base: float, data: Dataset) -> str:
+    n = len(data.vocab) - 1                                       # every character but padding
+    among = (f"the {n - 1} letters and the end of a name" if marked(data.vocab) else f"the {n} characters")
+    return (f"Bigram baseline: loss {base:.3f}, perplexity {perplexity(base):.2f} (green numbers: better than it). "
+            f"**Perplexity** is e to the loss: {n} would be blind guessing among {among}, 1 would be always "
+            "knowing the next character.")
+
+
+def perplexity(loss: float | None) -> float | None:
+    """e to the loss: the number of equally likely characters that would be as uncertain."""
+    return None if loss is None or not math.isfinite(loss) else math.exp(min(loss, 50.0))
+
+
+def samples_markdown(rec: Samples) -> str:
+    """The samples as badges (copies of a training name in grey, marked), one line."""
+    def badge(text: str, known: bool) -> str:
+        shown = text or "(empty)"
+        return f":gray-badge[{shown} · in the training set]" if known else f":blue-badge[{shown}]"
+    return " ".join(badge(t, k) for t, k in zip(rec.texts, rec.known))
+
+
+def samples_heading(rec: Samples) -> str:
+    k = f"top-{rec.top_k}" if rec.top_k else "every character"
+    return f"**{len(rec.texts)} samples at step {rec.step:,}** · temperature {rec.temperature:g} · {k}"
+
+
+def dropped_note(rec: NextChars | SequenceClasses) -> str:
+    """A sentence about the typed characters the model cannot read ('' when none)."""
+    if not rec.dropped:
+        return ""
+    shown = ", ".join(sorted({repr(c) for c in rec.dropped}))
+    return (f"Left out: {shown} (characters the model never saw in training, or more than it reads at once; "
+            f"it reads “{rec.text if isinstance(rec, SequenceClasses) else rec.context}”).")
+
+
+def dataset_help(s: RunSpec) -> str:
+    return DATASETS[s.data.name].help
