@@ -308,5 +308,5 @@ with lr_tab:
         r = int(res["row"])
         if r < n:
             st.button(f"Use {ua.nearest(ua.RACE_LRS, res['suggested']):g} for contestant {r + 1}",
-                      on_click=ua.apply_lr, args=(r, res["suggested"]),
+                      on_click=ua.apply_lr, args=(r, res["suggested"], "arena_lr_apply"), key="arena_lr_apply",
                       help="Sets that contestant's learning rate in the race (nearest value on its slider).")

@@ -14,6 +14,7 @@ from engine.presets import load_preset
 from engine.probes import KINDS, MISCLASSIFIED, ProbeRecord
 from engine.records import ViewError
 from engine.tasks import TASKS
+from ui import builder
 from ui.live import follow, settle
 from viz import inside as vz
 
@@ -49,6 +50,8 @@ def apply_example() -> None:
 
 
 def on_start() -> None:
+    if not builder.clicked("inside_start"):
+        return
     name = st.session_state["inside_preset"]
     spec = load_preset(name)
     pg.replace_spec(spec, f"Loaded the preset **{name}** (started from Inside the network).")
@@ -67,6 +70,8 @@ def on_train() -> None:
 
 
 def on_restart() -> None:
+    if not builder.clicked("inside_restart"):
+        return
     t = pg.trainer()
     if t is not None:
         pg.start_run(t.specs[0])

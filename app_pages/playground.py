@@ -56,7 +56,7 @@ def data_panel(s: RunSpec) -> None:
     info = DATASETS[s.data.name]
     groups = datasets_by_group()
     names = [d.name for g in pg.GROUP_LABELS for d in groups.get(g, [])]
-    st.selectbox("Dataset", names, key=pg.key("dataset"), on_change=pg.on_dataset,
+    st.selectbox("Dataset", names, key=pg.key("dataset"), on_change=pg.on_dataset, args=(pg.key("dataset"),),
                  **builder.seed(pg.key("dataset"), s.data.name, st.selectbox, names),
                  format_func=lambda n: f"{pg.GROUP_LABELS[DATASETS[n].group]} · {DATASETS[n].label}",
                  help="What the network learns from: 2-D points (watch the boundary form), tables, "
@@ -85,7 +85,7 @@ def data_panel(s: RunSpec) -> None:
             field_widget(st.selectbox, "Preprocessing", "data.preprocessing", d.preprocessing, PREPROCESSING,
                          help=PREPROCESS_HELP)
         if info.group == "2d" and "n_samples" in opts:
-            st.button("Regenerate", on_click=pg.on_regenerate, key="pg_regenerate", icon=":material/casino:",
+            st.button("Regenerate", on_click=pg.on_regenerate, key=pg.key("regenerate"), args=(pg.key("regenerate"),), icon=":material/casino:",
                       help="New random data (and new initial weights): the run's seed goes up by one.")
     if "features" in opts:
         field_widget(st.multiselect, "Input features", "data.features", list(d.features), FEATURES,
@@ -95,7 +95,7 @@ def data_panel(s: RunSpec) -> None:
         if not st.session_state[pg.key("data_features")]:
             st.warning("Choose at least one input feature; the last choice is kept until then.")
     if "path" in opts and s.data.name != "csv":
-        st.text_input("Folder in the data folder", key=pg.key("data_path"), on_change=pg.on_data_path,
+        st.text_input("Folder in the data folder", key=pg.key("data_path"), on_change=pg.on_data_path, args=(pg.key("data_path"),),
                       **builder.seed(pg.key("data_path"), d.path, st.text_input),
                       placeholder="e.g. mnist", help=f"The folder that holds the dataset's files, inside the "
                       f"server's data folder {data_folder()} (its operator sets it with PLAYGROUND_DATA_DIR); "
@@ -115,7 +115,7 @@ def csv_panel(s: RunSpec) -> None:
         columns = csv_columns(s.data.path)
         if columns:
             target = s.data.target if s.data.target in columns else columns[-1]
-            st.selectbox("Column to predict", columns, key=pg.key("csv_target"), on_change=pg.on_csv_target,
+            st.selectbox("Column to predict", columns, key=pg.key("csv_target"), on_change=pg.on_csv_target, args=(pg.key("csv_target"),),
                          **builder.seed(pg.key("csv_target"), target, st.selectbox, columns),
                          help="The target: few distinct whole numbers or text = classification, "
                               "other numbers = regression. Every other column is an input.")
@@ -152,7 +152,7 @@ def network_panel(s: RunSpec, rows) -> None:
                  **builder.seed(pg.key("preset"), first, st.selectbox, presets),
                  format_func=lambda n: f"{presets[n].name or n}",
                  help="A ready-made run (data, network and training settings) to start from.")
-    c2.button("Load", key="pg_load_preset", on_click=pg.on_preset, icon=":material/upload_file:", help="Replace everything by the preset.")
+    c2.button("Load", key="pg_load_preset", on_click=pg.on_preset, args=("pg_load_preset",), icon=":material/upload_file:", help="Replace everything by the preset.")
     for i, (layer, uid) in enumerate(zip(s.layers, pg.layer_ids())):
         info = rows[i] if i < len(rows) else None
         builder.layer_card(i, len(s.layers), layer, info, pg.key(f"L{uid}"), pg.on_stack, pg.on_layer_param)
@@ -167,7 +167,7 @@ def network_panel(s: RunSpec, rows) -> None:
     c2.selectbox("Where", list(range(n + 1)), key=pg.key("add_pos"), **at_end,
                  format_func=lambda p: "at the end" if p == n else f"before layer {p + 1}",
                  help="Where in the stack the new layer goes.")
-    c3.button("Add", key="pg_add_layer", on_click=pg.on_add_layer, icon=":material/add:", help="Insert the chosen layer.")
+    c3.button("Add", key="pg_add_layer", on_click=pg.on_add_layer, args=("pg_add_layer",), icon=":material/add:", help="Insert the chosen layer.")
 
 
 def shape_panel(rows, data: Dataset | None) -> None:

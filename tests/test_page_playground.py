@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import engine.trainer as trainer_mod
 from engine.presets import load_preset
+from engine.layers import LAYERS
 from engine.spec import DataSpec, LayerSpec
 from ui import builder
 from ui.url import decode_spec, encode_spec
@@ -253,3 +254,35 @@ def test_a_link_naming_a_server_file_shows_no_line_of_it(tmp_path, monkeypatch):
                      + [str(o) for s in at.selectbox for o in s.options])
     assert "outside the data folder" in shown
     assert "secret" not in shown and "root:x" not in shown
+
+
+def _adapted_to_mnist(at: AppTest) -> None:
+    s = at.session_state["pg_spec"]
+    assert s.data.name == "mnist" and s.loss == "auto" and s.data.n_samples == 2000, (s.loss, s.data)
+    assert [l.kind for l in s.layers][0] == "conv2d" and all(
+        set(l.params) <= {p.name for p in LAYERS[l.kind].params} for l in s.layers), s.layers
+    assert any("network was adapted" in m.value for m in at.success), [m.value for m in at.success]
+    assert not at.button(key="pg_train").disabled, _errors(at)
+
+
+def test_picking_mnist_first_always_gives_the_same_adapted_spec():
+    """Issue 21.1: the first dataset change of a session adapts loss, example count and network,
+    also when the browser's next message still carries the replaced spec's widgets (it had not
+    drawn the new ones yet): their callbacks once wrote bce, 500 examples and Linear units back."""
+    at = _app()                                                   # a fresh session: MNIST first
+    at.selectbox(key="pg0_dataset").set_value("mnist")
+    crossing = at._tree.get_widget_states()                       # what a browser still on pg0_* sends
+    at.run()
+    _adapted_to_mnist(at)
+    adapted = at.session_state["pg_spec"]
+    at._run(crossing)                                             # the message that crossed the change
+    assert not at.exception
+    assert at.session_state["pg_spec"] == adapted
+    _adapted_to_mnist(at)
+
+    idle = _app()                                                 # widgets left idle: reruns, then MNIST
+    idle.run()
+    idle.run()
+    idle.selectbox(key="pg0_dataset").set_value("mnist").run()
+    _adapted_to_mnist(idle)
+    assert idle.session_state["pg_spec"] == adapted

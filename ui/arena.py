@@ -21,6 +21,7 @@ from engine.optim import OPTIMIZERS
 from engine.presets import load_preset, preset_names
 from engine.spec import SCHEDULES, OptimSpec, RunSpec, SpecError, from_dict, from_json
 from engine.trainer import Snapshot, Trainer
+from ui import builder
 from ui.live import settle
 from ui.session import workers
 
@@ -222,8 +223,10 @@ def surface_paths(name: str, condition: float, optims: list[tuple[str, float, fl
             for k, lr, m in optims]
 
 
-def apply_lr(i: int, lr: float) -> None:
+def apply_lr(i: int, lr: float, button_key: str | None = None) -> None:
     """Give contestant i the learning rate (snapped to the slider's choices)."""
+    if button_key is not None and not builder.clicked(button_key):
+        return
     st.session_state[f"arena_c{i}_lr"] = nearest(RACE_LRS, lr)
 
 

@@ -83,6 +83,13 @@ def seed(key: str, value: Any, widget: Callable | None = None, options: Any = No
     return {"value": value} if widget is not None else {}
 
 
+def clicked(key: str) -> bool:
+    """True in a button's on_click when the button was really clicked. Streamlit also calls
+    the callback of a button that a browser message reports again after the button left the
+    page (a message that crossed a rerun), with the button's value False."""
+    return st.session_state.get(key) is True
+
+
 def param_widget(p: Param, value: Any, key: str, disabled: bool = False,
                  on_change: Callable | None = None, args: tuple = ()) -> Any:
     """One widget fitting the parameter's type and range; returns its value."""
@@ -108,7 +115,7 @@ def layer_card(i: int, n: int, layer: LayerSpec, info: LayerInfo | None, key: st
                disabled: bool = False) -> None:
     """One layer as a bordered card: title with output shape, its parameter widgets, the
     move / duplicate / delete buttons and, when the layer does not fit, the engine's message.
-    Buttons call on_action(action, i); a parameter change calls on_param(i, name, widget key)."""
+    Buttons call on_action(action, i, button key); a parameter change calls on_param(i, name, widget key)."""
     kind: LayerKind = LAYERS[layer.kind]
     with st.container(border=True, key=f"{key}_card"):
         head, up, down, dup, rm = st.columns([8, 1, 1, 1, 1], vertical_alignment="center", gap="small")
@@ -117,13 +124,13 @@ def layer_card(i: int, n: int, layer: LayerSpec, info: LayerInfo | None, key: st
         mark = ":material/error: " if info is not None and info.error else ""
         head.markdown(f"{mark}**{i + 1}. {kind.label}** &nbsp; → `{out}`{n_par}", help=kind.help)
         up.button(":material/arrow_upward:", key=f"{key}_up", help="Move this layer one place earlier.",
-                  on_click=on_action, args=("up", i), disabled=disabled or i == 0, type="tertiary")
+                  on_click=on_action, args=("up", i, f"{key}_up"), disabled=disabled or i == 0, type="tertiary")
         down.button(":material/arrow_downward:", key=f"{key}_down", help="Move this layer one place later.",
-                    on_click=on_action, args=("down", i), disabled=disabled or i == n - 1, type="tertiary")
+                    on_click=on_action, args=("down", i, f"{key}_down"), disabled=disabled or i == n - 1, type="tertiary")
         dup.button(":material/content_copy:", key=f"{key}_dup", help="Duplicate this layer (the copy goes right after it).",
-                   on_click=on_action, args=("duplicate", i), disabled=disabled, type="tertiary")
+                   on_click=on_action, args=("duplicate", i, f"{key}_dup"), disabled=disabled, type="tertiary")
         rm.button(":material/delete:", key=f"{key}_del", help="Delete this layer.",
-                  on_click=on_action, args=("delete", i), disabled=disabled or n == 1, type="tertiary")
+                  on_click=on_action, args=("delete", i, f"{key}_del"), disabled=disabled or n == 1, type="tertiary")
         if kind.params:
             cols = st.columns(min(3, len(kind.params)))
             for j, p in enumerate(kind.params):
