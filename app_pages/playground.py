@@ -31,11 +31,14 @@ spec: RunSpec = pg.spec()
 st.title("Playground")
 st.caption("Pick a dataset, build a network, press **▶ Train** and watch it learn. "
            "Hover over the small question marks to learn what each control does.")
+# Messages come and go inside fixed containers: an element added or removed above the settings
+# tabs would make the browser draw the tabs anew, on their first tab.
 notice, errors = pg.messages()
-if notice:
-    st.success(notice, icon=":material/check_circle:")
-for problem in errors:
-    st.error(problem)
+with st.container():
+    if notice:
+        st.success(notice, icon=":material/check_circle:")
+    for problem in errors:
+        st.error(problem)
 
 left, right = st.columns([5, 6], gap="medium")
 
@@ -270,10 +273,11 @@ with left:
               help="Start again from fresh random weights (this run's curves stay, faded).")
     st.caption(f"Run: **{pg.state_text(snap)}** · device: {snap.device if snap else pg.trainer_device()}",
                help="The run's state and the device it trains on (a GPU when there is one).")
-    for problem in problems:
-        st.error(problem, icon=":material/block:")
-    if problems:
-        st.caption("Training is disabled until the problems above are fixed.")
+    with st.container():                          # fixed, as the messages above (the tabs follow)
+        for problem in problems:
+            st.error(problem, icon=":material/block:")
+        if problems:
+            st.caption("Training is disabled until the problems above are fixed.")
 
 
 # ---------------------------------------------------------------- live views
