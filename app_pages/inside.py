@@ -49,6 +49,17 @@ def apply_example() -> None:
         rec.set_example(int(st.session_state["inside_example"] or 0))
 
 
+def on_example() -> None:
+    """The example choice changed: tell the recorder, and have a run that is not training
+    (finished, paused, ready) record it now; a training run records it at its next view."""
+    apply_example()
+    t = pg.trainer()
+    if t is not None and not t.snapshot().active:
+        before = t.snapshot().version
+        t.refresh_views()
+        settle(t, lambda s: s.version > before)        # this rerun draws the new example
+
+
 def on_start() -> None:
     if not builder.clicked("inside_start"):
         return
@@ -126,11 +137,11 @@ if section == "Activations":
     n_test = len(data.y_test) if data is not None else 1
     a, b = st.columns([2, 1], vertical_alignment="bottom")
     a.radio("Which test example", ["pick", "misclassified"], key="inside_example_mode", horizontal=True,
-            on_change=apply_example,
+            on_change=on_example,
             format_func={"pick": "One I pick by number", "misclassified": "The latest one it gets wrong"}.get,
             help="The network never trains on test examples: watch how it sees one it has not learned from.")
     b.number_input("Test example number", 0, max(n_test - 1, 0), key="inside_example", step=1,
-                   on_change=apply_example, disabled=st.session_state["inside_example_mode"] != "pick",
+                   on_change=on_example, disabled=st.session_state["inside_example_mode"] != "pick",
                    help=f"Any of the {n_test:,} test examples (0 to {n_test - 1:,}).")
 elif section == "Filters" and isinstance(rec0, ProbeRecord) and rec0.filters:
     convs = {f.layer: f for f in rec0.filters}

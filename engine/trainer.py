@@ -4,7 +4,7 @@ lock-step (the optimizer arena), driven by commands and read through snapshots.
 It drives anything that follows `engine.tasks.Steppable`, built by the spec's task, and
 knows nothing of models, data or losses.
 
-The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, stop) go
+The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, refresh_views, stop) go
 through a queue and are applied between steps; `snapshot()` returns the latest published
 copy. Evaluations happen at fixed steps, so the numbers do not depend on timing; views
 (decision boundary, probes) run at a bounded rate in wall-clock time, read-only.
@@ -190,6 +190,12 @@ class Trainer:
                              f"got {excerpt(index)}")
         self._q.put(("set_lr", float(lr), index))
 
+    def refresh_views(self) -> None:
+        """Compute the views again now, in any state but preparing or error: a view's own
+        setting changed (the recorded example), and a run that is not training computes no
+        views by itself."""
+        self._q.put(("views",))
+
     def stop(self, timeout: float = 5.0) -> None:
         self._q.put(("stop",))
         if threading.current_thread() is not self._thread:
@@ -300,6 +306,8 @@ class Trainer:
             if self._state == "running":
                 self._state = State.PAUSED
             self._pending_steps += cmd[1]
+        elif name == "views":
+            self._compute_views()
         elif name == "set_lr":
             for i, slot in enumerate(self._slots):
                 if cmd[2] is None or cmd[2] == i:
