@@ -1,6 +1,11 @@
 """One colour language for every page (TensorFlow Playground's orange/blue pair)."""
 from __future__ import annotations
 
+import base64
+import struct
+import zlib
+
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import get_colorscale
@@ -54,3 +59,17 @@ def base_layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320) -
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
     return fig
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """An (H, W, 3) uint8 picture as a PNG data URI (for a plotly layout image), written with
+    zlib: rows from the top, no external image library."""
+    rgb = np.ascontiguousarray(rgb, np.uint8)
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[r].tobytes() for r in range(h))          # filter 0 on every row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(png).decode()
