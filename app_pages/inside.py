@@ -281,7 +281,7 @@ def live(t, snap) -> None:
     """The chosen section, redrawn while the run trains (ui.live.follow)."""
     if snap.state == "error":
         st.error(f"The run stopped with an error: {snap.error}. Change the settings on the Playground "
-                 "or press Reset there.")
+                 "or press Replay this run there.")
     run = snap.run
     if run is None:
         st.info("Preparing the data and the network…")
@@ -291,7 +291,7 @@ def live(t, snap) -> None:
         st.error(run.message)
     rec = run.views.get("probes")
     if isinstance(rec, ViewError):
-        st.error(f"Recording failed: {rec.message}. Training goes on; press Reset on the Playground "
+        st.error(f"Recording failed: {rec.message}. Training goes on; press Replay this run on the Playground "
                  "to try again.")
         return
     if not isinstance(rec, ProbeRecord):

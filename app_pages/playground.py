@@ -262,15 +262,21 @@ snap = trainer.snapshot() if trainer else None      # one snapshot for the butto
 
 with left:
     running = snap is not None and snap.state == "running"
-    c1, c2, c3 = st.columns(3, vertical_alignment="center", gap="small")
+    c1, c2 = st.columns(2, vertical_alignment="center", gap="small")
     c1.button("Pause" if running else "Train", key="pg_train", type="primary", on_click=pg.on_train,
               icon=":material/pause:" if running else ":material/play_arrow:", disabled=trainer is None,
               width="stretch", help="Start or pause training; the run keeps going while you visit other pages.")
     c2.button("Step", key="pg_step", on_click=pg.on_step, disabled=trainer is None, width="stretch",
               icon=":material/skip_next:", help="Train on exactly one batch, then stop: watch one gradient step.")
-    c3.button("Reset", key="pg_reset", on_click=pg.on_reset, disabled=trainer is None, width="stretch",
-              icon=":material/restart_alt:",
-              help="Start again from fresh random weights (this run's curves stay, faded).")
+    c1, c2 = st.columns(2, vertical_alignment="center", gap="small")
+    c1.button("Replay this run (same seed)", key="pg_replay", on_click=pg.on_replay, disabled=trainer is None,
+              width="stretch", icon=":material/replay:",
+              help="Back to step 0 with the same seed: the same initial weights, data and batch order, so "
+                   "the run repeats exactly (its curves stay, faded).")
+    c2.button("Start afresh (new seed)", key="pg_afresh", on_click=pg.on_afresh, width="stretch",
+              icon=":material/casino:",
+              help="A new random seed: new initial weights (and new points for generated data). The seed "
+                   "is written into the spec, so the link and the exported script give this run again.")
     st.caption(f"Run: **{pg.state_text(snap)}** · device: {snap.device if snap else pg.trainer_device()}",
                help="The run's state and the device it trains on (a GPU when there is one).")
     with st.container():                          # fixed, as the messages above (the tabs follow)
@@ -329,7 +335,7 @@ def live(shown: str, every: float, draw) -> None:
 def numbers(snap, run, task: str, static: bool) -> None:
     """Next to the controls: what went wrong, if anything, then the numbers."""
     if snap.state == "error":
-        st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Reset.")
+        st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Replay this run.")
     if run.status == "diverged":
         st.error(run.message)
     metrics_row(snap, run, task)

@@ -386,7 +386,7 @@ class Trainer:
         slot.status = "diverged"
         slot.message = (f"The loss became {value} at step {step} (learning rate {slot.run.lr:g}): "
                         "the weights blew up. Lower the learning rate (try 10x smaller), "
-                        "then press Reset.")
+                        "then press Train to start again.")
 
     def _evaluate(self, slot: _Slot, full: bool = False) -> None:
         row = slot.run.evaluate(full=full)
@@ -415,7 +415,7 @@ class Trainer:
             slot.message = (f"The training loss is {loss:.3g} at step {row['step']}, above the untrained "
                             f"network's {slot.start_loss:.3g} at {EXPLODED_EVALS} evaluations in a row (learning "
                             f"rate {slot.run.lr:g}): the steps overshoot the valley instead of going down it. "
-                            "Lower the learning rate (try 10x smaller), then press Reset.")
+                            "Lower the learning rate (try 10x smaller), then press Train to start again.")
 
     def _after_stop(self) -> None:
         """Views are always fresh when training stops or a single step ends."""

@@ -286,3 +286,27 @@ def test_picking_mnist_first_always_gives_the_same_adapted_spec():
     idle.selectbox(key="pg0_dataset").set_value("mnist").run()
     _adapted_to_mnist(idle)
     assert idle.session_state["pg_spec"] == adapted
+
+
+def test_replay_keeps_the_seed_and_start_afresh_records_a_new_one():
+    """Issue 21.7: two plainly named resets. Replay: step 0 with the same seed (the same curve
+    again). Start afresh: a new seed, written into the spec, so the link reproduces the run."""
+    at = _app()
+    assert at.button(key="pg_replay").label == "Replay this run (same seed)"
+    assert at.button(key="pg_afresh").label == "Start afresh (new seed)"
+    at.button(key="pg_step").click().run()
+    t = _trainer(at)
+    first = t.wait(lambda s: s.run is not None and s.run.step >= 1 and s.state == "paused", 60).run.batches["loss"]
+    at.button(key="pg_replay").click().run()
+    assert _trainer() is t and t.specs[0].seed == 0
+    t.wait(lambda s: s.state == "idle" and s.run.step == 0, 60)
+    at.button(key="pg_step").click().run()
+    again = t.wait(lambda s: s.run.step >= 1 and s.state == "paused", 60).run.batches["loss"]
+    assert again == first                                         # the same run again
+
+    at.button(key="pg_afresh").click().run()
+    s = at.session_state["pg_spec"]
+    assert s.seed != 0 and s.with_(seed=0) == load_preset("tf_playground")
+    assert _url_spec(at).seed == s.seed and _trainer(at).specs[0].seed == s.seed
+    assert any(f"new seed **{s.seed}**" in m.value for m in at.success)
+    assert at.number_input(key=f"pg{at.session_state['pg_gen']}_seed").value == s.seed

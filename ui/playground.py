@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import random
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -251,13 +252,26 @@ def on_step() -> None:
 
 
 @safe
-def on_reset() -> None:
+def on_replay() -> None:
+    """Back to step 0 with the same seed: the same initial weights, data and batches again."""
     if (t := trainer()) is not None:
         before = t.snapshot().state
         _keep_previous(t)
         t.reset()
         st.session_state["pg_lr_applied"] = t.specs[0].optim.lr
         settle(t, lambda s: s.state != before)
+
+
+@safe
+def on_afresh() -> None:
+    """A new seed, so new initial weights (and new points, for generated data): the seed goes in
+    the spec, so the link, the spec file and the exported script reproduce this run."""
+    s = spec()
+    seed = s.seed
+    while seed == s.seed:
+        seed = random.randrange(1, 2**31 - 1)
+    replace_spec(s.with_(seed=seed), f"Started afresh with the new seed **{seed}** (the link and the "
+                                     "spec file hold it).")
 
 
 @safe
