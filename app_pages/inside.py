@@ -140,9 +140,11 @@ if section == "Activations":
             on_change=on_example,
             format_func={"pick": "One I pick by number", "misclassified": "The latest one it gets wrong"}.get,
             help="The network never trains on test examples: watch how it sees one it has not learned from.")
-    b.number_input("Test example number", 0, max(n_test - 1, 0), key="inside_example", step=1,
-                   on_change=on_example, disabled=st.session_state["inside_example_mode"] != "pick",
-                   help=f"Any of the {n_test:,} test examples (0 to {n_test - 1:,}).")
+    with b:
+        builder.number_box("Test example number", 0, max(n_test - 1, 0), "inside_example",
+                           st.session_state["inside_example"], on_change=on_example, step=1,
+                           disabled=st.session_state["inside_example_mode"] != "pick",
+                           help=f"Any of the {n_test:,} test examples (0 to {n_test - 1:,}).")
 elif section == "Filters" and isinstance(rec0, ProbeRecord) and rec0.filters:
     convs = {f.layer: f for f in rec0.filters}
     if st.session_state["inside_filter_layer"] not in convs:

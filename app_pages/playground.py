@@ -51,6 +51,12 @@ def field_widget(widget, label: str, path: str, value, *args, convert=None, **kw
     return widget(label, *args, key=k, on_change=pg.on_field, args=(path, k, convert), **start, **kw)
 
 
+def field_number(label: str, path: str, value: int, lo: int, hi: int, **kw) -> None:
+    """A number box bound to a spec field; a number out of range is refused next to it."""
+    k = pg.key(path.replace(".", "_"))
+    builder.number_box(label, lo, hi, k, value, on_change=pg.on_field, args=(path, k, None), **kw)
+
+
 def loss_label(name: str) -> str:
     return "auto (picked from task and output)" if name == "auto" else LOSSES[name].label
 
@@ -73,7 +79,7 @@ def data_panel(s: RunSpec) -> None:
                          sorted({50, 100, 200, 300, 500, 1000, 2000, d.n_samples}),
                          help="How many examples to generate; more points show the pattern more clearly.")
         elif "n_samples" in opts:
-            field_widget(st.number_input, "Examples (at most)", "data.n_samples", d.n_samples, 10, 100_000,
+            field_number("Examples (at most)", "data.n_samples", d.n_samples, 10, 100_000,
                          step=100, help="Use at most this many examples; fewer train faster on a CPU.")
         if "test_fraction" in opts:
             field_widget(st.slider, "Test share (%)", "data.test_fraction", int(round(d.test_fraction * 100)),
@@ -207,7 +213,7 @@ def training_panel(s: RunSpec) -> None:
         field_widget(st.selectbox, "Regularisation", "regularization", s.regularization, REGULARISATION,
                      format_func={"none": "none", "l1": "L1 (sparse weights)", "l2": "L2 (small weights)"}.get,
                      help="A penalty on large weights added to the loss; it fights overfitting.")
-        field_widget(st.number_input, "Epochs", "epochs", s.epochs, 1, 100_000,
+        field_number("Epochs", "epochs", s.epochs, 1, 100_000,
                      help="Passes over the training set before training stops.")
     with c2:
         field_widget(st.select_slider, "Batch size", "batch_size", s.batch_size,
@@ -217,7 +223,7 @@ def training_panel(s: RunSpec) -> None:
                      sorted({*pg.REG_RATES, s.reg_rate}), format_func=lambda v: f"{v:g}",
                      disabled=s.regularization == "none",
                      help="How strongly the weight penalty counts against the data loss.")
-        field_widget(st.number_input, "Seed", "seed", s.seed, 0, 2**31 - 1,
+        field_number("Seed", "seed", s.seed, 0, 2**31 - 1,
                      help="Fixes the data, the initial weights and the batch order: the same seed gives the same run.")
 
 

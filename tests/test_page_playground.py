@@ -310,3 +310,23 @@ def test_replay_keeps_the_seed_and_start_afresh_records_a_new_one():
     assert _url_spec(at).seed == s.seed and _trainer(at).specs[0].seed == s.seed
     assert any(f"new seed **{s.seed}**" in m.value for m in at.success)
     assert at.number_input(key=f"pg{at.session_state['pg_gen']}_seed").value == s.seed
+
+
+def test_a_number_out_of_range_is_refused_next_to_its_box():
+    """Issue 21.8: kernel 40 on MNIST was turned red and dropped without a word; now the box
+    keeps its value and says under it what was refused and why, and a number in range clears it."""
+    at = _app({"spec": encode_spec(load_preset("mnist_cnn"))})
+    (kernel,) = [w for w in _key(at, "_kernel") if "L1" in w.key]
+    kernel.set_value(40).run()
+    assert not at.exception
+    assert at.session_state["pg_spec"].layers[0].params["kernel"] == 3
+    (box,) = [w for w in _key(at, "_kernel") if "L1" in w.key]
+    assert box.value == 3
+    assert "40 was not used: kernel must be from 1 to 15, so it stays 3." in _errors(at)
+    box.set_value(5).run()
+    assert at.session_state["pg_spec"].layers[0].params["kernel"] == 5
+    assert not [e for e in _errors(at) if "was not used" in e]
+    (epochs,) = _key(at, "_epochs")
+    epochs.set_value(0).run()
+    assert at.session_state["pg_spec"].epochs == load_preset("mnist_cnn").epochs
+    assert any(e.startswith("0 was not used: epochs must be from 1 to 100,000") for e in _errors(at))

@@ -90,6 +90,42 @@ def clicked(key: str) -> bool:
     return st.session_state.get(key) is True
 
 
+REFUSED = "refused"      # session key: a number box's key -> the sentence saying what it refused
+
+
+def number_box(label: str, lo: float, hi: float, key: str, value: float, *, on_change: Callable | None = None,
+               args: tuple = (), **kw: Any) -> float:
+    """A number box that takes whatever is typed and, when it is outside lo..hi, keeps the
+    value it had and says under it what was refused. (With min_value/max_value the browser
+    turns such a number red and drops it without a word; the range was only in the tooltip.)
+    on_change(*args) is called for numbers in range only."""
+    start = seed(key, value, st.number_input)
+    kept = st.session_state[key]
+    st.number_input(label, key=key, on_change=_in_range, args=(key, label, lo, hi, kept, on_change, args),
+                    **start, **kw)
+    if message := st.session_state[REFUSED].get(key):
+        st.error(message, icon=":material/block:")
+    return st.session_state[key]
+
+
+def _number_text(v: float) -> str:
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}"
+
+
+def _in_range(key: str, label: str, lo: float, hi: float, kept: float, on_change: Callable | None,
+              args: tuple) -> None:
+    value = st.session_state[key]
+    if value is None or not lo <= value <= hi:
+        typed = "An empty box" if value is None else _number_text(value)
+        st.session_state[REFUSED][key] = (f"{typed} was not used: {label.lower()} must be from "
+                                          f"{_number_text(lo)} to {_number_text(hi)}, so it stays {_number_text(kept)}.")
+        st.session_state[key] = kept                  # the box shows the value still in use
+        return
+    st.session_state[REFUSED].pop(key, None)
+    if on_change is not None:
+        on_change(*args)
+
+
 def param_widget(p: Param, value: Any, key: str, disabled: bool = False,
                  on_change: Callable | None = None, args: tuple = ()) -> Any:
     """One widget fitting the parameter's type and range; returns its value."""
@@ -101,12 +137,12 @@ def param_widget(p: Param, value: Any, key: str, disabled: bool = False,
     if p.choices:
         return st.selectbox(label, p.choices, **kw, **start(st.selectbox))
     if p.type is int:
-        return int(st.number_input(label, min_value=int(p.lo), max_value=int(p.hi), step=1, **kw,
-                                   **start(st.number_input)))
+        return int(number_box(label, int(p.lo), int(p.hi), key, int(value), on_change=on_change, args=args,
+                              step=1, help=p.help, disabled=disabled))
     if p.type is float:
         step = 0.05 if (p.hi or 1) <= 1 else 0.1
-        return float(st.number_input(label, min_value=float(p.lo), max_value=float(p.hi), step=step,
-                                     format="%g", **kw, **start(st.number_input)))
+        return float(number_box(label, float(p.lo), float(p.hi), key, float(value), on_change=on_change,
+                                args=args, step=step, format="%g", help=p.help, disabled=disabled))
     return st.text_input(label, **kw, **start(st.text_input))
 
 
