@@ -36,7 +36,7 @@ def test_check_prints_the_layer_table_or_the_errors(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad))
     out = cli("check", str(path))
-    assert out.returncode == 1 and "add a Flatten layer" in out.stderr and "(32, 13, 13)" in out.stderr
+    assert out.returncode == 1 and "add a Flatten layer" in out.stderr and "an input of 32 × 13 × 13" in out.stderr
     path.write_text('{"layers": [{"kind": "lstm"}]}')
     out = cli("check", str(path))
     assert out.returncode == 2 and "unknown layer kind 'lstm'" in out.stderr

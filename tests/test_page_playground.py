@@ -124,7 +124,7 @@ def test_an_invalid_stack_shows_the_engine_message_and_disables_train():
     at.button(key="pg_add_layer").click().run()
     assert not at.exception
     errors = _errors(at)
-    assert any("layer 1 (Conv2d 8@3x3) gets input (2,)" in e and "image" in e for e in errors), errors
+    assert any("layer 1 (Conv2d 8@3x3) gets an input of 2 and" in e and "image" in e for e in errors), errors
     assert at.button(key="pg_train").disabled and at.button(key="pg_step").disabled
     end = time.monotonic() + 20                                 # no run for a stack that cannot train
     while trainer_mod.live_trainers() and time.monotonic() < end:
@@ -135,7 +135,7 @@ def test_an_invalid_stack_shows_the_engine_message_and_disables_train():
     assert not at.button(key="pg_train").disabled and not _errors(at)
     # a last layer that does not match the classes: the spec-level message, Train disabled
     _key(at, "_units")[-1].set_value(3).run()
-    assert any("binary cross-entropy" in e for e in _errors(at))
+    assert any("Binary cross-entropy" in e for e in _errors(at))
     assert at.button(key="pg_train").disabled
 
 
