@@ -33,19 +33,21 @@ elif not S.act_names:
     st.info("Choose at least one function above.")
 else:
     st.caption("In every chart: blue is the function, orange dashed is its slope f′ computed by autograd "
-               "(what backprop multiplies by), grey bands are where that slope is almost 0.")
+               "(what backprop multiplies by), grey bands are where that slope stays almost 0 (the function "
+               "is flat there and learning stalls); an orange ring is where f′ only passes through 0.")
     cols = st.columns(2)
     for n, name in enumerate(S.act_names):
         info = act.ACTIVATIONS[name]
         cur = act.curve(name, lo, hi, 401, S.act_slope, S.act_threshold)
         with cols[n % 2], st.container(border=True):
             label = f"{info.label} (α = {S.act_slope:g})" if name == "leaky_relu" else info.label
-            st.plotly_chart(vz.activation_figure(cur.x, cur.y, cur.dy, cur.vanishing, label, S.act_threshold),
-                            key=f"act_chart_{name}")
+            st.plotly_chart(vz.activation_figure(cur.x, cur.y, cur.dy, cur.vanishing, label, S.act_threshold,
+                                                 turning=cur.turning), key=f"act_chart_{name}")
             st.latex(info.formula)
+            turn = act.describe_turning(cur.turning)
             st.markdown(f"**Output range:** {info.range_text}  \n"
-                        f"**Gradient vanishes** (|f′| < {S.act_threshold:g}): "
-                        f"{act.describe_intervals(cur.vanishing, lo, hi)}")
+                        f"**Gradient vanishes** (|f′| stays below {S.act_threshold:g}): "
+                        f"{act.describe_intervals(cur.vanishing, lo, hi)}" + (f"  \n{turn}" if turn else ""))
             st.caption(f"When to use it: {info.usage}")
 
 st.divider()
