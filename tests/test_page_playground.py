@@ -259,6 +259,7 @@ def test_a_link_naming_a_server_file_shows_no_line_of_it(tmp_path, monkeypatch):
 def _adapted_to_mnist(at: AppTest) -> None:
     s = at.session_state["pg_spec"]
     assert s.data.name == "mnist" and s.loss == "auto" and s.data.n_samples == 2000, (s.loss, s.data)
+    assert s.name == ""                            # not "TensorFlow Playground default" on a CNN (issue 21.9)
     assert [l.kind for l in s.layers][0] == "conv2d" and all(
         set(l.params) <= {p.name for p in LAYERS[l.kind].params} for l in s.layers), s.layers
     assert any("network was adapted" in m.value for m in at.success), [m.value for m in at.success]
