@@ -145,3 +145,21 @@ def test_the_loss_surface_stays_drawn_while_the_paths_play_and_marks_what_it_say
     assert all(max(f["traces"]) < len(d["data"]) and len(f["data"]) == len(f["traces"]) for f in d["frames"])
     one = va.surface_figure(xs, ys, z, [], title="t", minima=((0.0, 1.0),))
     assert [t.name for t in one.data if t.name in ("minimum", "minima")] == ["minimum"]
+
+
+def test_digits_are_white_ink_on_black_on_every_page():
+    """Issue 21.9: Inside drew digits black on white, the Playground and the convolution lab white
+    on black. One convention: the data's, bright = ink."""
+    from engine.probes.records import Example
+    from viz import conv_lab, inside
+    digit = np.zeros((1, 8, 8), np.float32)
+    digit[0, 2:6, 3:5] = 1.0                                                # a bright stroke
+    ex = Example(index=0, mode="index", found=True, n_test=1, input=digit, feature_names=())
+    heat = validated(inside.input_figure(ex))["data"][0]
+    scale = heat["colorscale"]
+    assert scale[0][1] == "#000000" and scale[-1][1] == "#ffffff"          # low = black, high (ink) = white
+    gray = validated(conv_lab.grid_figure(digit[0], "t", gray=True))["data"][0]["colorscale"]
+    assert gray == scale
+    sheet = np.asarray(vz.images_figure(digit, [1], ["0", "1"]).data[0].z)
+    tile = sheet[10:18, :8, 0]                                              # the digit, under its 10-pixel caption
+    assert (tile[2:6, 3:5] == 255).all() and tile[0, 0] == 0                # ink white, background black

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from .style import BLUE, DIVERGING, GREY, ORANGE, QUALITATIVE, base_layout
+from .style import BLUE, DIVERGING, GRAY, GREY, ORANGE, QUALITATIVE, base_layout
 
 if TYPE_CHECKING:
     from engine.probes.records import ActivationMap, Example, Filters, ProbeRecord
@@ -96,7 +96,7 @@ def input_figure(example: Example) -> go.Figure:
         title += f" (true label {example.class_names[example.label]})"
     if x.ndim == 3:                                                   # (C, H, W)
         img = x[0] if x.shape[0] == 1 else x.mean(0)
-        fig = go.Figure(go.Heatmap(z=img, colorscale="Greys", showscale=False,
+        fig = go.Figure(go.Heatmap(z=img, colorscale=GRAY, showscale=False,          # white ink on black
                                    hovertemplate="row %{y}, col %{x}<br>value %{z:.3g}<extra></extra>"))
         base_layout(fig, title, "pixel column", "pixel row", 300)
         fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")

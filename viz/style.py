@@ -19,6 +19,8 @@ GREY = "#e8eaeb"
 # diverging scale for decision boundaries, weights, kernels: blue (-) -> white -> orange (+)
 DIVERGING = [[0.0, BLUE], [0.5, "#ffffff"], [1.0, ORANGE]]
 SEQUENTIAL = "Viridis"
+# images on every page as the data holds them: bright = ink, so digits are white on black
+GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]
 BLUES = get_colorscale("Blues")   # as a list: plotly.js reads the name "Blues" as a different scale
 # qualitative palette for runs (each optimizer's own colour is in its registry entry, engine.optim)
 QUALITATIVE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
