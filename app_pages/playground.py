@@ -254,7 +254,9 @@ def share_panel(s: RunSpec, trainer) -> None:
     st.download_button("Download metrics (CSV)", data=lambda: metrics_csv(trainer.snapshot().run.evals),
                        icon=":material/download:", file_name="playground_metrics.csv", mime="text/csv", on_click="ignore",
                        key="pg_dl_metrics", disabled=run is None,
-                       help="Loss and metrics at every evaluation, one row each.")
+                       help="Loss and metrics at every evaluation, one row each; columns step, epoch, "
+                            "time_s (training seconds), lr, then train_ and test_ loss, acc, precision, "
+                            "recall, f1 (classification) or mse, r2 (regression).")
 
 
 # ---------------------------------------------------------------- controls
