@@ -15,7 +15,7 @@ from engine.data.folder import data_folder
 from engine.optim import LOSSES, OPTIMIZERS
 from engine.presets import all_presets
 from engine.records import Boundary, Images, Neurons
-from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
+from engine.spec import FEATURES, MAX_BYTES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
 from engine.tasks import TASKS
 from ui import builder, playground as pg, url
 from ui.live import follow
@@ -235,7 +235,8 @@ def share_panel(s: RunSpec, trainer) -> None:
                        icon=":material/download:", mime="application/json", on_click="ignore", key="pg_dl_spec",
                        help="The run spec: data, network, optimizer and seed, as JSON.")
     st.file_uploader("Upload a spec (JSON)", type=["json"], key="pg_spec_file", on_change=pg.on_spec_upload,
-                     help="A spec saved from here (or written by hand); an invalid file changes nothing.")
+                     max_upload_size=max(1, MAX_BYTES // 2**20),
+                     help="A spec saved from here (or written by hand), at most 1 MB; an invalid file changes nothing.")
     if st.session_state["pg_spec_errors"]:
         st.error("This file is not a valid spec, so nothing was changed:\n\n"
                  + "\n".join(f"- {p}" for p in st.session_state["pg_spec_errors"]))

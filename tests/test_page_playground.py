@@ -331,3 +331,20 @@ def test_a_number_out_of_range_is_refused_next_to_its_box():
     epochs.set_value(0).run()
     assert at.session_state["pg_spec"].epochs == load_preset("mnist_cnn").epochs
     assert any(e.startswith("0 was not used: epochs must be from 1 to 100,000") for e in _errors(at))
+
+
+def test_every_upload_box_states_the_limit_the_app_applies():
+    """Issue 21.9: the spec box said '200MB per file' (Streamlit's default); the app reads at most
+    1 MB of spec and 20 MB of CSV, and the server accepts nothing larger than the largest."""
+    import math
+    import tomllib
+    from engine.data.files import MAX_CSV_BYTES
+    from engine.spec import MAX_BYTES
+    from engine.teach.conv import MAX_UPLOAD_BYTES
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    largest = max(MAX_CSV_BYTES, MAX_BYTES, MAX_UPLOAD_BYTES)
+    assert config["server"]["maxUploadSize"] == math.ceil(largest / 2**20)
+    at = _app()
+    at.selectbox(key="pg0_dataset").set_value("csv").run()
+    limits = {u.proto.label: u.proto.max_upload_size_mb for u in at.get("file_uploader")}
+    assert limits == {"Upload a CSV file": MAX_CSV_BYTES // 2**20, "Upload a spec (JSON)": 1}, limits
