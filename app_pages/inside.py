@@ -26,6 +26,7 @@ START_PRESETS = {"mnist_cnn": "MNIST digits with a small CNN (filters to watch)"
                  "mlp_digits": "8x8 digits with a small MLP",
                  "tf_playground": "2-D circle data with a tiny MLP"}
 NO_CHART_BAR = {"displayModeBar": False}
+PRESET_POPOVER = "inside_presets"        # the "Start a preset" popover's open state
 
 st.title("Inside the network")
 st.caption("Open up the Playground's network while it trains: what its filters look for, what each layer "
@@ -66,6 +67,7 @@ def on_start() -> None:
     name = st.session_state["inside_preset"]
     spec = load_preset(name)
     pg.replace_spec(spec, f"Loaded the preset **{name}** (started from Inside the network).")
+    st.session_state[PRESET_POPOVER] = False             # close the popover: the run is what to watch now
     t = pg.start_run(spec)
     apply_example()
     t.resume()
@@ -88,9 +90,10 @@ def on_restart() -> None:
         pg.start_run(t.specs[0])
 
 
-def preset_picker(where) -> None:
-    """Choose a preset and start it in the Playground's slot (replacing any run)."""
-    a, b = where.columns([3, 1.2], vertical_alignment="bottom")
+def preset_picker(where, stacked: bool = False) -> None:
+    """Choose a preset and start it in the Playground's slot (replacing any run); `stacked`:
+    the button under the menu (in the narrow popover), else beside it."""
+    a, b = (where, where) if stacked else where.columns([3, 1.2], vertical_alignment="bottom")
     a.selectbox("Preset to start", list(START_PRESETS), format_func=START_PRESETS.get, key="inside_preset",
                 help="A ready-made dataset and network; the Playground will show the same run.")
     b.button("Start training", type="primary", on_click=on_start, width="stretch", key="inside_start",
@@ -120,7 +123,8 @@ c1.button("Pause" if running else "Train", key="inside_train", type="primary", o
           width="stretch", help="Start or pause the Playground's run; this page updates while it trains.")
 c2.button("Step", key="inside_step", on_click=pg.on_step, width="stretch",
           help="Train on exactly one batch: watch a single gradient step change the numbers.")
-preset_picker(c3.popover("Start a preset", icon=":material/inventory_2:", width="stretch"))
+preset_picker(c3.popover("Start a preset", icon=":material/inventory_2:", width="stretch", wrap=True,
+                         key=PRESET_POPOVER, on_change="rerun"), stacked=True)
 c4.page_link("app_pages/playground.py", label="Change the network on the Playground", icon=":material/tune:")
 if "probes" not in trainer.views:
     st.warning("This run was started without the recorder this page reads.", icon=":material/warning:")

@@ -165,7 +165,7 @@ def network_panel(s: RunSpec, rows) -> None:
     for i, (layer, uid) in enumerate(zip(s.layers, pg.layer_ids())):
         info = rows[i] if i < len(rows) else None
         builder.layer_card(i, len(s.layers), layer, info, pg.key(f"L{uid}"), pg.on_stack, pg.on_layer_param)
-    c1, c2, c3 = st.columns([5, 4, 2.2], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([4.4, 3.6, 2.4], vertical_alignment="bottom")
     c1.selectbox("Add a layer", builder.kind_options(), key=pg.key("add_kind"), format_func=builder.kind_label,
                  **builder.seed(pg.key("add_kind"), "linear", st.selectbox, builder.kind_options()),
                  help="Any registered layer kind: dense, convolution, pooling, activation, shape or regularisation.")
@@ -176,7 +176,8 @@ def network_panel(s: RunSpec, rows) -> None:
     c2.selectbox("Where", list(range(n + 1)), key=pg.key("add_pos"), **at_end,
                  format_func=lambda p: "at the end" if p == n else f"before layer {p + 1}",
                  help="Where in the stack the new layer goes.")
-    c3.button("Add", key="pg_add_layer", on_click=pg.on_add_layer, args=("pg_add_layer",), icon=":material/add:", help="Insert the chosen layer.")
+    c3.button("Add", key="pg_add_layer", on_click=pg.on_add_layer, args=("pg_add_layer",), width="stretch",
+              help="Insert the chosen layer.")
 
 
 def shape_panel(rows, data: Dataset | None) -> None:
@@ -205,26 +206,25 @@ def training_panel(s: RunSpec) -> None:
                 k = pg.key(f"optim_{f.name}")
                 builder.param_widget(replace(f.metadata["param"], name=f.name), getattr(o, f.name), k,
                                      on_change=pg.on_field, args=(f"optim.{f.name}", k, None))
+    field_widget(st.selectbox, "Loss", "loss", s.loss, list(TASKS[s.task].losses), format_func=loss_label,
+                 help="What the network minimises: cross-entropy for classes, mean squared error for "
+                      "numbers; auto picks the right one.")                 # full width: the names are long
     c1, c2 = st.columns(2)
     with c1:
-        field_widget(st.selectbox, "Loss", "loss", s.loss, list(TASKS[s.task].losses), format_func=loss_label,
-                     help="What the network minimises: cross-entropy for classes, mean squared error for "
-                          "numbers; auto picks the right one.")
         field_widget(st.selectbox, "Regularisation", "regularization", s.regularization, REGULARISATION,
                      format_func={"none": "none", "l1": "L1 (sparse weights)", "l2": "L2 (small weights)"}.get,
                      help="A penalty on large weights added to the loss; it fights overfitting.")
         field_number("Epochs", "epochs", s.epochs, 1, 100_000,
                      help="Passes over the training set before training stops.")
     with c2:
-        field_widget(st.select_slider, "Batch size", "batch_size", s.batch_size,
-                     sorted({*pg.BATCH_SIZES, s.batch_size}),
-                     help="Examples averaged per step: small batches are noisy but quick, large ones smooth but slow.")
         field_widget(st.select_slider, "Regularisation rate", "reg_rate", s.reg_rate,
                      sorted({*pg.REG_RATES, s.reg_rate}), format_func=lambda v: f"{v:g}",
                      disabled=s.regularization == "none",
                      help="How strongly the weight penalty counts against the data loss.")
         field_number("Seed", "seed", s.seed, 0, 2**31 - 1,
                      help="Fixes the data, the initial weights and the batch order: the same seed gives the same run.")
+    field_widget(st.select_slider, "Batch size", "batch_size", s.batch_size, sorted({*pg.BATCH_SIZES, s.batch_size}),
+                 help="Examples averaged per step: small batches are noisy but quick, large ones smooth but slow.")
 
 
 # ---------------------------------------------------------------- share
@@ -279,11 +279,11 @@ with left:
               icon=":material/skip_next:", help="Train on exactly one batch, then stop: watch one gradient step.")
     c1, c2 = st.columns(2, vertical_alignment="center", gap="small")
     c1.button("Replay this run (same seed)", key="pg_replay", on_click=pg.on_replay, disabled=trainer is None,
-              width="stretch", icon=":material/replay:",
+              width="stretch", icon=":material/replay:", wrap=True,
               help="Back to step 0 with the same seed: the same initial weights, data and batch order, so "
                    "the run repeats exactly (its curves stay, faded).")
     c2.button("Start afresh (new seed)", key="pg_afresh", on_click=pg.on_afresh, width="stretch",
-              icon=":material/casino:",
+              icon=":material/casino:", wrap=True,
               help="A new random seed: new initial weights (and new points for generated data). The seed "
                    "is written into the spec, so the link and the exported script give this run again.")
     st.caption(f"Run: **{pg.state_text(snap)}** · device: {snap.device if snap else pg.trainer_device()}",

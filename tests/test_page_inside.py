@@ -157,3 +157,18 @@ def test_the_example_picker_works_on_a_finished_run():
     rec = t.snapshot().run.views["probes"]
     assert rec.example.mode == "misclassified" and shown().startswith(f"Input: test example #{rec.example.index}")
     assert rec.example.index != 17 or not rec.example.correct
+
+
+def test_starting_a_preset_from_the_popover_closes_it():
+    """Issue 21.9: the "Start a preset" popover stayed open over the page after its button."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["pg_spec"] = load_preset("tf_playground").with_(epochs=3)
+    at.run()
+    at.switch_page("app_pages/inside.py").run()
+    at.session_state["inside_presets"] = True                  # the user opened it
+    at.session_state["inside_preset"] = "tf_playground"
+    at.run()
+    at.button(key="inside_start").click().run()
+    assert not at.exception
+    assert at.session_state["inside_presets"] is False
+    assert [l.kind for l in _trainer().specs[0].layers] == [l.kind for l in load_preset("tf_playground").layers]
