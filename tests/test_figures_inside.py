@@ -82,3 +82,28 @@ def test_the_legend_of_three_or_more_layers_stays_clear_of_the_title():
     lo, hi = vz.ratio_figure(_record(g=[[NAN] * 3, [1e-3] * 3], w=[[0.3] * 3] * 2,
                                      ratio=[[NAN] * 3, [86.0, 200.0, 300.0]])).layout.yaxis.range
     assert lo <= -3 and hi >= np.log10(300)                             # the rule of thumb 0.001 and the values
+
+
+def test_half_width_chart_titles_fit_and_put_the_rest_under_them():
+    """Issue 21.9: 'Output: probability per class (wrong: it says orange (1), true class blue (0))'
+    ran off its half-width chart. The first line stays within 50 characters, the rest is a subtitle."""
+    from engine.probes.records import ActivationMap, Example
+    wrong = Example(index=3, mode="index", found=True, n_test=10, input=np.zeros(2, np.float32),
+                    feature_names=("x1", "x2"), label=0, pred=1, probs=np.array([0.4, 0.6], np.float32),
+                    class_names=("blue (0)", "orange (1)"), correct=False)
+    maps = ActivationMap(0, "1 Conv2d 32@3x3", (32, 26, 26), np.zeros((16, 13, 13), np.float32), 1)
+    flat = ActivationMap(3, "4 Flatten", (5408,), np.zeros(902, np.float32), 6)
+    scores = ActivationMap(4, "5 Linear 10", (10,), np.arange(10, dtype=np.float32), 1)
+    figs = [vz.probabilities_figure(wrong), vz.activation_figure(maps), vz.activation_figure(flat),
+            vz.activation_figure(scores, tuple(str(i) for i in range(10)))]
+    subtitles = []
+    for fig in figs:
+        _check(fig)
+        first, _, rest = fig.layout.title.text.partition("<br><sup>")
+        assert len(first) <= 50, first
+        subtitles.append(rest.removesuffix("</sup>"))
+        if rest:
+            assert fig.layout.margin.t >= 70
+    assert subtitles == ["wrong: it says orange (1); the true class is blue (0)",
+                         "the first 16 maps, shrunk to 13x13", "averaged in groups of 6",
+                         "a score per class, before softmax"]

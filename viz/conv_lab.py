@@ -113,7 +113,8 @@ def kernel_figure(kernel: np.ndarray, title: str = "Kernel (weights)") -> go.Fig
                       x_title="kernel column", y_title="kernel row")
     fig.update_xaxes(tickvals=list(range(k)))
     fig.update_yaxes(tickvals=list(range(k)))
-    fig.update_traces(textfont=dict(size=16 if k == 3 else 12), selector=dict(type="heatmap"))
+    fig.update_traces(texttemplate="%{z:.2g}", textfont=dict(size=13 if k == 3 else 10),   # fits a cell
+                      selector=dict(type="heatmap"))
     return fig
 
 

@@ -57,7 +57,8 @@ def _limit(a: np.ndarray) -> float:
 
 
 def mosaic_figure(maps: np.ndarray, title: str, what: str, value: str, tile_note: str,
-                  cols: int | None = None, height: int | None = None, limit: float | None = None) -> go.Figure:
+                  cols: int | None = None, height: int | None = None, limit: float | None = None,
+                  subtitle: str = "") -> go.Figure:
     """Tiles (N, h, w) on the diverging scale, symmetric around zero (or +-`limit`)."""
     img, tile = mosaic(maps, cols)
     lim = limit or _limit(maps)
@@ -66,7 +67,7 @@ def mosaic_figure(maps: np.ndarray, title: str, what: str, value: str, tile_note
         colorbar=dict(title=dict(text=value, side="right"), thickness=12, len=0.9),
         hovertemplate=f"{what} %{{customdata}}<br>{value} %{{z:.3g}}<extra></extra>", hoverongaps=False))
     ratio = img.shape[0] / max(img.shape[1], 1)
-    base_layout(fig, title, tile_note, "", height or int(min(620, max(220, 90 + 520 * ratio))))
+    base_layout(fig, title, tile_note, "", height or int(min(620, max(220, 90 + 520 * ratio))), subtitle=subtitle)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", constrain="domain")
@@ -115,10 +116,10 @@ def activation_figure(act: ActivationMap, class_names: Sequence[str] | None = No
     values, shape, label = np.asarray(act.values), act.shape, act.label
     title = f"Layer {label}: output {'x'.join(map(str, shape))}"
     if values.ndim == 3:                                              # (C, H, W) feature maps
-        shown = f", first {values.shape[0]} maps" if values.shape[0] < shape[0] else ""
-        small = f", shrunk to {values.shape[1]}x{values.shape[2]}" if values.shape[1:] != tuple(shape[1:]) else ""
-        return mosaic_figure(values, title + shown + small, "feature map", "activation",
-                             "each tile = one channel's feature map", cols=min(len(values), 8))
+        shown = [f"the first {values.shape[0]} maps"] if values.shape[0] < shape[0] else []
+        small = [f"shrunk to {values.shape[1]}x{values.shape[2]}"] if values.shape[1:] != tuple(shape[1:]) else []
+        return mosaic_figure(values, title, "feature map", "activation", "each tile = one channel's feature map",
+                             cols=min(len(values), 8), subtitle=", ".join(shown + small))
     if values.ndim == 2:                                              # (T, F): a sequence
         fig = go.Figure(go.Heatmap(z=values.T, colorscale=DIVERGING, zmid=0,
                                    colorbar=dict(title=dict(text="activation", side="right"), thickness=12)))
@@ -134,17 +135,17 @@ def activation_figure(act: ActivationMap, class_names: Sequence[str] | None = No
                 fig.add_trace(go.Bar(x=[x for x, k in zip(xs, sign) if k], y=values[sign], name=name,
                                      marker_color=color,
                                      hovertemplate=("class" if last else "unit") + " %{x}<br>value %{y:.3g}"))
-        base_layout(fig, title + (": a score per class, before softmax" if last else ""),
-                    "class" if last else "unit", "score" if last else "activation", 300)
+        base_layout(fig, title, "class" if last else "unit", "score" if last else "activation", 300,
+                    subtitle="a score per class, before softmax" if last else "")
         fig.update_xaxes(type="category", categoryorder="array", categoryarray=xs)
         fig.update_layout(hovermode="closest", barmode="relative")
         return fig
     cols = 32                                                         # many units: a grid of cells
     grid = np.full(math.ceil(values.size / cols) * cols, np.nan, np.float32)
     grid[: values.size] = values
-    note = f" (averaged in groups of {act.group})" if act.group > 1 else ""
-    return mosaic_figure(grid.reshape(1, -1, cols), title + note, "units", "activation",
-                         f"each cell = one unit, {cols} per row", height=340)
+    note = f"averaged in groups of {act.group}" if act.group > 1 else ""
+    return mosaic_figure(grid.reshape(1, -1, cols), title, "units", "activation",
+                         f"each cell = one unit, {cols} per row", height=340, subtitle=note)
 
 
 def probabilities_figure(example: Example) -> go.Figure:
@@ -160,8 +161,8 @@ def probabilities_figure(example: Example) -> go.Figure:
             fig.add_trace(go.Bar(x=[names[k] for k in idx], y=[float(p[k]) for k in idx], name=name,
                                  marker_color=color, hovertemplate="class %{x}<br>probability %{y:.1%}"))
     verdict = "right" if pred == label else f"wrong: it says {names[pred]}"
-    base_layout(fig, f"Output: probability per class ({verdict}, true class {names[label]})",
-                "class", "probability", 300)
+    base_layout(fig, "Output: probability per class", "class", "probability", 300,
+                subtitle=f"{verdict}; the true class is {names[label]}")
     fig.update_xaxes(categoryorder="array", categoryarray=list(names), type="category")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_layout(hovermode="closest", barmode="overlay")

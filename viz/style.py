@@ -55,9 +55,14 @@ def figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
-def base_layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320) -> go.Figure:
-    """`layout` applied to a figure built step by step; axis titles go to every subplot's axes."""
+def base_layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320, subtitle: str = "") -> go.Figure:
+    """`layout` applied to a figure built step by step; axis titles go to every subplot's axes.
+    `subtitle`: a smaller second line under the title (a chart half the page wide has room for
+    about 50 characters of title: the rest goes there rather than off the edge)."""
     fig.update_layout({k: v for k, v in layout(title, x, y, height).items() if k not in ("xaxis", "yaxis")})
+    if subtitle:
+        fig.update_layout(title=dict(text=f"{title}<br><sup>{subtitle}</sup>", yref="container", y=1,
+                                     yanchor="top", pad=dict(t=12)), margin=dict(t=72))
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
     return fig

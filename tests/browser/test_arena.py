@@ -57,7 +57,7 @@ def test_race_on_mnist_and_rosenbrock_paths(page, app_url):
     page.wait_for_function("el => el.textContent.trim() !== 'step 500'", arg=current.element_handle())
     assert current.text_content().strip().startswith("step ")
     # while it plays, plotly.js drops the contour trace; the surface's picture under it stays (issue 21.6)
-    picture = chart.locator(".layer-below .imagelayer image")
+    picture = chart.locator(".subplot.xy .imagelayer image")
     assert picture.count() == 1 and picture.get_attribute("href").startswith("data:image/png")
     box, plot = picture.bounding_box(), chart.locator(".nsewdrag").first.bounding_box()
     assert abs(box["width"] - plot["width"]) < 3 and abs(box["height"] - plot["height"]) < 3
