@@ -156,12 +156,18 @@ def data_preview(s: RunSpec, data: Dataset | None) -> None:
 def network_panel(s: RunSpec, rows) -> None:
     presets = all_presets()
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    first = pg.DEFAULT_PRESET if pg.DEFAULT_PRESET in presets else next(iter(presets))
-    c1.selectbox("Start from a preset", list(presets), key=pg.key("preset"),
-                 **builder.seed(pg.key("preset"), first, st.selectbox, presets),
-                 format_func=lambda n: f"{presets[n].name or n}",
-                 help="A ready-made run (data, network and training settings) to start from.")
-    c2.button("Load", key="pg_load_preset", on_click=pg.on_preset, args=("pg_load_preset",), icon=":material/upload_file:", help="Replace everything by the preset.")
+    # starts on the preset this spec is, if it is one: a menu showing another preset's name read
+    # as the name of the network below it
+    current = next((n for n, p in presets.items() if p == s), None)
+    k = pg.key("preset")
+    if k not in st.session_state:
+        st.session_state[k] = current
+    chosen = c1.selectbox("Start from a preset", list(presets), key=k,
+                          index=list(presets).index(current) if current else None, placeholder="Choose a preset",
+                          format_func=lambda n: f"{presets[n].name or n}",
+                          help="A ready-made run (data, network and training settings) to start from.")
+    c2.button("Load", key="pg_load_preset", on_click=pg.on_preset, args=("pg_load_preset",), disabled=chosen is None,
+              icon=":material/upload_file:", help="Replace everything by the preset.")
     for i, (layer, uid) in enumerate(zip(s.layers, pg.layer_ids())):
         info = rows[i] if i < len(rows) else None
         builder.layer_card(i, len(s.layers), layer, info, pg.key(f"L{uid}"), pg.on_stack, pg.on_layer_param)

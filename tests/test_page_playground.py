@@ -260,6 +260,7 @@ def _adapted_to_mnist(at: AppTest) -> None:
     s = at.session_state["pg_spec"]
     assert s.data.name == "mnist" and s.loss == "auto" and s.data.n_samples == 2000, (s.loss, s.data)
     assert s.name == ""                            # not "TensorFlow Playground default" on a CNN (issue 21.9)
+    assert at.selectbox(key=f"pg{at.session_state['pg_gen']}_preset").value is None   # nor in the preset menu
     assert [l.kind for l in s.layers][0] == "conv2d" and all(
         set(l.params) <= {p.name for p in LAYERS[l.kind].params} for l in s.layers), s.layers
     assert any("network was adapted" in m.value for m in at.success), [m.value for m in at.success]
@@ -323,14 +324,14 @@ def test_a_number_out_of_range_is_refused_next_to_its_box():
     assert at.session_state["pg_spec"].layers[0].params["kernel"] == 3
     (box,) = [w for w in _key(at, "_kernel") if "L1" in w.key]
     assert box.value == 3
-    assert "40 was not used: kernel must be from 1 to 15, so it stays 3." in _errors(at)
+    assert "40 is out of range (1 to 15): kernel stays 3." in _errors(at)
     box.set_value(5).run()
     assert at.session_state["pg_spec"].layers[0].params["kernel"] == 5
-    assert not [e for e in _errors(at) if "was not used" in e]
+    assert not [e for e in _errors(at) if "out of range" in e]
     (epochs,) = _key(at, "_epochs")
     epochs.set_value(0).run()
     assert at.session_state["pg_spec"].epochs == load_preset("mnist_cnn").epochs
-    assert any(e.startswith("0 was not used: epochs must be from 1 to 100,000") for e in _errors(at))
+    assert "0 is out of range (1 to 100,000): epochs stays 8." in _errors(at)
 
 
 def test_every_upload_box_states_the_limit_the_app_applies():

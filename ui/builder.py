@@ -117,8 +117,8 @@ def _in_range(key: str, label: str, lo: float, hi: float, kept: float, on_change
     value = st.session_state[key]
     if value is None or not lo <= value <= hi:
         typed = "An empty box" if value is None else _number_text(value)
-        st.session_state[REFUSED][key] = (f"{typed} was not used: {label.lower()} must be from "
-                                          f"{_number_text(lo)} to {_number_text(hi)}, so it stays {_number_text(kept)}.")
+        st.session_state[REFUSED][key] = (f"{typed} is out of range ({_number_text(lo)} to {_number_text(hi)}): "
+                                          f"{label.lower()} stays {_number_text(kept)}.")
         st.session_state[key] = kept                  # the box shows the value still in use
         return
     st.session_state[REFUSED].pop(key, None)

@@ -317,6 +317,8 @@ def on_preset(button_key: str) -> None:
     if not builder.clicked(button_key):
         return
     name = st.session_state[key("preset")]
+    if name is None:
+        return
     replace_spec(load_preset(name), f"Loaded the preset **{name}**.")
 
 
