@@ -189,7 +189,7 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
                    title: str, axis_names: tuple[str, str] = ("x", "y"), color_title: str = "f",
                    minima: Sequence[tuple[float, float]] = (), start: tuple[float, float] | None = None,
                    saddles: Sequence[tuple[float, float]] = (),
-                   height: int = 560) -> go.Figure:
+                   height: int = 600) -> go.Figure:
     """Contour of the surface with each optimizer's path from the start, animated step by step
     (Play / slider); the figure opens on the last step. `zc` is what the colours show.
     `minima` get a star and `saddles` a cross, drawn over the paths so a path ending on one
@@ -253,8 +253,9 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
         annotations=[dict(status, text=_status_text(paths, n_steps))] if paths else [],
         xaxis=dict(range=[float(xs[0]), float(xs[-1])], domain=[0, 0.74], showgrid=False, zeroline=False),
         yaxis=dict(range=[float(ys[0]), float(ys[-1])], showgrid=False, zeroline=False),   # under the surface anyway
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        margin=dict(t=80, b=10),
+        # under the Play controls: a legend above the plot wraps into the title once its row is full
+        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0),
+        margin=dict(t=50, b=10),
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.16, xanchor="left", yanchor="top",
                           showactive=False, pad=dict(t=0, r=8),
                           buttons=[dict(label="▶ Play", method="animate",
@@ -267,7 +268,7 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
                       steps=[dict(label=str(s), method="animate",
                                   args=[[str(s)], {**anim, "frame": {"duration": 0, "redraw": True}}])
                              for s in steps])])
-    fig.update_layout(margin=dict(b=120))
+    fig.update_layout(margin=dict(b=170))
     return fig
 
 
