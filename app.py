@@ -4,6 +4,8 @@ Entry point: navigation over app_pages/, session defaults, and the sidebar with 
 state (device, this session's run, live workers)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from engine.device import pick_device
@@ -11,7 +13,10 @@ from engine.trainer import live_workers
 from ui.session import workers
 from ui.state import init_defaults
 
-st.set_page_config(page_title="Deep-learning playground", page_icon=":material/neurology:", layout="wide")
+# The tab's icon is a file of this repository: a :material/ icon would be fetched from a web font
+# server, and the playground works offline.
+st.set_page_config(page_title="Deep-learning playground", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"),
+                   layout="wide")
 init_defaults()
 
 PAGES = {

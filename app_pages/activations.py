@@ -15,16 +15,16 @@ st.caption("A neuron adds up its weighted inputs, then passes the sum x through 
            "Backprop multiplies the error signal by the slope f′(x): where the slope is almost 0 the "
            "gradient vanishes and the weights before it stop learning.")
 
-a, b, c = st.columns([2.2, 1.2, 1])
-a.multiselect("Functions", list(act.ACTIVATIONS), key="act_names", format_func=lambda n: act.ACTIVATIONS[n].label,
-              help="Which activation functions to plot; each gets its own chart with its derivative.")
-b.slider("Input range x", -10.0, 10.0, key="act_range", step=0.5,
+st.multiselect("Functions", list(act.ACTIVATIONS), key="act_names", format_func=lambda n: act.ACTIVATIONS[n].label,
+               help="Which activation functions to plot; each gets its own chart with its derivative.")   # the whole
+a, b, c = st.columns([1.2, 1, 1.4])                                                                  # row: every name shows
+a.slider("Input range x", -10.0, 10.0, key="act_range", step=0.5,
          help="The stretch of inputs to plot; large |x| shows where sigmoid-like functions saturate.")
-c.slider("LeakyReLU slope α", 0.0, 0.5, key="act_slope", step=0.01,
+b.slider("LeakyReLU slope α", 0.0, 0.5, key="act_slope", step=0.01,
          help="LeakyReLU's slope for negative inputs; 0 turns it into a plain ReLU.")
-st.select_slider("Vanishing threshold: shade where |f′(x)| is below", [0.001, 0.01, 0.05, 0.1],
-                 key="act_threshold",
-                 help="A gradient this small barely moves the weights; the grey bands show where that happens.")
+c.select_slider("Vanishing threshold: shade where |f′(x)| stays below", [0.001, 0.01, 0.05, 0.1],
+                key="act_threshold",
+                help="A gradient this small barely moves the weights; the grey bands show where that happens.")
 
 lo, hi = S.act_range
 if hi - lo < 1:
@@ -33,19 +33,21 @@ elif not S.act_names:
     st.info("Choose at least one function above.")
 else:
     st.caption("In every chart: blue is the function, orange dashed is its slope f′ computed by autograd "
-               "(what backprop multiplies by), grey bands are where that slope is almost 0.")
+               "(what backprop multiplies by), grey bands are where that slope stays almost 0 (the function "
+               "is flat there and learning stalls); an orange ring is where f′ only passes through 0.")
     cols = st.columns(2)
     for n, name in enumerate(S.act_names):
         info = act.ACTIVATIONS[name]
         cur = act.curve(name, lo, hi, 401, S.act_slope, S.act_threshold)
         with cols[n % 2], st.container(border=True):
             label = f"{info.label} (α = {S.act_slope:g})" if name == "leaky_relu" else info.label
-            st.plotly_chart(vz.activation_figure(cur.x, cur.y, cur.dy, cur.vanishing, label, S.act_threshold),
-                            key=f"act_chart_{name}")
+            st.plotly_chart(vz.activation_figure(cur.x, cur.y, cur.dy, cur.vanishing, label, S.act_threshold,
+                                                 turning=cur.turning), key=f"act_chart_{name}")
             st.latex(info.formula)
+            turn = act.describe_turning(cur.turning)
             st.markdown(f"**Output range:** {info.range_text}  \n"
-                        f"**Gradient vanishes** (|f′| < {S.act_threshold:g}): "
-                        f"{act.describe_intervals(cur.vanishing, lo, hi)}")
+                        f"**Gradient vanishes** (|f′| stays below {S.act_threshold:g}): "
+                        f"{act.describe_intervals(cur.vanishing, lo, hi)}" + (f"  \n{turn}" if turn else ""))
             st.caption(f"When to use it: {info.usage}")
 
 st.divider()

@@ -239,9 +239,12 @@ with surface_tab:
                        "Adam's go straight down the slope whatever its steepness.")
         else:
             st.plotly_chart(va.surface_figure(xs, ys, zc, paths, title=title, axis_names=surf.axis_names,
-                                              color_title=color_title, minima=surf.minima, start=(x0, y0)),
+                                              color_title=color_title, minima=surf.minima, start=(x0, y0),
+                                              saddles=surf.saddles),
                             key="arena_surface_contour")
-            st.caption("Darker = higher loss; ★ marks the minimum. Press ▶ Play or drag the slider to "
+            marks = ("★ marks the minimum" if len(surf.minima) == 1 else "★ marks the minima") + \
+                    ("; ✕ the saddle point" if surf.saddles else "")
+            st.caption(f"Darker = higher loss; {marks}. Press ▶ Play or drag the slider to "
                        "watch every optimizer step by step; the box shows each one's current loss.")
         for p in paths:
             if p.diverged_at:
@@ -308,5 +311,5 @@ with lr_tab:
         r = int(res["row"])
         if r < n:
             st.button(f"Use {ua.nearest(ua.RACE_LRS, res['suggested']):g} for contestant {r + 1}",
-                      on_click=ua.apply_lr, args=(r, res["suggested"]),
+                      on_click=ua.apply_lr, args=(r, res["suggested"], "arena_lr_apply"), key="arena_lr_apply",
                       help="Sets that contestant's learning rate in the race (nearest value on its slider).")

@@ -14,6 +14,7 @@ from engine.presets import load_preset
 from engine.probes import KINDS, MISCLASSIFIED, ProbeRecord
 from engine.records import ViewError
 from engine.tasks import TASKS
+from ui import builder
 from ui.live import follow, settle
 from viz import inside as vz
 
@@ -25,6 +26,7 @@ START_PRESETS = {"mnist_cnn": "MNIST digits with a small CNN (filters to watch)"
                  "mlp_digits": "8x8 digits with a small MLP",
                  "tf_playground": "2-D circle data with a tiny MLP"}
 NO_CHART_BAR = {"displayModeBar": False}
+PRESET_POPOVER = "inside_presets"        # the "Start a preset" popover's open state
 
 st.title("Inside the network")
 st.caption("Open up the Playground's network while it trains: what its filters look for, what each layer "
@@ -48,10 +50,24 @@ def apply_example() -> None:
         rec.set_example(int(st.session_state["inside_example"] or 0))
 
 
+def on_example() -> None:
+    """The example choice changed: tell the recorder, and have a run that is not training
+    (finished, paused, ready) record it now; a training run records it at its next view."""
+    apply_example()
+    t = pg.trainer()
+    if t is not None and not t.snapshot().active:
+        before = t.snapshot().version
+        t.refresh_views()
+        settle(t, lambda s: s.version > before)        # this rerun draws the new example
+
+
 def on_start() -> None:
+    if not builder.clicked("inside_start"):
+        return
     name = st.session_state["inside_preset"]
     spec = load_preset(name)
     pg.replace_spec(spec, f"Loaded the preset **{name}** (started from Inside the network).")
+    st.session_state[PRESET_POPOVER] = False             # close the popover: the run is what to watch now
     t = pg.start_run(spec)
     apply_example()
     t.resume()
@@ -67,14 +83,17 @@ def on_train() -> None:
 
 
 def on_restart() -> None:
+    if not builder.clicked("inside_restart"):
+        return
     t = pg.trainer()
     if t is not None:
         pg.start_run(t.specs[0])
 
 
-def preset_picker(where) -> None:
-    """Choose a preset and start it in the Playground's slot (replacing any run)."""
-    a, b = where.columns([3, 1.2], vertical_alignment="bottom")
+def preset_picker(where, stacked: bool = False) -> None:
+    """Choose a preset and start it in the Playground's slot (replacing any run); `stacked`:
+    the button under the menu (in the narrow popover), else beside it."""
+    a, b = (where, where) if stacked else where.columns([3, 1.2], vertical_alignment="bottom")
     a.selectbox("Preset to start", list(START_PRESETS), format_func=START_PRESETS.get, key="inside_preset",
                 help="A ready-made dataset and network; the Playground will show the same run.")
     b.button("Start training", type="primary", on_click=on_start, width="stretch", key="inside_start",
@@ -104,7 +123,8 @@ c1.button("Pause" if running else "Train", key="inside_train", type="primary", o
           width="stretch", help="Start or pause the Playground's run; this page updates while it trains.")
 c2.button("Step", key="inside_step", on_click=pg.on_step, width="stretch",
           help="Train on exactly one batch: watch a single gradient step change the numbers.")
-preset_picker(c3.popover("Start a preset", icon=":material/inventory_2:", width="stretch"))
+preset_picker(c3.popover("Start a preset", icon=":material/inventory_2:", width="stretch", wrap=True,
+                         key=PRESET_POPOVER, on_change="rerun"), stacked=True)
 c4.page_link("app_pages/playground.py", label="Change the network on the Playground", icon=":material/tune:")
 if "probes" not in trainer.views:
     st.warning("This run was started without the recorder this page reads.", icon=":material/warning:")
@@ -121,12 +141,14 @@ if section == "Activations":
     n_test = len(data.y_test) if data is not None else 1
     a, b = st.columns([2, 1], vertical_alignment="bottom")
     a.radio("Which test example", ["pick", "misclassified"], key="inside_example_mode", horizontal=True,
-            on_change=apply_example,
+            on_change=on_example,
             format_func={"pick": "One I pick by number", "misclassified": "The latest one it gets wrong"}.get,
             help="The network never trains on test examples: watch how it sees one it has not learned from.")
-    b.number_input("Test example number", 0, max(n_test - 1, 0), key="inside_example", step=1,
-                   on_change=apply_example, disabled=st.session_state["inside_example_mode"] != "pick",
-                   help=f"Any of the {n_test:,} test examples (0 to {n_test - 1:,}).")
+    with b:
+        builder.number_box("Test example number", 0, max(n_test - 1, 0), "inside_example",
+                           st.session_state["inside_example"], on_change=on_example, step=1,
+                           disabled=st.session_state["inside_example_mode"] != "pick",
+                           help=f"Any of the {n_test:,} test examples (0 to {n_test - 1:,}).")
 elif section == "Filters" and isinstance(rec0, ProbeRecord) and rec0.filters:
     convs = {f.layer: f for f in rec0.filters}
     if st.session_state["inside_filter_layer"] not in convs:
@@ -265,7 +287,7 @@ def live(t, snap) -> None:
     """The chosen section, redrawn while the run trains (ui.live.follow)."""
     if snap.state == "error":
         st.error(f"The run stopped with an error: {snap.error}. Change the settings on the Playground "
-                 "or press Reset there.")
+                 "or press Replay this run there.")
     run = snap.run
     if run is None:
         st.info("Preparing the data and the network…")
@@ -275,7 +297,7 @@ def live(t, snap) -> None:
         st.error(run.message)
     rec = run.views.get("probes")
     if isinstance(rec, ViewError):
-        st.error(f"Recording failed: {rec.message}. Training goes on; press Reset on the Playground "
+        st.error(f"Recording failed: {rec.message}. Training goes on; press Replay this run on the Playground "
                  "to try again.")
         return
     if not isinstance(rec, ProbeRecord):

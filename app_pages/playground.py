@@ -15,7 +15,7 @@ from engine.data.folder import data_folder
 from engine.optim import LOSSES, OPTIMIZERS
 from engine.presets import PLAYGROUND_GROUPS, all_presets
 from engine.records import Boundary, Images, Neurons
-from engine.spec import FEATURES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
+from engine.spec import FEATURES, MAX_BYTES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
 from engine.tasks import TASKS
 from ui import builder, playground as pg, url
 from ui.live import follow
@@ -31,11 +31,14 @@ spec: RunSpec = pg.spec()
 st.title("Playground")
 st.caption("Pick a dataset, build a network, press **▶ Train** and watch it learn. "
            "Hover over the small question marks to learn what each control does.")
+# Messages come and go inside fixed containers: an element added or removed above the settings
+# tabs would make the browser draw the tabs anew, on their first tab.
 notice, errors = pg.messages()
-if notice:
-    st.success(notice, icon=":material/check_circle:")
-for problem in errors:
-    st.error(problem)
+with st.container():
+    if notice:
+        st.success(notice, icon=":material/check_circle:")
+    for problem in errors:
+        st.error(problem)
 
 left, right = st.columns([5, 6], gap="medium")
 
@@ -48,6 +51,12 @@ def field_widget(widget, label: str, path: str, value, *args, convert=None, **kw
     return widget(label, *args, key=k, on_change=pg.on_field, args=(path, k, convert), **start, **kw)
 
 
+def field_number(label: str, path: str, value: int, lo: int, hi: int, **kw) -> None:
+    """A number box bound to a spec field; a number out of range is refused next to it."""
+    k = pg.key(path.replace(".", "_"))
+    builder.number_box(label, lo, hi, k, value, on_change=pg.on_field, args=(path, k, None), **kw)
+
+
 def loss_label(name: str) -> str:
     return "auto (picked from task and output)" if name == "auto" else LOSSES[name].label
 
@@ -56,7 +65,7 @@ def data_panel(s: RunSpec) -> None:
     info = DATASETS[s.data.name]
     groups = datasets_by_group()
     names = [d.name for g in pg.GROUP_LABELS for d in groups.get(g, [])]
-    st.selectbox("Dataset", names, key=pg.key("dataset"), on_change=pg.on_dataset,
+    st.selectbox("Dataset", names, key=pg.key("dataset"), on_change=pg.on_dataset, args=(pg.key("dataset"),),
                  **builder.seed(pg.key("dataset"), s.data.name, st.selectbox, names),
                  format_func=lambda n: f"{pg.GROUP_LABELS[DATASETS[n].group]} · {DATASETS[n].label}",
                  help="What the network learns from: 2-D points (watch the boundary form), tables, "
@@ -70,7 +79,7 @@ def data_panel(s: RunSpec) -> None:
                          sorted({50, 100, 200, 300, 500, 1000, 2000, d.n_samples}),
                          help="How many examples to generate; more points show the pattern more clearly.")
         elif "n_samples" in opts:
-            field_widget(st.number_input, "Examples (at most)", "data.n_samples", d.n_samples, 10, 100_000,
+            field_number("Examples (at most)", "data.n_samples", d.n_samples, 10, 100_000,
                          step=100, help="Use at most this many examples; fewer train faster on a CPU.")
         if "test_fraction" in opts:
             field_widget(st.slider, "Test share (%)", "data.test_fraction", int(round(d.test_fraction * 100)),
@@ -85,7 +94,7 @@ def data_panel(s: RunSpec) -> None:
             field_widget(st.selectbox, "Preprocessing", "data.preprocessing", d.preprocessing, PREPROCESSING,
                          help=PREPROCESS_HELP)
         if info.group == "2d" and "n_samples" in opts:
-            st.button("Regenerate", on_click=pg.on_regenerate, key="pg_regenerate", icon=":material/casino:",
+            st.button("Regenerate", on_click=pg.on_regenerate, key=pg.key("regenerate"), args=(pg.key("regenerate"),), icon=":material/casino:",
                       help="New random data (and new initial weights): the run's seed goes up by one.")
     if "features" in opts:
         field_widget(st.multiselect, "Input features", "data.features", list(d.features), FEATURES,
@@ -95,7 +104,7 @@ def data_panel(s: RunSpec) -> None:
         if not st.session_state[pg.key("data_features")]:
             st.warning("Choose at least one input feature; the last choice is kept until then.")
     if "path" in opts and s.data.name != "csv":
-        st.text_input("Folder in the data folder", key=pg.key("data_path"), on_change=pg.on_data_path,
+        st.text_input("Folder in the data folder", key=pg.key("data_path"), on_change=pg.on_data_path, args=(pg.key("data_path"),),
                       **builder.seed(pg.key("data_path"), d.path, st.text_input),
                       placeholder="e.g. mnist", help=f"The folder that holds the dataset's files, inside the "
                       f"server's data folder {data_folder()} (its operator sets it with PLAYGROUND_DATA_DIR); "
@@ -115,7 +124,7 @@ def csv_panel(s: RunSpec) -> None:
         columns = csv_columns(s.data.path)
         if columns:
             target = s.data.target if s.data.target in columns else columns[-1]
-            st.selectbox("Column to predict", columns, key=pg.key("csv_target"), on_change=pg.on_csv_target,
+            st.selectbox("Column to predict", columns, key=pg.key("csv_target"), on_change=pg.on_csv_target, args=(pg.key("csv_target"),),
                          **builder.seed(pg.key("csv_target"), target, st.selectbox, columns),
                          help="The target: few distinct whole numbers or text = classification, "
                               "other numbers = regression. Every other column is an input.")
@@ -147,16 +156,22 @@ def data_preview(s: RunSpec, data: Dataset | None) -> None:
 def network_panel(s: RunSpec, rows) -> None:
     presets = all_presets(PLAYGROUND_GROUPS)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    first = pg.DEFAULT_PRESET if pg.DEFAULT_PRESET in presets else next(iter(presets))
-    c1.selectbox("Start from a preset", list(presets), key=pg.key("preset"),
-                 **builder.seed(pg.key("preset"), first, st.selectbox, presets),
-                 format_func=lambda n: f"{presets[n].name or n}",
-                 help="A ready-made run (data, network and training settings) to start from.")
-    c2.button("Load", key="pg_load_preset", on_click=pg.on_preset, icon=":material/upload_file:", help="Replace everything by the preset.")
+    # starts on the preset this spec is, if it is one: a menu showing another preset's name read
+    # as the name of the network below it
+    current = next((n for n, p in presets.items() if p == s), None)
+    k = pg.key("preset")
+    if k not in st.session_state:
+        st.session_state[k] = current
+    chosen = c1.selectbox("Start from a preset", list(presets), key=k,
+                          index=list(presets).index(current) if current else None, placeholder="Choose a preset",
+                          format_func=lambda n: f"{presets[n].name or n}",
+                          help="A ready-made run (data, network and training settings) to start from.")
+    c2.button("Load", key="pg_load_preset", on_click=pg.on_preset, args=("pg_load_preset",), disabled=chosen is None,
+              icon=":material/upload_file:", help="Replace everything by the preset.")
     for i, (layer, uid) in enumerate(zip(s.layers, pg.layer_ids())):
         info = rows[i] if i < len(rows) else None
         builder.layer_card(i, len(s.layers), layer, info, pg.key(f"L{uid}"), pg.on_stack, pg.on_layer_param)
-    c1, c2, c3 = st.columns([5, 4, 2.2], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([4.4, 3.6, 2.4], vertical_alignment="bottom")
     kinds = builder.kind_options(exclude=builder.SEQUENCE_GROUPS)     # the Playground's data are not sequences
     c1.selectbox("Add a layer", kinds, key=pg.key("add_kind"), format_func=builder.kind_label,
                  **builder.seed(pg.key("add_kind"), "linear", st.selectbox, kinds),
@@ -168,7 +183,8 @@ def network_panel(s: RunSpec, rows) -> None:
     c2.selectbox("Where", list(range(n + 1)), key=pg.key("add_pos"), **at_end,
                  format_func=lambda p: "at the end" if p == n else f"before layer {p + 1}",
                  help="Where in the stack the new layer goes.")
-    c3.button("Add", key="pg_add_layer", on_click=pg.on_add_layer, icon=":material/add:", help="Insert the chosen layer.")
+    c3.button("Add", key="pg_add_layer", on_click=pg.on_add_layer, args=("pg_add_layer",), width="stretch",
+              help="Insert the chosen layer.")
 
 
 def shape_panel(rows, data: Dataset | None) -> None:
@@ -197,26 +213,25 @@ def training_panel(s: RunSpec) -> None:
                 k = pg.key(f"optim_{f.name}")
                 builder.param_widget(replace(f.metadata["param"], name=f.name), getattr(o, f.name), k,
                                      on_change=pg.on_field, args=(f"optim.{f.name}", k, None))
+    field_widget(st.selectbox, "Loss", "loss", s.loss, list(TASKS[s.task].losses), format_func=loss_label,
+                 help="What the network minimises: cross-entropy for classes, mean squared error for "
+                      "numbers; auto picks the right one.")                 # full width: the names are long
     c1, c2 = st.columns(2)
     with c1:
-        field_widget(st.selectbox, "Loss", "loss", s.loss, list(TASKS[s.task].losses), format_func=loss_label,
-                     help="What the network minimises: cross-entropy for classes, mean squared error for "
-                          "numbers; auto picks the right one.")
         field_widget(st.selectbox, "Regularisation", "regularization", s.regularization, REGULARISATION,
                      format_func={"none": "none", "l1": "L1 (sparse weights)", "l2": "L2 (small weights)"}.get,
                      help="A penalty on large weights added to the loss; it fights overfitting.")
-        field_widget(st.number_input, "Epochs", "epochs", s.epochs, 1, 100_000,
+        field_number("Epochs", "epochs", s.epochs, 1, 100_000,
                      help="Passes over the training set before training stops.")
     with c2:
-        field_widget(st.select_slider, "Batch size", "batch_size", s.batch_size,
-                     sorted({*pg.BATCH_SIZES, s.batch_size}),
-                     help="Examples averaged per step: small batches are noisy but quick, large ones smooth but slow.")
         field_widget(st.select_slider, "Regularisation rate", "reg_rate", s.reg_rate,
                      sorted({*pg.REG_RATES, s.reg_rate}), format_func=lambda v: f"{v:g}",
                      disabled=s.regularization == "none",
                      help="How strongly the weight penalty counts against the data loss.")
-        field_widget(st.number_input, "Seed", "seed", s.seed, 0, 2**31 - 1,
+        field_number("Seed", "seed", s.seed, 0, 2**31 - 1,
                      help="Fixes the data, the initial weights and the batch order: the same seed gives the same run.")
+    field_widget(st.select_slider, "Batch size", "batch_size", s.batch_size, sorted({*pg.BATCH_SIZES, s.batch_size}),
+                 help="Examples averaged per step: small batches are noisy but quick, large ones smooth but slow.")
 
 
 # ---------------------------------------------------------------- share
@@ -227,7 +242,8 @@ def share_panel(s: RunSpec, trainer) -> None:
                        icon=":material/download:", mime="application/json", on_click="ignore", key="pg_dl_spec",
                        help="The run spec: data, network, optimizer and seed, as JSON.")
     st.file_uploader("Upload a spec (JSON)", type=["json"], key="pg_spec_file", on_change=pg.on_spec_upload,
-                     help="A spec saved from here (or written by hand); an invalid file changes nothing.")
+                     max_upload_size=max(1, MAX_BYTES // 2**20),
+                     help="A spec saved from here (or written by hand), at most 1 MB; an invalid file changes nothing.")
     if st.session_state["pg_spec_errors"]:
         st.error("This file is not a valid spec, so nothing was changed:\n\n"
                  + "\n".join(f"- {p}" for p in st.session_state["pg_spec_errors"]))
@@ -246,7 +262,9 @@ def share_panel(s: RunSpec, trainer) -> None:
     st.download_button("Download metrics (CSV)", data=lambda: metrics_csv(trainer.snapshot().run.evals),
                        icon=":material/download:", file_name="playground_metrics.csv", mime="text/csv", on_click="ignore",
                        key="pg_dl_metrics", disabled=run is None,
-                       help="Loss and metrics at every evaluation, one row each.")
+                       help="Loss and metrics at every evaluation, one row each; columns step, epoch, "
+                            "time_s (training seconds), lr, then train_ and test_ loss, acc, precision, "
+                            "recall, f1 (classification) or mse, r2 (regression).")
 
 
 # ---------------------------------------------------------------- controls
@@ -260,21 +278,28 @@ snap = trainer.snapshot() if trainer else None      # one snapshot for the butto
 
 with left:
     running = snap is not None and snap.state == "running"
-    c1, c2, c3 = st.columns(3, vertical_alignment="center", gap="small")
+    c1, c2 = st.columns(2, vertical_alignment="center", gap="small")
     c1.button("Pause" if running else "Train", key="pg_train", type="primary", on_click=pg.on_train,
               icon=":material/pause:" if running else ":material/play_arrow:", disabled=trainer is None,
               width="stretch", help="Start or pause training; the run keeps going while you visit other pages.")
     c2.button("Step", key="pg_step", on_click=pg.on_step, disabled=trainer is None, width="stretch",
               icon=":material/skip_next:", help="Train on exactly one batch, then stop: watch one gradient step.")
-    c3.button("Reset", key="pg_reset", on_click=pg.on_reset, disabled=trainer is None, width="stretch",
-              icon=":material/restart_alt:",
-              help="Start again from fresh random weights (this run's curves stay, faded).")
+    c1, c2 = st.columns(2, vertical_alignment="center", gap="small")
+    c1.button("Replay this run (same seed)", key="pg_replay", on_click=pg.on_replay, disabled=trainer is None,
+              width="stretch", icon=":material/replay:", wrap=True,
+              help="Back to step 0 with the same seed: the same initial weights, data and batch order, so "
+                   "the run repeats exactly (its curves stay, faded).")
+    c2.button("Start afresh (new seed)", key="pg_afresh", on_click=pg.on_afresh, width="stretch",
+              icon=":material/casino:", wrap=True,
+              help="A new random seed: new initial weights (and new points for generated data). The seed "
+                   "is written into the spec, so the link and the exported script give this run again.")
     st.caption(f"Run: **{pg.state_text(snap)}** · device: {snap.device if snap else pg.trainer_device()}",
                help="The run's state and the device it trains on (a GPU when there is one).")
-    for problem in problems:
-        st.error(problem, icon=":material/block:")
-    if problems:
-        st.caption("Training is disabled until the problems above are fixed.")
+    with st.container():                          # fixed, as the messages above (the tabs follow)
+        for problem in problems:
+            st.error(problem, icon=":material/block:")
+        if problems:
+            st.caption("Training is disabled until the problems above are fixed.")
 
 
 # ---------------------------------------------------------------- live views
@@ -326,7 +351,7 @@ def live(shown: str, every: float, draw) -> None:
 def numbers(snap, run, task: str, static: bool) -> None:
     """Next to the controls: what went wrong, if anything, then the numbers."""
     if snap.state == "error":
-        st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Reset.")
+        st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Replay this run.")
     if run.status == "diverged":
         st.error(run.message)
     metrics_row(snap, run, task)

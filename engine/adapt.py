@@ -59,6 +59,8 @@ def fit_to_data(s: RunSpec, same_group: bool = True) -> tuple[RunSpec, str]:
         for loss in (s.loss, "auto"):
             c = s.with_(layers=new, loss=loss)
             if not problems(c):
+                if new != layers or not same_group:       # no longer the preset it was named after
+                    c = c.with_(name="")
                 note = "" if new == layers else \
                     f"The network was adapted to **{DATASETS[s.data.name].label}**: " + \
                     " → ".join(info.label for info in infer_shapes(new, data.input_shape))

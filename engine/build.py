@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .layers import LAYERS, LayerKind, Shape, ShapeError
-from .optim import resolve_loss
+from .layers import LAYERS, LayerKind, Shape, ShapeError, dims
+from .optim import LOSSES, resolve_loss
 from .spec import LayerSpec, RunSpec
 
 MAX_PARAMS = 5_000_000           # keeps a laptop responsive: ~20 MB of weights, 3x with Adam state
@@ -71,7 +71,7 @@ def infer_shapes(layers: tuple[LayerSpec, ...], input_shape: Shape,
             shape = out
         except ShapeError as e:
             rows.append(LayerInfo(i, layer.kind, label, shape, None, 0,
-                                  f"layer {i + 1} ({label}) gets input {shape} and {kind.label} {e}"))
+                                  f"layer {i + 1} ({label}) gets an input of {dims(shape)} and {kind.label} {e}"))
             shape = None
     return rows
 
@@ -89,26 +89,28 @@ def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str,
     if problems or not rows:
         return problems or ["layers: the network needs at least one layer"]
     out = rows[-1].out_shape
-    last = f"the last layer ({rows[-1].label}) outputs {out}"
+    last = f"the last layer ({rows[-1].label}) outputs {dims(out)}"
     loss = resolve_loss(spec.loss, spec.task, out[0] if len(out) == 1 else -1)
+    label = lambda name: LOSSES[name].label                       # the names the loss menu shows
     if len(out) == 2:
         problems.append(f"{last}, one vector per step; add a LastStep or SeqPool layer (or turn off its "
                         f"sequence output) and end with a Linear layer of {n_outputs} units")
     elif len(out) != 1:
         problems.append(f"{last}; add Flatten and a Linear layer with {n_outputs} units at the end")
     elif spec.task == "regression" and loss != "mse":
-        problems.append(f"loss: {loss} is for classification; use mse (or auto) for regression")
+        problems.append(f"loss: {label(loss)} is for classification; choose {label('mse')} (or auto) "
+                        "for regression")
     elif loss == "bce":
         if n_outputs != 2 or out[0] != 1:
-            problems.append(f"loss: binary cross-entropy needs 2 classes and 1 output unit; "
-                            f"{last} for {n_outputs} classes - use cross_entropy or 1 unit")
+            problems.append(f"loss: {label('bce')} needs 2 classes and 1 output unit; {last} for "
+                            f"{n_outputs} classes: choose {label('cross_entropy')} (or auto), or 1 unit")
     elif out[0] != n_outputs:
         what = "classes" if spec.task == "classification" else "targets"
         problems.append(f"{last} but the data has {n_outputs} {what}; "
                         f"set the last Linear layer to {n_outputs} units")
     if spec.task == "classification" and spec.layers[-1].kind in ("sigmoid", "tanh", "relu") \
             and loss in ("cross_entropy", "bce"):
-        problems.append(f"layer {len(rows)} ({rows[-1].label}): the {loss} loss applies softmax/sigmoid "
+        problems.append(f"layer {len(rows)} ({rows[-1].label}): the {label(loss)} loss applies softmax/sigmoid "
                         "itself, so the network must end in a Linear layer; remove the final activation")
     return problems + budget(spec, rows, n_train)
 

@@ -36,9 +36,22 @@ def load_weights(model: nn.Module, data: bytes) -> None:
     model.load_state_dict(state)
 
 
+CSV_FIRST = ("step", "epoch", "time_s", "lr")
+CSV_MEASURES = ("loss", "acc", "precision", "recall", "f1", "mse", "r2")
+
+
+def csv_columns(names: list[str]) -> list[str]:
+    """The metrics CSV's column order, the same for every run of a task: step, epoch, time_s
+    (training seconds), lr; then train_ and test_ of loss, acc, precision, recall, f1, mse, r2
+    (those the task measures); then any other column by name."""
+    known = [*CSV_FIRST, *(f"{split}_{m}" for m in CSV_MEASURES for split in ("train", "test"))]
+    return [c for c in known if c in names] + sorted(c for c in names if c not in known)
+
+
 def metrics_csv(evals: dict[str, list]) -> str:
-    """Evaluation columns (a RunView.evals) as CSV text, one row per evaluation."""
-    cols = list(evals)
+    """Evaluation columns (a RunView.evals) as CSV text, one row per evaluation, the columns
+    in csv_columns' order."""
+    cols = csv_columns(list(evals))
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(cols)

@@ -49,8 +49,9 @@ class Series:
 
     def append(self, row: dict) -> None:
         with self._lock:
-            for k in row.keys() - self._cols.keys():
-                self._cols[k] = [None] * self._n
+            for k in row:                                  # new columns in the row's order
+                if k not in self._cols:
+                    self._cols[k] = [None] * self._n
             for k, col in self._cols.items():
                 col.append(row.get(k))
             self._n += 1

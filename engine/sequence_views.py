@@ -1,7 +1,7 @@
 """Views of the Sequences & text page: callables Run -> a typed record (engine/records.py) that
 the trainer's worker calls at a bounded rate and publishes in its snapshots, so the page never
 touches a model another thread trains. Each keeps settings the page changes from its own
-thread with `set` (thread-safe, as engine.probes.Recorder's example); `Trainer.refresh()` then
+thread with `set` (thread-safe, as engine.probes.Recorder's example); `Trainer.refresh_views()` then
 computes them again while the run is paused.
 
 - samples:    texts a language model draws at a temperature and top-k (and which are training texts)

@@ -36,6 +36,7 @@ class Surface:
     lr_hint: dict = field(default_factory=dict)      # path key -> a learning rate that shows something
     steps: int = 100                                 # default number of steps
     axis_names: tuple[str, str] = ("x", "y")
+    saddles: tuple[tuple[float, float], ...] = ()     # saddle points (slope 0, neither minimum nor maximum)
 
     def value(self, x: float, y: float) -> float:
         t = torch.tensor([x, y], dtype=torch.float64)
@@ -136,10 +137,11 @@ def get_surface(name: str, condition: float = 10.0) -> Surface:
         return Surface(
             "saddle", SURFACE_NAMES[name], saddle, (-2.5, 2.5), (-2.5, 2.5), (-2.0, 0.01),
             ((0.0, r), (0.0, -r)),
-            "f = x^2 - y^2 + y^4/4: the origin is a saddle (down along y, up along x); the minima "
-            "are at y = +-1.41. Starting almost on the ridge, who escapes first?",
+            "f = x^2 - y^2 + y^4/4: the origin (✕) is a saddle point, where the slope is 0 but the "
+            "surface goes up along x and down along y, so it is no minimum; the two minima (★) are "
+            "equally low, at (0, ±1.41). Starting almost on the ridge, who escapes first, and to which?",
             lr_hint={"sgd": 0.05, "momentum": 0.02, "nesterov": 0.02, "adagrad": 0.3, "adadelta": 1.0,
-                     "rmsprop": 0.03, "adam": 0.05, "adamw": 0.05}, steps=100)
+                     "rmsprop": 0.03, "adam": 0.05, "adamw": 0.05}, steps=100, saddles=((0.0, 0.0),))
     if name == "himmelblau":
         return Surface(
             "himmelblau", SURFACE_NAMES[name], himmelblau, (-5.0, 5.0), (-5.0, 5.0), (-0.3, -0.9),

@@ -4,7 +4,7 @@ lock-step (the optimizer arena), driven by commands and read through snapshots.
 It drives anything that follows `engine.tasks.Steppable`, built by the spec's task, and
 knows nothing of models, data or losses.
 
-The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, refresh, stop) go
+The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, refresh_views, stop) go
 through a queue and are applied between steps; `snapshot()` returns the latest published
 copy. Evaluations happen at fixed steps, so the numbers do not depend on timing; views
 (decision boundary, probes) run at a bounded rate in wall-clock time, read-only.
@@ -182,10 +182,6 @@ class Trainer:
     def pause(self) -> None: self._q.put(("pause",))
     def reset(self) -> None: self._q.put(("reset",))
 
-    def refresh(self) -> None:
-        """Compute the views again now, also while paused (after a view's settings changed)."""
-        self._q.put(("views",))
-
     def step(self, n: int = 1) -> None:
         """Take n more steps, then pause (a pause command drops the steps not yet taken)."""
         if not _whole(n) or not 1 <= n <= MAX_STEP_COMMAND:
@@ -201,6 +197,12 @@ class Trainer:
             raise ValueError(f"set_lr: the run index must be a whole number from 0 to {len(self.specs) - 1}, "
                              f"got {excerpt(index)}")
         self._q.put(("set_lr", float(lr), index))
+
+    def refresh_views(self) -> None:
+        """Compute the views again now, in any state but preparing or error: a view's own
+        setting changed (the recorded example), and a run that is not training computes no
+        views by itself."""
+        self._q.put(("views",))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._q.put(("stop",))
@@ -415,7 +417,7 @@ class Trainer:
         slot.status = "diverged"
         slot.message = (f"The loss became {value} at step {step} (learning rate {slot.run.lr:g}): "
                         "the weights blew up. Lower the learning rate (try 10x smaller), "
-                        "then press Reset.")
+                        "then press Train to start again.")
 
     def _evaluate(self, slot: _Slot, full: bool = False) -> None:
         row = slot.run.evaluate(full=full)
@@ -444,7 +446,7 @@ class Trainer:
             slot.message = (f"The training loss is {loss:.3g} at step {row['step']}, above the untrained "
                             f"network's {slot.start_loss:.3g} at {EXPLODED_EVALS} evaluations in a row (learning "
                             f"rate {slot.run.lr:g}): the steps overshoot the valley instead of going down it. "
-                            "Lower the learning rate (try 10x smaller), then press Reset.")
+                            "Lower the learning rate (try 10x smaller), then press Train to start again.")
 
     def _after_stop(self) -> None:
         """Views are always fresh when training stops or a single step ends, and the runs are saved."""

@@ -39,7 +39,7 @@ def test_check_prints_the_layer_table_or_the_errors(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad))
     out = cli("check", str(path))
-    assert out.returncode == 1 and "add a Flatten layer" in out.stderr and "(32, 13, 13)" in out.stderr
+    assert out.returncode == 1 and "add a Flatten layer" in out.stderr and "an input of 32 × 13 × 13" in out.stderr
     path.write_text('{"layers": [{"kind": "lstm"}]}')                    # known, but the spiral is not a sequence
     out = cli("check", str(path))
     assert out.returncode == 1 and "layer 1 (LSTM 32) gets input (2,)" in out.stderr
@@ -99,6 +99,26 @@ def test_weights_round_trip_safely_and_metrics_csv():
         assert (a == b).all()
     text = metrics_csv({"step": [0, 10], "train_loss": [0.7, 0.5]})
     assert text.splitlines() == ["step,train_loss", "0,0.7", "10,0.5"]
+
+
+def test_the_metrics_csv_columns_come_in_the_documented_order():
+    """Issue 21.9: the columns were in the order of a set (a different order per process)."""
+    import random
+    from engine.trainer import Trainer
+    names = ["test_f1", "lr", "train_acc", "zeta", "time_s", "test_loss", "epoch", "train_loss", "step",
+             "test_acc", "alpha"]
+    for _ in range(5):
+        random.shuffle(names)
+        header = metrics_csv({n: [1] for n in names}).splitlines()[0]
+        assert header == "step,epoch,time_s,lr,train_loss,test_loss,train_acc,test_acc,test_f1,alpha,zeta"
+    t = Trainer(load_preset("xor_2_sigmoid").with_(epochs=2), autostart=True)
+    try:
+        evals = t.wait(lambda s: s.state == "done", 60).run.evals
+    finally:
+        t.stop()
+    header = metrics_csv(evals).splitlines()[0].split(",")
+    assert header[:8] == ["step", "epoch", "time_s", "lr", "train_loss", "test_loss", "train_acc", "test_acc"]
+    assert header[8:] == ["train_precision", "test_precision", "train_recall", "test_recall", "train_f1", "test_f1"]
 
 
 def test_a_spec_file_that_is_not_utf8_or_nests_deeply_is_one_sentence(tmp_path):

@@ -93,3 +93,73 @@ def test_images_confusion_and_preview():
     pts = np.random.default_rng(1).normal(size=(20, 2))
     d = validated(vz.scatter_preview(pts, np.arange(20) % 2, pts, np.arange(20) % 2, "classification", 3.0))
     assert [t["name"] for t in d["data"]] == ["train: blue", "train: orange", "test: blue", "test: orange"]
+
+
+def _png_pixels(uri: str) -> np.ndarray:
+    """(H, W, 3) pixels of an 8-bit RGB PNG data URI (filter 0 rows, as viz.style writes it)."""
+    import base64
+    import struct
+    import zlib
+    raw = base64.b64decode(uri.split(",", 1)[1])
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    w, h = struct.unpack(">II", raw[16:24])
+    idat, i = b"", 8
+    while i < len(raw):
+        n = struct.unpack(">I", raw[i:i + 4])[0]
+        if raw[i + 4:i + 8] == b"IDAT":
+            idat += raw[i + 8:i + 8 + n]
+        i += 12 + n
+    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + 3 * w)
+    assert (rows[:, 0] == 0).all()
+    return rows[:, 1:].reshape(h, w, 3)
+
+
+def test_the_loss_surface_stays_drawn_while_the_paths_play_and_marks_what_it_says():
+    """Issue 21.6: plotly.js drops a contour trace while it plays frames; the same contour is a
+    picture under the plot, brighter where the loss is low. The saddle surface marks both of its
+    minima and its saddle point, over the paths (a path ending on a minimum hid its star)."""
+    from engine import surfaces
+    from viz import arena as va
+    surf = surfaces.get_surface("saddle")
+    xs, ys, z = surfaces.grid(surf, 61)
+    p = surfaces.optimizer_path(surf, OptimSpec("adam", lr=0.05), surf.start, 60)
+    fig = va.surface_figure(xs, ys, z, [va.PathData("Adam", "#d62728", 0, p.xy, p.values)], title="t",
+                            minima=surf.minima, start=surf.start, saddles=surf.saddles)
+    d = validated(fig)
+    (img,) = d["layout"]["images"]
+    assert img["layer"] == "below" and (img["x"], img["y"]) == (xs[0], ys[-1])
+    assert (img["sizex"], img["sizey"]) == (xs[-1] - xs[0], ys[-1] - ys[0])
+    px = _png_pixels(img["source"]).astype(int).sum(-1)       # brightness; row 0 is the top (y = 2.5)
+    h, w = px.shape
+
+    def at(x: float, y: float) -> float:                       # mean brightness around (x, y), over any level line
+        r, c = round((ys[-1] - y) / (ys[-1] - ys[0]) * (h - 1)), round((x - xs[0]) / (xs[-1] - xs[0]) * (w - 1))
+        return float(px[max(r - 4, 0):r + 5, max(c - 4, 0):c + 5].mean())
+    assert at(0.0, 1.41) > at(0.0, 0.0) > at(2.3, 0.0) > at(2.4, 2.4)   # f = -1 < 0 < 5.3 < 8.9
+    names = [t.get("name") for t in d["data"]]
+    minima, saddle = names.index("minima"), names.index("saddle point (not a minimum)")
+    assert sorted(map(tuple, zip(d["data"][minima]["x"], d["data"][minima]["y"]))) == sorted(surf.minima)
+    assert (list(d["data"][saddle]["x"]), list(d["data"][saddle]["y"])) == ([0.0], [0.0])
+    moving = d["frames"][0]["traces"]
+    assert max(moving) < min(minima, saddle)                  # drawn after (over) the moving paths
+    assert all(max(f["traces"]) < len(d["data"]) and len(f["data"]) == len(f["traces"]) for f in d["frames"])
+    one = va.surface_figure(xs, ys, z, [], title="t", minima=((0.0, 1.0),))
+    assert [t.name for t in one.data if t.name in ("minimum", "minima")] == ["minimum"]
+
+
+def test_digits_are_white_ink_on_black_on_every_page():
+    """Issue 21.9: Inside drew digits black on white, the Playground and the convolution lab white
+    on black. One convention: the data's, bright = ink."""
+    from engine.probes.records import Example
+    from viz import conv_lab, inside
+    digit = np.zeros((1, 8, 8), np.float32)
+    digit[0, 2:6, 3:5] = 1.0                                                # a bright stroke
+    ex = Example(index=0, mode="index", found=True, n_test=1, input=digit, feature_names=())
+    heat = validated(inside.input_figure(ex))["data"][0]
+    scale = heat["colorscale"]
+    assert scale[0][1] == "#000000" and scale[-1][1] == "#ffffff"          # low = black, high (ink) = white
+    gray = validated(conv_lab.grid_figure(digit[0], "t", gray=True))["data"][0]["colorscale"]
+    assert gray == scale
+    sheet = np.asarray(vz.images_figure(digit, [1], ["0", "1"]).data[0].z)
+    tile = sheet[10:18, :8, 0]                                              # the digit, under its 10-pixel caption
+    assert (tile[2:6, 3:5] == 255).all() and tile[0, 0] == 0                # ink white, background black

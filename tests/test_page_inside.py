@@ -133,3 +133,42 @@ def test_a_vanishing_gradient_network_gets_the_warning():
     warnings = _texts(at.warning)
     assert any(w.startswith("Vanishing gradients") and "layer 1 (Linear 20)" in w for w in warnings), warnings
     assert not _texts(at.success)
+
+
+def test_the_example_picker_works_on_a_finished_run():
+    """Issue 21.3: once the run has finished (no more views by itself), choosing another test
+    example, or the latest one it gets wrong, still shows that example."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["pg_spec"] = load_preset("tf_playground").with_(epochs=3)
+    at.run()
+    at.switch_page("app_pages/inside.py").run()
+    t = _trainer()
+    at.button(key="inside_train").click().run()
+    t.wait(lambda s: s.state == "done", 60)
+    at.run()
+    assert not at.exception and t.snapshot().state == "done"
+
+    def shown() -> str:
+        return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+    assert shown().startswith("Input: test example #0")
+    at.number_input(key="inside_example").set_value(17).run()
+    assert shown().startswith("Input: test example #17"), shown()
+    at.radio(key="inside_example_mode").set_value("misclassified").run()
+    rec = t.snapshot().run.views["probes"]
+    assert rec.example.mode == "misclassified" and shown().startswith(f"Input: test example #{rec.example.index}")
+    assert rec.example.index != 17 or not rec.example.correct
+
+
+def test_starting_a_preset_from_the_popover_closes_it():
+    """Issue 21.9: the "Start a preset" popover stayed open over the page after its button."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["pg_spec"] = load_preset("tf_playground").with_(epochs=3)
+    at.run()
+    at.switch_page("app_pages/inside.py").run()
+    at.session_state["inside_presets"] = True                  # the user opened it
+    at.session_state["inside_preset"] = "tf_playground"
+    at.run()
+    at.button(key="inside_start").click().run()
+    assert not at.exception
+    assert at.session_state["inside_presets"] is False
+    assert [l.kind for l in _trainer().specs[0].layers] == [l.kind for l in load_preset("tf_playground").layers]

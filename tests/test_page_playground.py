@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import engine.trainer as trainer_mod
 from engine.presets import load_preset
+from engine.layers import LAYERS
 from engine.spec import DataSpec, LayerSpec
 from ui import builder
 from ui.url import decode_spec, encode_spec
@@ -131,7 +132,7 @@ def test_an_invalid_stack_shows_the_engine_message_and_disables_train():
     at.button(key="pg_add_layer").click().run()
     assert not at.exception
     errors = _errors(at)
-    assert any("layer 1 (Conv2d 8@3x3) gets input (2,)" in e and "image" in e for e in errors), errors
+    assert any("layer 1 (Conv2d 8@3x3) gets an input of 2 and" in e and "image" in e for e in errors), errors
     assert at.button(key="pg_train").disabled and at.button(key="pg_step").disabled
     end = time.monotonic() + 20                                 # no run for a stack that cannot train
     while trainer_mod.live_trainers() and time.monotonic() < end:
@@ -142,7 +143,7 @@ def test_an_invalid_stack_shows_the_engine_message_and_disables_train():
     assert not at.button(key="pg_train").disabled and not _errors(at)
     # a last layer that does not match the classes: the spec-level message, Train disabled
     _key(at, "_units")[-1].set_value(3).run()
-    assert any("binary cross-entropy" in e for e in _errors(at))
+    assert any("Binary cross-entropy" in e for e in _errors(at))
     assert at.button(key="pg_train").disabled
 
 
@@ -261,3 +262,98 @@ def test_a_link_naming_a_server_file_shows_no_line_of_it(tmp_path, monkeypatch):
                      + [str(o) for s in at.selectbox for o in s.options])
     assert "outside the data folder" in shown
     assert "secret" not in shown and "root:x" not in shown
+
+
+def _adapted_to_mnist(at: AppTest) -> None:
+    s = at.session_state["pg_spec"]
+    assert s.data.name == "mnist" and s.loss == "auto" and s.data.n_samples == 2000, (s.loss, s.data)
+    assert s.name == ""                            # not "TensorFlow Playground default" on a CNN (issue 21.9)
+    assert at.selectbox(key=f"pg{at.session_state['pg_gen']}_preset").value is None   # nor in the preset menu
+    assert [l.kind for l in s.layers][0] == "conv2d" and all(
+        set(l.params) <= {p.name for p in LAYERS[l.kind].params} for l in s.layers), s.layers
+    assert any("network was adapted" in m.value for m in at.success), [m.value for m in at.success]
+    assert not at.button(key="pg_train").disabled, _errors(at)
+
+
+def test_picking_mnist_first_always_gives_the_same_adapted_spec():
+    """Issue 21.1: the first dataset change of a session adapts loss, example count and network,
+    also when the browser's next message still carries the replaced spec's widgets (it had not
+    drawn the new ones yet): their callbacks once wrote bce, 500 examples and Linear units back."""
+    at = _app()                                                   # a fresh session: MNIST first
+    at.selectbox(key="pg0_dataset").set_value("mnist")
+    crossing = at._tree.get_widget_states()                       # what a browser still on pg0_* sends
+    at.run()
+    _adapted_to_mnist(at)
+    adapted = at.session_state["pg_spec"]
+    at._run(crossing)                                             # the message that crossed the change
+    assert not at.exception
+    assert at.session_state["pg_spec"] == adapted
+    _adapted_to_mnist(at)
+
+    idle = _app()                                                 # widgets left idle: reruns, then MNIST
+    idle.run()
+    idle.run()
+    idle.selectbox(key="pg0_dataset").set_value("mnist").run()
+    _adapted_to_mnist(idle)
+    assert idle.session_state["pg_spec"] == adapted
+
+
+def test_replay_keeps_the_seed_and_start_afresh_records_a_new_one():
+    """Issue 21.7: two plainly named resets. Replay: step 0 with the same seed (the same curve
+    again). Start afresh: a new seed, written into the spec, so the link reproduces the run."""
+    at = _app()
+    assert at.button(key="pg_replay").label == "Replay this run (same seed)"
+    assert at.button(key="pg_afresh").label == "Start afresh (new seed)"
+    at.button(key="pg_step").click().run()
+    t = _trainer(at)
+    first = t.wait(lambda s: s.run is not None and s.run.step >= 1 and s.state == "paused", 60).run.batches["loss"]
+    at.button(key="pg_replay").click().run()
+    assert _trainer() is t and t.specs[0].seed == 0
+    t.wait(lambda s: s.state == "idle" and s.run.step == 0, 60)
+    at.button(key="pg_step").click().run()
+    again = t.wait(lambda s: s.run.step >= 1 and s.state == "paused", 60).run.batches["loss"]
+    assert again == first                                         # the same run again
+
+    at.button(key="pg_afresh").click().run()
+    s = at.session_state["pg_spec"]
+    assert s.seed != 0 and s.with_(seed=0) == load_preset("tf_playground")
+    assert _url_spec(at).seed == s.seed and _trainer(at).specs[0].seed == s.seed
+    assert any(f"new seed **{s.seed}**" in m.value for m in at.success)
+    assert at.number_input(key=f"pg{at.session_state['pg_gen']}_seed").value == s.seed
+
+
+def test_a_number_out_of_range_is_refused_next_to_its_box():
+    """Issue 21.8: kernel 40 on MNIST was turned red and dropped without a word; now the box
+    keeps its value and says under it what was refused and why, and a number in range clears it."""
+    at = _app({"spec": encode_spec(load_preset("mnist_cnn"))})
+    (kernel,) = [w for w in _key(at, "_kernel") if "L1" in w.key]
+    kernel.set_value(40).run()
+    assert not at.exception
+    assert at.session_state["pg_spec"].layers[0].params["kernel"] == 3
+    (box,) = [w for w in _key(at, "_kernel") if "L1" in w.key]
+    assert box.value == 3
+    assert "40 is out of range (1 to 15): kernel stays 3." in _errors(at)
+    box.set_value(5).run()
+    assert at.session_state["pg_spec"].layers[0].params["kernel"] == 5
+    assert not [e for e in _errors(at) if "out of range" in e]
+    (epochs,) = _key(at, "_epochs")
+    epochs.set_value(0).run()
+    assert at.session_state["pg_spec"].epochs == load_preset("mnist_cnn").epochs
+    assert "0 is out of range (1 to 100,000): epochs stays 8." in _errors(at)
+
+
+def test_every_upload_box_states_the_limit_the_app_applies():
+    """Issue 21.9: the spec box said '200MB per file' (Streamlit's default); the app reads at most
+    1 MB of spec and 20 MB of CSV, and the server accepts nothing larger than the largest."""
+    import math
+    import tomllib
+    from engine.data.files import MAX_CSV_BYTES
+    from engine.spec import MAX_BYTES
+    from engine.teach.conv import MAX_UPLOAD_BYTES
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    largest = max(MAX_CSV_BYTES, MAX_BYTES, MAX_UPLOAD_BYTES)
+    assert config["server"]["maxUploadSize"] == math.ceil(largest / 2**20)
+    at = _app()
+    at.selectbox(key="pg0_dataset").set_value("csv").run()
+    limits = {u.proto.label: u.proto.max_upload_size_mb for u in at.get("file_uploader")}
+    assert limits == {"Upload a CSV file": MAX_CSV_BYTES // 2**20, "Upload a spec (JSON)": 1}, limits

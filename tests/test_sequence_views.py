@@ -1,7 +1,7 @@
 """The Sequences & text page's views (engine/sequence_views.py) against the functions and
 models they read: samples equal `sample`, next-character probabilities equal the model's
 softmax, the forecast equals the model's output on that window, the class probabilities equal
-the softmax of the typed word; settings are checked and versioned, and `Trainer.refresh()`
+the softmax of the typed word; settings are checked and versioned, and `Trainer.refresh_views()`
 computes the views again while a run is idle."""
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def test_refresh_computes_the_views_again_while_idle():
         first = t.wait(lambda s: s.state == "idle").run.views["samples"]
         assert first.version == 1 and first.step == 0
         views["samples"].set(temperature=0.4, seed=7)
-        t.refresh()
+        t.refresh_views()
         snap = t.wait(lambda s: s.run.views["samples"].version == 2, 10)
         rec = snap.run.views["samples"]
         assert snap.state == "idle" and snap.run.step == 0

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.build import MAX_PARAMS, build_model, check, infer_shapes, torch_shapes
-from engine.layers import ACTIVATIONS, LAYERS
+from engine.layers import ACTIVATIONS, LAYERS, dims
 from engine.spec import LayerSpec, RunSpec
 
 L = LayerSpec.make
@@ -36,7 +36,7 @@ def test_inferred_shapes_match_torch_or_torch_fails_where_predicted(layers, shap
             assert row.n_params == sum(p.numel() for p in module.parameters()), row
         return
     # torch must fail at exactly the layer infer_shapes flags
-    assert f"layer {bad.index + 1} (" in bad.error and str(bad.in_shape) in bad.error
+    assert f"layer {bad.index + 1} (" in bad.error and f"an input of {dims(bad.in_shape)} " in bad.error
     if layers[bad.index].kind == "linear":      # torch would apply it to the last axis only
         assert "add a Flatten layer" in bad.error
         return
@@ -59,18 +59,20 @@ def _msg(layers, shape=(1, 28, 28), n_out=10):
 
 def test_linear_after_conv_without_flatten_names_layer_shape_and_fix():
     msg = _msg([L("conv2d", channels=4), L("linear", units=10)])
-    assert "layer 2 (Linear 10) gets input (4, 26, 26)" in msg and "add a Flatten layer" in msg
+    assert "layer 2 (Linear 10) gets an input of 4 × 26 × 26 and Linear expects a flat list" in msg
+    assert "add a Flatten layer" in msg and "(features,)" not in msg
 
 
 def test_kernel_larger_than_input():
     msg = _msg([L("conv2d", channels=4, kernel=9)], shape=(1, 8, 8))
-    assert "layer 1 (Conv2d 4@9x9)" in msg and "(1, 8, 8)" in msg and "smaller kernel" in msg
+    assert "layer 1 (Conv2d 4@9x9) gets an input of 1 × 8 × 8 and Conv2d with kernel 9 spans" in msg
+    assert "Conv2d Conv2d" not in msg and "smaller kernel" in msg                # issue 21.9: said once
 
 
 def test_pool_that_shrinks_the_map_to_zero():
     layers = [L("maxpool2d")] * 6 + [L("flatten"), L("linear", units=10)]
     msg = _msg(layers)
-    assert "layer 5 (MaxPool2d 2x2) gets input (1, 1, 1)" in msg
+    assert "layer 5 (MaxPool2d 2x2) gets an input of 1 × 1 × 1 and MaxPool2d with kernel 2" in msg
 
 
 def test_parameter_budget():
@@ -82,9 +84,11 @@ def test_output_size_must_match_classes_and_losses_fit_the_task():
     assert "set the last Linear layer to 10 units" in _msg([L("flatten"), L("linear", units=7)])
     assert "remove the final activation" in _msg([L("flatten"), L("linear", units=10), L("sigmoid")])
     spec = RunSpec.make(task="regression", loss="cross_entropy", layers=(L("linear", units=1),))
-    assert "use mse" in "\n".join(check(spec, (2,), 1, "regression"))
+    assert "choose Mean squared error (or auto)" in "\n".join(check(spec, (2,), 1, "regression"))
     spec = RunSpec.make(layers=(L("linear", units=1),), loss="bce")
-    assert "binary cross-entropy needs 2 classes" in "\n".join(check(spec, (4,), 3, "classification"))
+    msg = "\n".join(check(spec, (4,), 3, "classification"))      # the loss menu's names, not code words
+    assert "Binary cross-entropy (sigmoid) needs 2 classes" in msg and "choose Cross-entropy (softmax)" in msg
+    assert "cross_entropy" not in msg and "(1,)" not in msg
     assert check(RunSpec.make(layers=(L("linear", units=1),)), (2,), 2, "classification") == []   # auto -> BCE
 
 

@@ -96,6 +96,24 @@ def test_listed_minima_are_stationary_and_lowest(name):
     assert set(surf.lr_hint) == set(path_optimizers())
 
 
+@pytest.mark.parametrize("name", list(SURFACE_NAMES))
+def test_listed_saddles_are_saddles_and_what_the_help_says_holds(name):
+    """Issue 21.6: a saddle point has slope 0 and curves up one way and down the other (the
+    Hessian has eigenvalues of both signs), so it is no minimum; the saddle surface's two minima
+    are equally low, and it says so."""
+    surf = get_surface(name)
+    for sx, sy in surf.saddles:
+        p = torch.tensor([sx, sy], dtype=torch.float64)
+        g = torch.autograd.functional.jacobian(lambda v: surf.fn(v[0], v[1]), p)
+        hess = torch.autograd.functional.hessian(lambda v: surf.fn(v[0], v[1]), p)
+        eig = torch.linalg.eigvalsh(hess)
+        assert float(g.norm()) < 1e-9 and eig[0] < 0 < eig[1], (name, eig)
+    if name == "saddle":
+        assert surf.saddles == ((0.0, 0.0),) and len(surf.minima) == 2
+        assert math.isclose(surf.value(*surf.minima[0]), surf.value(*surf.minima[1]))
+        assert "saddle point" in surf.help and "no minimum" in surf.help and "two minima" in surf.help
+
+
 def test_grid_rows_are_y_and_columns_are_x():
     surf = get_surface("beale")
     xs, ys, z = grid(surf, 7)

@@ -79,3 +79,32 @@ def test_softmax_and_its_jacobian():
 def test_parse_vector_errors(text, msg):
     with pytest.raises(ValueError, match=msg):
         act.parse_vector(text)
+
+
+def test_a_slope_passing_through_zero_is_a_turning_point_not_a_vanishing_band():
+    """Issue 21.9: GELU's vanishing interval read '−0.75 < x < −0.75' and SiLU got a band where
+    its slope only crosses 0 (their lowest point); the gradient vanishes on GELU's left tail only."""
+    gelu, silu = act.curve("gelu", -6, 6, 401), act.curve("silu", -6, 6, 401)
+    assert act.describe_intervals(gelu.vanishing, -6, 6) == "x < −3.09"
+    assert silu.vanishing == []
+    ((g0, g_kind),), ((s0, s_kind),) = gelu.turning, silu.turning
+    xs = np.linspace(-2, 0, 200001)
+    assert g0 == pytest.approx(xs[np.argmin(CLOSED_FORM["gelu"][0](xs))], abs=1e-3) and g_kind == "lowest"
+    assert s0 == pytest.approx(xs[np.argmin(CLOSED_FORM["silu"][0](xs))], abs=1e-3) and s_kind == "lowest"
+    assert "x ≈ −0.75 (the lowest point of f)" in act.describe_turning(gelu.turning)
+    for name in ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus"):
+        assert act.curve(name, -6, 6, 401).turning == []
+    # a flat stretch inside the range still counts; only a sign change between its ends is a turning point
+    x = np.arange(7.0)
+    assert act.vanishing_intervals(x, np.array([1, 0.001, 0, 0.001, 1, 1, 1.0])) == [(1.0, 3.0)]
+    assert act.vanishing_intervals(x, np.array([-1, -0.001, 0, 0.001, 1, 1, 1.0])) == []
+    assert act.turning_points(x, np.array([-1, -1, 1, 1, -1, -1, -1.0])) == [(1.5, "lowest"), (3.5, "highest")]
+
+
+def test_the_activation_figure_rings_the_turning_point():
+    from viz.activations import activation_figure
+    c = act.curve("gelu", -6, 6, 401)
+    fig = activation_figure(c.x, c.y, c.dy, c.vanishing, "GELU", 0.01, turning=c.turning)
+    (ring,) = [t for t in fig.data if t.name == "f′ = 0 at one point: f turns"]
+    assert list(ring.y) == [0.0] and ring.x[0] == pytest.approx(-0.75, abs=0.01)
+    assert len([t for t in fig.data if t.fill == "toself"]) == 1          # one grey band: the left tail

@@ -22,6 +22,7 @@ from engine.presets import PLAYGROUND_GROUPS, load_preset, preset_names
 from engine.spec import SCHEDULES, OptimSpec, RunSpec, SpecError, from_dict, from_json
 from engine.store import default_store
 from engine.trainer import Snapshot, Trainer
+from ui import builder
 from ui.live import settle
 from ui.session import workers
 
@@ -223,8 +224,10 @@ def surface_paths(name: str, condition: float, optims: list[tuple[str, float, fl
             for k, lr, m in optims]
 
 
-def apply_lr(i: int, lr: float) -> None:
+def apply_lr(i: int, lr: float, button_key: str | None = None) -> None:
     """Give contestant i the learning rate (snapped to the slider's choices)."""
+    if button_key is not None and not builder.clicked(button_key):
+        return
     st.session_state[f"arena_c{i}_lr"] = nearest(RACE_LRS, lr)
 
 

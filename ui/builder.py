@@ -86,6 +86,49 @@ def seed(key: str, value: Any, widget: Callable | None = None, options: Any = No
     return {"value": value} if widget is not None else {}
 
 
+def clicked(key: str) -> bool:
+    """True in a button's on_click when the button was really clicked. Streamlit also calls
+    the callback of a button that a browser message reports again after the button left the
+    page (a message that crossed a rerun), with the button's value False."""
+    return st.session_state.get(key) is True
+
+
+REFUSED = "refused"      # session key: a number box's key -> the sentence saying what it refused
+
+
+def number_box(label: str, lo: float, hi: float, key: str, value: float, *, on_change: Callable | None = None,
+               args: tuple = (), **kw: Any) -> float:
+    """A number box that takes whatever is typed and, when it is outside lo..hi, keeps the
+    value it had and says under it what was refused. (With min_value/max_value the browser
+    turns such a number red and drops it without a word; the range was only in the tooltip.)
+    on_change(*args) is called for numbers in range only."""
+    start = seed(key, value, st.number_input)
+    kept = st.session_state[key]
+    st.number_input(label, key=key, on_change=_in_range, args=(key, label, lo, hi, kept, on_change, args),
+                    **start, **kw)
+    if message := st.session_state[REFUSED].get(key):
+        st.error(message, icon=":material/block:")
+    return st.session_state[key]
+
+
+def _number_text(v: float) -> str:
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}"
+
+
+def _in_range(key: str, label: str, lo: float, hi: float, kept: float, on_change: Callable | None,
+              args: tuple) -> None:
+    value = st.session_state[key]
+    if value is None or not lo <= value <= hi:
+        typed = "An empty box" if value is None else _number_text(value)
+        st.session_state[REFUSED][key] = (f"{typed} is out of range ({_number_text(lo)} to {_number_text(hi)}): "
+                                          f"{label.lower()} stays {_number_text(kept)}.")
+        st.session_state[key] = kept                  # the box shows the value still in use
+        return
+    st.session_state[REFUSED].pop(key, None)
+    if on_change is not None:
+        on_change(*args)
+
+
 def param_widget(p: Param, value: Any, key: str, disabled: bool = False,
                  on_change: Callable | None = None, args: tuple = ()) -> Any:
     """One widget fitting the parameter's type and range; returns its value."""
@@ -97,12 +140,12 @@ def param_widget(p: Param, value: Any, key: str, disabled: bool = False,
     if p.choices:
         return st.selectbox(label, p.choices, **kw, **start(st.selectbox))
     if p.type is int:
-        return int(st.number_input(label, min_value=int(p.lo), max_value=int(p.hi), step=1, **kw,
-                                   **start(st.number_input)))
+        return int(number_box(label, int(p.lo), int(p.hi), key, int(value), on_change=on_change, args=args,
+                              step=1, help=p.help, disabled=disabled))
     if p.type is float:
         step = 0.05 if (p.hi or 1) <= 1 else 0.1
-        return float(st.number_input(label, min_value=float(p.lo), max_value=float(p.hi), step=step,
-                                     format="%g", **kw, **start(st.number_input)))
+        return float(number_box(label, float(p.lo), float(p.hi), key, float(value), on_change=on_change,
+                                args=args, step=step, format="%g", help=p.help, disabled=disabled))
     return st.text_input(label, **kw, **start(st.text_input))
 
 
@@ -111,7 +154,7 @@ def layer_card(i: int, n: int, layer: LayerSpec, info: LayerInfo | None, key: st
                disabled: bool = False) -> None:
     """One layer as a bordered card: title with output shape, its parameter widgets, the
     move / duplicate / delete buttons and, when the layer does not fit, the engine's message.
-    Buttons call on_action(action, i); a parameter change calls on_param(i, name, widget key)."""
+    Buttons call on_action(action, i, button key); a parameter change calls on_param(i, name, widget key)."""
     kind: LayerKind = LAYERS[layer.kind]
     with st.container(border=True, key=f"{key}_card"):
         head, up, down, dup, rm = st.columns([8, 1, 1, 1, 1], vertical_alignment="center", gap="small")
@@ -120,13 +163,13 @@ def layer_card(i: int, n: int, layer: LayerSpec, info: LayerInfo | None, key: st
         mark = ":material/error: " if info is not None and info.error else ""
         head.markdown(f"{mark}**{i + 1}. {kind.label}** &nbsp; → `{out}`{n_par}", help=kind.help)
         up.button(":material/arrow_upward:", key=f"{key}_up", help="Move this layer one place earlier.",
-                  on_click=on_action, args=("up", i), disabled=disabled or i == 0, type="tertiary")
+                  on_click=on_action, args=("up", i, f"{key}_up"), disabled=disabled or i == 0, type="tertiary")
         down.button(":material/arrow_downward:", key=f"{key}_down", help="Move this layer one place later.",
-                    on_click=on_action, args=("down", i), disabled=disabled or i == n - 1, type="tertiary")
+                    on_click=on_action, args=("down", i, f"{key}_down"), disabled=disabled or i == n - 1, type="tertiary")
         dup.button(":material/content_copy:", key=f"{key}_dup", help="Duplicate this layer (the copy goes right after it).",
-                   on_click=on_action, args=("duplicate", i), disabled=disabled, type="tertiary")
+                   on_click=on_action, args=("duplicate", i, f"{key}_dup"), disabled=disabled, type="tertiary")
         rm.button(":material/delete:", key=f"{key}_del", help="Delete this layer.",
-                  on_click=on_action, args=("delete", i), disabled=disabled or n == 1, type="tertiary")
+                  on_click=on_action, args=("delete", i, f"{key}_del"), disabled=disabled or n == 1, type="tertiary")
         if kind.params:
             cols = st.columns(min(3, len(kind.params)))
             for j, p in enumerate(kind.params):

@@ -10,6 +10,7 @@ id so its widgets follow it when it moves. The run itself is a Trainer in the se
 from __future__ import annotations
 
 import functools
+import random
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -80,8 +81,18 @@ def _new_id() -> int:
 
 
 def set_spec(new: RunSpec) -> None:
-    """Store the spec edited through the widgets (widgets keep their keys)."""
-    st.session_state["pg_spec"] = new
+    """Store the spec edited through the widgets (widgets keep their keys). An equal spec
+    changes nothing: the messages told for the current one stay."""
+    if new != spec():
+        st.session_state["pg_spec"] = new
+
+
+def current(widget_key: str) -> bool:
+    """True when the widget belongs to the spec generation on the page. A browser that has not
+    yet drawn the widgets of a replaced spec (a new dataset, a preset) still reports the old
+    ones in the message that crossed the change; their callbacks must not write the old values
+    (the loss, the example count, a Linear layer's units) into the new spec."""
+    return widget_key.startswith(f"pg{st.session_state['pg_gen']}_")
 
 
 def replace_spec(new: RunSpec, note: str = "") -> None:
@@ -185,6 +196,8 @@ def set_field(s: RunSpec, path: str, value: Any) -> RunSpec:
 @safe
 def on_field(path: str, widget_key: str, convert: Any = None) -> None:
     """A spec field's widget changed: copy its value (converted) into the spec."""
+    if not current(widget_key):
+        return
     value = st.session_state[widget_key]
     value = convert(value) if convert is not None else value
     if value is None:
@@ -204,6 +217,11 @@ def percent(v: float) -> float:
 
 @safe
 def on_layer_param(i: int, name: str, widget_key: str) -> None:
+    """Layer i's parameter widget changed; ignored unless layer i is still the layer the widget
+    was drawn for (same spec generation, same layer id)."""
+    ids = layer_ids()
+    if not (i < len(ids) and widget_key == key(f"L{ids[i]}_{name}")):
+        return
     s = spec()
     layer = s.layers[i]
     layers = builder.insert(builder.delete(s.layers, i), i,
@@ -244,7 +262,8 @@ def on_step() -> None:
 
 
 @safe
-def on_reset() -> None:
+def on_replay() -> None:
+    """Back to step 0 with the same seed: the same initial weights, data and batches again."""
     if (t := trainer()) is not None:
         before = t.snapshot().state
         _keep_previous(t)
@@ -254,14 +273,30 @@ def on_reset() -> None:
 
 
 @safe
-def on_regenerate() -> None:
+def on_afresh() -> None:
+    """A new seed, so new initial weights (and new points, for generated data): the seed goes in
+    the spec, so the link, the spec file and the exported script reproduce this run."""
+    s = spec()
+    seed = s.seed
+    while seed == s.seed:
+        seed = random.randrange(1, 2**31 - 1)
+    replace_spec(s.with_(seed=seed), f"Started afresh with the new seed **{seed}** (the link and the "
+                                     "spec file hold it).")
+
+
+@safe
+def on_regenerate(button_key: str) -> None:
     """New data (and new initial weights): the seed drives both."""
+    if not (current(button_key) and builder.clicked(button_key)):
+        return
     s = spec()
     replace_spec(s.with_(seed=(s.seed + 1) % (2**31 - 1)))
 
 
 @safe
-def on_stack(action: str, i: int) -> None:
+def on_stack(action: str, i: int, button_key: str) -> None:
+    if not (current(button_key) and builder.clicked(button_key)):
+        return
     s, ids = spec(), list(layer_ids())
     layers = s.layers
     if action == "up":
@@ -277,7 +312,9 @@ def on_stack(action: str, i: int) -> None:
 
 
 @safe
-def on_add_layer() -> None:
+def on_add_layer(button_key: str) -> None:
+    if not builder.clicked(button_key):
+        return
     kind = st.session_state[key("add_kind")]
     pos = st.session_state[key("add_pos")]
     s, ids = spec(), layer_ids()
@@ -286,8 +323,12 @@ def on_add_layer() -> None:
 
 
 @safe
-def on_preset() -> None:
+def on_preset(button_key: str) -> None:
+    if not builder.clicked(button_key):
+        return
     name = st.session_state[key("preset")]
+    if name is None:
+        return
     replace_spec(load_preset(name), f"Loaded the preset **{name}**.")
 
 
@@ -329,18 +370,21 @@ def load_from_url(params: Any) -> None:
 
 # ---------------------------------------------------------------- data changes
 @safe
-def on_dataset() -> None:
-    change_data(name=st.session_state[key("dataset")])
+def on_dataset(widget_key: str) -> None:
+    if current(widget_key):
+        change_data(name=st.session_state[widget_key])
 
 
 @safe
-def on_data_path() -> None:
-    change_data(path=st.session_state[key("data_path")].strip())
+def on_data_path(widget_key: str) -> None:
+    if current(widget_key):
+        change_data(path=st.session_state[widget_key].strip())
 
 
 @safe
-def on_csv_target() -> None:
-    change_data(target=st.session_state[key("csv_target")])
+def on_csv_target(widget_key: str) -> None:
+    if current(widget_key):
+        change_data(target=st.session_state[widget_key])
 
 
 def change_data(**changes: Any) -> None:
@@ -353,6 +397,8 @@ def change_data(**changes: Any) -> None:
 def on_csv_upload() -> None:
     """Save the uploaded CSV in the uploads folder, pick a target, adapt the network."""
     f = st.session_state.get("pg_csv_file")
+    if spec().data.name != "csv":                  # the box is drawn for CSV data only: a late message
+        return
     st.session_state["pg_csv_errors"] = []
     if f is None:
         return

@@ -130,7 +130,7 @@ def push_settings(t: Trainer) -> None:
         if name in t.views:
             t.views[name].set(**values)
     if any(t.views[name].version != v for name, v in versions.items()):
-        t.refresh()
+        t.refresh_views()
         live.settle(t, lambda s: fresh(t, s))
 
 

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "pg_log_scale": False,
     "pg_show_test": False,
     "pg_discretize": False,
+    "refused": dict,             # a number box's key -> what it refused (ui.builder.number_box)
     # Learn pages (app_pages/conv_lab.py, activations.py, backprop.py): widget values
     "conv_source": "mnist", "conv_digit": 1500, "conv_photo": "china", "conv_channel": "gray",
     "conv_size": 48, "conv_shape_seed": 0, "conv_kernel": "sobel_x",

@@ -1,6 +1,8 @@
 """Activation-function figures: pure functions (arrays in, go.Figure out)."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -11,8 +13,10 @@ VANISH_FILL = "rgba(120,120,120,0.18)"
 
 
 def activation_figure(x: np.ndarray, y: np.ndarray, dy: np.ndarray, vanishing: list[tuple[float, float]],
-                      label: str, threshold: float, height: int = 330) -> go.Figure:
-    """f(x) and f'(x) on one chart; the intervals where |f'| < threshold shaded grey."""
+                      label: str, threshold: float, height: int = 330,
+                      turning: Sequence[tuple[float, str]] = ()) -> go.Figure:
+    """f(x) and f'(x) on one chart; the stretches where |f'| stays < threshold shaded grey, and
+    the points where f' only passes through 0 (f's lowest or highest point) marked on f'."""
     fig = go.Figure()
     lo, hi = float(x[0]), float(x[-1])
     top = float(max(y.max(), dy.max(), 1.0))
@@ -28,6 +32,12 @@ def activation_figure(x: np.ndarray, y: np.ndarray, dy: np.ndarray, vanishing: l
     fig.add_trace(go.Scatter(x=x, y=dy, mode="lines", name="f′(x) (autograd)",
                              line=dict(color=ORANGE, width=2.5, dash="dash"),
                              hovertemplate="x = %{x:.2f}<br>f′(x) = %{y:.4f}<extra></extra>"))
+    if turning:
+        fig.add_trace(go.Scatter(x=[t for t, _ in turning], y=[0.0] * len(turning), mode="markers",
+                                 name="f′ = 0 at one point: f turns", marker=dict(color=ORANGE, size=10,
+                                                                                 symbol="circle-open", line=dict(width=2.5)),
+                                 customdata=[k for _, k in turning],
+                                 hovertemplate="x = %{x:.2f}: f′ = 0, the %{customdata} point of f<extra></extra>"))
     base_layout(fig, f"{label}: f(x) and its derivative f′(x)", "input x", "f(x), f′(x)", height=height)
     fig.update_xaxes(range=[lo, hi], zeroline=True, zerolinecolor="#999")
     fig.update_yaxes(range=[bottom - pad, top + pad], zeroline=True, zerolinecolor="#999")

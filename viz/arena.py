@@ -15,11 +15,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import base_layout
+from .style import base_layout, png_data_uri
 
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "pentagon", "star")
 SURFACE_SCALE = [[0.0, "#ffffff"], [1.0, "#8d99a6"]]       # neutral, so coloured paths stand out
+SURFACE_LINE = "#6b7785"
+N_LEVELS = 30               # contour bands of the loss surface
 MAX_FRAMES = 40
 
 
@@ -144,25 +146,67 @@ def _moving(p: PathData, step: int, full: bool = False) -> list[dict]:
     return [line, dot]
 
 
+def _hex(color: str) -> np.ndarray:
+    return np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)], np.float64)
+
+
+def contour_levels(zc: np.ndarray, n: int = N_LEVELS) -> dict:
+    """The contour's bands: start, end and size, shared by the contour and its picture."""
+    lo, hi = float(np.nanmin(zc)), float(np.nanmax(zc))
+    raw = (hi - lo) / n if hi > lo else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    size = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)        # a round step
+    start = math.ceil(lo / size) * size
+    return {"start": start, "end": max(start, math.floor(hi / size) * size), "size": size}
+
+
+def contour_picture(zc: np.ndarray, upsample: int = 4) -> np.ndarray:
+    """The filled contour as an (H, W, 3) uint8 picture, top row = highest y: `zc` (rows = y
+    ascending) upsampled bilinearly, cut into the contour's bands, each band coloured by its
+    place between the lowest and highest value on SURFACE_SCALE, with a faint line where two
+    bands meet."""
+    z = np.asarray(zc, np.float64)
+    rows, cols = z.shape
+    yi, xi = np.linspace(0, rows - 1, (rows - 1) * upsample + 1), np.linspace(0, cols - 1, (cols - 1) * upsample + 1)
+    y0, x0 = np.minimum(yi.astype(int), rows - 2), np.minimum(xi.astype(int), cols - 2)
+    fy, fx = (yi - y0)[:, None], (xi - x0)[None, :]
+    z = ((1 - fy) * ((1 - fx) * z[y0][:, x0] + fx * z[y0][:, x0 + 1])
+         + fy * ((1 - fx) * z[y0 + 1][:, x0] + fx * z[y0 + 1][:, x0 + 1]))
+    lv, zmin, zmax = contour_levels(zc), float(np.nanmin(zc)), float(np.nanmax(zc))
+    band = np.floor((z - lv["start"]) / lv["size"])                  # -1 below the first level, 0, 1, ...
+    middle = np.clip(lv["start"] + (band + 0.5) * lv["size"], zmin, zmax)
+    share = (middle - zmin) / (zmax - zmin) if zmax > zmin else np.zeros_like(middle)
+    lo, hi = _hex(SURFACE_SCALE[0][1]), _hex(SURFACE_SCALE[-1][1])
+    rgb = lo + share[..., None] * (hi - lo)
+    edge = np.zeros(band.shape, bool)
+    edge[:, :-1] |= band[:, :-1] != band[:, 1:]
+    edge[:-1, :] |= band[:-1, :] != band[1:, :]
+    rgb[edge] = 0.5 * rgb[edge] + 0.5 * _hex(SURFACE_LINE)
+    return np.flipud(np.round(rgb)).astype(np.uint8)
+
+
 def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequence[PathData], *,
                    title: str, axis_names: tuple[str, str] = ("x", "y"), color_title: str = "f",
                    minima: Sequence[tuple[float, float]] = (), start: tuple[float, float] | None = None,
-                   height: int = 560) -> go.Figure:
+                   saddles: Sequence[tuple[float, float]] = (),
+                   height: int = 600) -> go.Figure:
     """Contour of the surface with each optimizer's path from the start, animated step by step
-    (Play / slider); the figure opens on the last step. `zc` is what the colours show."""
+    (Play / slider); the figure opens on the last step. `zc` is what the colours show.
+    `minima` get a star and `saddles` a cross, drawn over the paths so a path ending on one
+    does not hide it.
+
+    The same contour is also a picture under the plot (layout image): while plotly.js plays
+    frames it redraws only the scatter traces and drops the contour until the animation ends;
+    the picture keeps the surface in view."""
     fig = go.Figure()
-    fig.add_trace(go.Contour(x=xs, y=ys, z=np.asarray(zc, np.float32), colorscale=SURFACE_SCALE, ncontours=30,
-                             contours=dict(coloring="fill", showlines=True), line=dict(width=0.5, color="#6b7785"),
+    fig.add_trace(go.Contour(x=xs, y=ys, z=np.asarray(zc, np.float32), colorscale=SURFACE_SCALE,
+                             autocontour=False, contours=dict(coloring="fill", showlines=True, **contour_levels(zc)),
+                             line=dict(width=0.5, color=SURFACE_LINE),
                              colorbar=dict(title=dict(text=color_title, side="right"), thickness=12, x=0.76,
                                            xanchor="left", len=1.0),
                              name="surface", showlegend=False,
                              hovertemplate=f"{axis_names[0]} %{{x:.2f}}, {axis_names[1]} %{{y:.2f}}<br>"
                                            f"{color_title} %{{z:.3g}}<extra></extra>"))
-    if minima:
-        fig.add_trace(go.Scatter(x=[m[0] for m in minima], y=[m[1] for m in minima], mode="markers",
-                                 name="minimum", marker=dict(symbol="star", size=16, color="gold",
-                                                             line=dict(color="black", width=1)),
-                                 hovertemplate="minimum (%{x:.3f}, %{y:.3f})<extra></extra>"))
     if start is not None:
         fig.add_trace(go.Scatter(x=[start[0]], y=[start[1]], mode="markers", name="start",
                                  marker=dict(symbol="circle-open", size=14, color="black", line=dict(width=2.5)),
@@ -179,6 +223,18 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
         fig.add_trace(go.Scatter(line, name=p.name, legendgroup=p.name, showlegend=True, hoverinfo="skip"))
         fig.add_trace(go.Scatter(dot, name=p.name, legendgroup=p.name, showlegend=False))
     moving = list(range(first_moving, len(fig.data)))
+    if minima:
+        fig.add_trace(go.Scatter(x=[m[0] for m in minima], y=[m[1] for m in minima], mode="markers",
+                                 name="minimum" if len(minima) == 1 else "minima",
+                                 marker=dict(symbol="star", size=16, color="gold", line=dict(color="black", width=1)),
+                                 hovertemplate="minimum (%{x:.3f}, %{y:.3f})<extra></extra>"))
+    if saddles:
+        fig.add_trace(go.Scatter(x=[m[0] for m in saddles], y=[m[1] for m in saddles], mode="markers",
+                                 name="saddle point (not a minimum)",
+                                 marker=dict(symbol="x-thin-open", size=16, color="black", line=dict(width=3)),
+                                 hovertemplate="saddle point (%{x:.3f}, %{y:.3f}): the slope is 0, but it is "
+                                               "a minimum along one direction and a maximum along the other"
+                                               "<extra></extra>"))
     steps = _frame_steps(n_steps) if n_steps else [0]
     status = dict(x=0.84, y=1.0, xref="paper", yref="paper", xanchor="left", yanchor="top",
                   align="left", showarrow=False, bgcolor="rgba(255,255,255,0.9)",
@@ -191,11 +247,15 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
     anim = {"frame": {"duration": 60, "redraw": True}, "transition": {"duration": 0}, "mode": "immediate"}
     fig.update_layout(
         hovermode="closest",
+        images=[dict(source=png_data_uri(contour_picture(zc)), xref="x", yref="y", x=float(xs[0]), y=float(ys[-1]),
+                     sizex=float(xs[-1] - xs[0]), sizey=float(ys[-1] - ys[0]), xanchor="left", yanchor="top",
+                     sizing="stretch", layer="below")],
         annotations=[dict(status, text=_status_text(paths, n_steps))] if paths else [],
-        xaxis=dict(range=[float(xs[0]), float(xs[-1])], domain=[0, 0.74]),
-        yaxis=dict(range=[float(ys[0]), float(ys[-1])]),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        margin=dict(t=80, b=10),
+        xaxis=dict(range=[float(xs[0]), float(xs[-1])], domain=[0, 0.74], showgrid=False, zeroline=False),
+        yaxis=dict(range=[float(ys[0]), float(ys[-1])], showgrid=False, zeroline=False),   # under the surface anyway
+        # under the Play controls: a legend above the plot wraps into the title once its row is full
+        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0),
+        margin=dict(t=50, b=10),
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.16, xanchor="left", yanchor="top",
                           showactive=False, pad=dict(t=0, r=8),
                           buttons=[dict(label="▶ Play", method="animate",
@@ -208,7 +268,7 @@ def surface_figure(xs: np.ndarray, ys: np.ndarray, zc: np.ndarray, paths: Sequen
                       steps=[dict(label=str(s), method="animate",
                                   args=[[str(s)], {**anim, "frame": {"duration": 0, "redraw": True}}])
                              for s in steps])])
-    fig.update_layout(margin=dict(b=120))
+    fig.update_layout(margin=dict(b=170))
     return fig
 
 

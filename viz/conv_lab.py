@@ -13,13 +13,12 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import DIVERGING, base_layout
+from .style import DIVERGING, GRAY, base_layout
 
 FIELD_COLOR = "#e6194b"      # receptive field / pooling window: a red that reads on gray and on blue/orange
 FIELD_FILL = "rgba(230,25,75,0.35)"
 CELL_COLOR = "#111111"       # the chosen output cell: black reads on white, blue and orange
 EDGE_COLOR = "#ffd700"       # the image's own border, when padding is shown around it
-GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,8 @@ def kernel_figure(kernel: np.ndarray, title: str = "Kernel (weights)") -> go.Fig
                       x_title="kernel column", y_title="kernel row")
     fig.update_xaxes(tickvals=list(range(k)))
     fig.update_yaxes(tickvals=list(range(k)))
-    fig.update_traces(textfont=dict(size=16 if k == 3 else 12), selector=dict(type="heatmap"))
+    fig.update_traces(texttemplate="%{z:.2g}", textfont=dict(size=13 if k == 3 else 10),   # fits a cell
+                      selector=dict(type="heatmap"))
     return fig
 
 

@@ -8,6 +8,7 @@ Gradient flow uses log axes; distributions follow TensorBoard (percentile bands 
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from .style import BLUE, DIVERGING, GREY, ORANGE, QUALITATIVE, base_layout
+from .style import BLUE, DIVERGING, GRAY, GREY, ORANGE, QUALITATIVE, base_layout
 
 if TYPE_CHECKING:
     from engine.probes.records import ActivationMap, Example, Filters, ProbeRecord
@@ -56,7 +57,8 @@ def _limit(a: np.ndarray) -> float:
 
 
 def mosaic_figure(maps: np.ndarray, title: str, what: str, value: str, tile_note: str,
-                  cols: int | None = None, height: int | None = None, limit: float | None = None) -> go.Figure:
+                  cols: int | None = None, height: int | None = None, limit: float | None = None,
+                  subtitle: str = "") -> go.Figure:
     """Tiles (N, h, w) on the diverging scale, symmetric around zero (or +-`limit`)."""
     img, tile = mosaic(maps, cols)
     lim = limit or _limit(maps)
@@ -65,7 +67,7 @@ def mosaic_figure(maps: np.ndarray, title: str, what: str, value: str, tile_note
         colorbar=dict(title=dict(text=value, side="right"), thickness=12, len=0.9),
         hovertemplate=f"{what} %{{customdata}}<br>{value} %{{z:.3g}}<extra></extra>", hoverongaps=False))
     ratio = img.shape[0] / max(img.shape[1], 1)
-    base_layout(fig, title, tile_note, "", height or int(min(620, max(220, 90 + 520 * ratio))))
+    base_layout(fig, title, tile_note, "", height or int(min(620, max(220, 90 + 520 * ratio))), subtitle=subtitle)
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", constrain="domain")
@@ -95,7 +97,7 @@ def input_figure(example: Example) -> go.Figure:
         title += f" (true label {example.class_names[example.label]})"
     if x.ndim == 3:                                                   # (C, H, W)
         img = x[0] if x.shape[0] == 1 else x.mean(0)
-        fig = go.Figure(go.Heatmap(z=img, colorscale="Greys", showscale=False,
+        fig = go.Figure(go.Heatmap(z=img, colorscale=GRAY, showscale=False,          # white ink on black
                                    hovertemplate="row %{y}, col %{x}<br>value %{z:.3g}<extra></extra>"))
         base_layout(fig, title, "pixel column", "pixel row", 300)
         fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
@@ -114,10 +116,10 @@ def activation_figure(act: ActivationMap, class_names: Sequence[str] | None = No
     values, shape, label = np.asarray(act.values), act.shape, act.label
     title = f"Layer {label}: output {'x'.join(map(str, shape))}"
     if values.ndim == 3:                                              # (C, H, W) feature maps
-        shown = f", first {values.shape[0]} maps" if values.shape[0] < shape[0] else ""
-        small = f", shrunk to {values.shape[1]}x{values.shape[2]}" if values.shape[1:] != tuple(shape[1:]) else ""
-        return mosaic_figure(values, title + shown + small, "feature map", "activation",
-                             "each tile = one channel's feature map", cols=min(len(values), 8))
+        shown = [f"the first {values.shape[0]} maps"] if values.shape[0] < shape[0] else []
+        small = [f"shrunk to {values.shape[1]}x{values.shape[2]}"] if values.shape[1:] != tuple(shape[1:]) else []
+        return mosaic_figure(values, title, "feature map", "activation", "each tile = one channel's feature map",
+                             cols=min(len(values), 8), subtitle=", ".join(shown + small))
     if values.ndim == 2:                                              # (T, F): a sequence
         fig = go.Figure(go.Heatmap(z=values.T, colorscale=DIVERGING, zmid=0,
                                    colorbar=dict(title=dict(text="activation", side="right"), thickness=12)))
@@ -133,17 +135,17 @@ def activation_figure(act: ActivationMap, class_names: Sequence[str] | None = No
                 fig.add_trace(go.Bar(x=[x for x, k in zip(xs, sign) if k], y=values[sign], name=name,
                                      marker_color=color,
                                      hovertemplate=("class" if last else "unit") + " %{x}<br>value %{y:.3g}"))
-        base_layout(fig, title + (": a score per class, before softmax" if last else ""),
-                    "class" if last else "unit", "score" if last else "activation", 300)
+        base_layout(fig, title, "class" if last else "unit", "score" if last else "activation", 300,
+                    subtitle="a score per class, before softmax" if last else "")
         fig.update_xaxes(type="category", categoryorder="array", categoryarray=xs)
         fig.update_layout(hovermode="closest", barmode="relative")
         return fig
     cols = 32                                                         # many units: a grid of cells
     grid = np.full(math.ceil(values.size / cols) * cols, np.nan, np.float32)
     grid[: values.size] = values
-    note = f" (averaged in groups of {act.group})" if act.group > 1 else ""
-    return mosaic_figure(grid.reshape(1, -1, cols), title + note, "units", "activation",
-                         f"each cell = one unit, {cols} per row", height=340)
+    note = f"averaged in groups of {act.group}" if act.group > 1 else ""
+    return mosaic_figure(grid.reshape(1, -1, cols), title, "units", "activation",
+                         f"each cell = one unit, {cols} per row", height=340, subtitle=note)
 
 
 def probabilities_figure(example: Example) -> go.Figure:
@@ -159,8 +161,8 @@ def probabilities_figure(example: Example) -> go.Figure:
             fig.add_trace(go.Bar(x=[names[k] for k in idx], y=[float(p[k]) for k in idx], name=name,
                                  marker_color=color, hovertemplate="class %{x}<br>probability %{y:.1%}"))
     verdict = "right" if pred == label else f"wrong: it says {names[pred]}"
-    base_layout(fig, f"Output: probability per class ({verdict}, true class {names[label]})",
-                "class", "probability", 300)
+    base_layout(fig, "Output: probability per class", "class", "probability", 300,
+                subtitle=f"{verdict}; the true class is {names[label]}")
     fig.update_xaxes(categoryorder="array", categoryarray=list(names), type="category")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_layout(hovermode="closest", barmode="overlay")
@@ -188,39 +190,118 @@ def _positive(a: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(a) & (a > 0), a, np.nan)
 
 
+def log_range(*arrays: np.ndarray, decades: float = 2.0) -> list[float] | None:
+    """A log axis range (in powers of ten) around the positive finite values, at least
+    `decades` wide: plotly labels a log axis spanning less than a decade with plain numbers
+    (78, 80, 82 ... for values near 80), which reads as a linear scale. None: nothing to show."""
+    v = np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in arrays])
+    v = v[np.isfinite(v) & (v > 0)]
+    if not v.size:
+        return None
+    lo, hi = math.log10(v.min()) - 0.3, math.log10(v.max()) + 0.3
+    return [min(lo, hi - decades), hi]
+
+
+def missing(values: np.ndarray) -> str:
+    """Why a log axis shows nothing of `values`: "" (something to draw), "0" (all exactly 0),
+    "not a number" (inf or NaN, e.g. after the loss blew up) or "none yet" (not measured)."""
+    v = np.asarray(values, np.float64)
+    if (np.isfinite(v) & (v > 0)).any():
+        return ""
+    if (v == 0).any():
+        return "0"
+    return "not a number" if np.isinf(v).any() else "none yet"
+
+
+def wrap(text: str, width: int = 80) -> str:
+    """Plotly draws a text on one line: break it into lines of at most `width` characters."""
+    return "<br>".join(textwrap.wrap(text, width))
+
+
+def _names(labels: Sequence[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _legend_for(n: int) -> dict:
+    """A legend that never covers the title: one row above the plot for a few entries, a
+    column to its right for three and more (a wrapped row grew up into the title)."""
+    if n >= 3:
+        return dict(orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02)
+    return dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
+
+
 def gradient_bars_figure(rec: ProbeRecord) -> go.Figure:
-    """Latest step: mean |gradient| and mean |weight| of every layer with weights (log scale)."""
+    """Latest step: mean |gradient| and mean |weight| of every layer with weights (log scale).
+    A gradient the log axis cannot draw (exactly 0, or not a number) gets a marker at the
+    bottom and a sentence under the title, instead of an empty place."""
     h, labels = rec.history, _labels(rec, rec.param_layers)
-    fig = go.Figure([
-        go.Bar(x=labels, y=_positive(h.g_mean[-1]), name="mean |gradient|", marker_color=GRAD_COLOR,
+    g, w = np.asarray(h.g_mean[-1], np.float64), np.asarray(h.w_mean[-1], np.float64)
+    rng = log_range(g, w) or [-3.0, 1.0]
+    data = [
+        go.Bar(x=labels, y=_positive(g), name="mean |gradient|", marker_color=GRAD_COLOR,
                hovertemplate="%{x}<br>mean |gradient| %{y:.2e}<extra></extra>"),
-        go.Bar(x=labels, y=_positive(h.w_mean[-1]), name="mean |weight|", marker_color=WEIGHT_COLOR,
-               hovertemplate="%{x}<br>mean |weight| %{y:.2e}<extra></extra>")])
-    base_layout(fig, f"Gradient flow at step {int(h.step[-1])}: size per layer",
-                "layer (input on the left, output on the right)", "mean absolute value (log scale)", 340)
-    fig.update_yaxes(type="log", exponentformat="power")
-    fig.update_layout(barmode="group", hovermode="closest")
+        go.Bar(x=labels, y=_positive(w), name="mean |weight|", marker_color=WEIGHT_COLOR,
+               hovertemplate="%{x}<br>mean |weight| %{y:.2e}<extra></extra>")]
+    notes = []
+    bottom = 10 ** (rng[0] + 0.04 * (rng[1] - rng[0]))
+    for why, sentence, symbol in (
+            ("0", "gradient exactly 0 in {}: no learning signal reaches those weights, they have "
+                  "stopped learning (after a blow-up, every ReLU may output 0)", "x-thin"),
+            ("not a number", "gradient not a number in {}: it overflowed, the run blew up", "asterisk-open")):
+        hit = [i for i in range(len(labels)) if missing(g[i:i + 1]) == why]
+        if hit:
+            notes.append(sentence.format("every layer" if len(hit) == len(labels) > 1
+                                         else _names([labels[i] for i in hit])))
+            data.append(go.Scatter(x=[labels[i] for i in hit], y=[bottom] * len(hit), mode="markers",
+                                   name=f"gradient {why}", marker=dict(symbol=symbol, size=14, color=GRAD_COLOR,
+                                                                       line=dict(width=3, color=GRAD_COLOR)),
+                                   hovertemplate=f"%{{x}}<br>mean |gradient| is {why}<extra></extra>"))
+    fig = go.Figure(data)
+    title = f"Gradient flow at step {int(h.step[-1])}: size per layer"
+    lines = [line for n in notes for line in textwrap.wrap(n[0].upper() + n[1:] + ".", 95)]
+    if lines:
+        title += "<br><sup>" + "<br>".join(lines) + "</sup>"
+    base_layout(fig, title, "layer (input on the left, output on the right)",
+                "mean absolute value (log scale)", 340 + 16 * len(lines))
+    fig.update_yaxes(type="log", exponentformat="power", range=rng)
+    if lines:                                            # the title's lines from the top down, clear of the plot
+        fig.update_layout(title=dict(yref="container", y=1, yanchor="top", pad=dict(t=12)))
+    fig.update_layout(barmode="group", hovermode="closest", margin=dict(t=50 + 20 * len(lines)),
+                      legend=_legend_for(3 if lines else 2))       # notes under the title: legend aside
     return fig
 
 
 def lines_figure(rec: ProbeRecord, values: np.ndarray, steps: np.ndarray, title: str, y: str,
                  reference: float | None = None, reference_note: str = "") -> go.Figure:
     """One line per layer over steps of a history column `values` (T, P) (log scale), coloured
-    by depth; `steps` (T,) are the steps of its rows (rows where it is negative are left out)."""
+    by depth; `steps` (T,) are the steps of its rows (rows where it is negative are left out).
+    A layer with nothing to draw says why in its legend entry; an empty chart says it in the middle."""
     keep = np.asarray(steps) >= 0
+    values = np.asarray(values, np.float64)[keep]
     labels = _labels(rec, rec.param_layers)
     fig = go.Figure()
     for col, (label, color) in enumerate(zip(labels, depth_colors(len(labels)))):
-        fig.add_trace(go.Scatter(x=steps[keep], y=_positive(values[keep, col]), name=label,
+        why = missing(values[:, col])
+        name = f"{label} ({why}, not drawn)" if why in ("0", "not a number") else label
+        fig.add_trace(go.Scatter(x=steps[keep], y=_positive(values[:, col]), name=name,
                                  mode="lines+markers" if keep.sum() < 3 else "lines",
                                  line=dict(color=color, width=2), connectgaps=True,
                                  hovertemplate=f"{label}<br>step %{{x}}<br>%{{y:.2e}}<extra></extra>"))
+    rng = log_range(values, [reference] if reference else [])
+    if missing(values):
+        why = {"0": "every value recorded so far is exactly 0, which a log scale cannot draw: "
+                    "no learning signal reaches the weights",
+               "not a number": "every value recorded so far is not a number: the run blew up"}.get(
+            missing(values), "nothing is recorded yet: it appears after the first training steps")
+        fig.add_annotation(text=wrap("Nothing to draw: " + why + ".", 50), xref="paper", yref="paper",
+                           x=0.5, y=0.5, showarrow=False, font=dict(size=13, color="#555"),
+                           bgcolor="rgba(255,255,255,0.85)")
     if reference:
         fig.add_hline(y=reference, line=dict(color="#888", dash="dash", width=1),
                       annotation_text=reference_note, annotation_position="top left")
     base_layout(fig, title, "training step", y, 340)
-    fig.update_yaxes(type="log", exponentformat="power")
-    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(type="log", exponentformat="power", range=rng)
+    fig.update_layout(hovermode="closest", legend=_legend_for(len(labels)))
     return fig
 
 

@@ -1,6 +1,11 @@
 """One colour language for every page (TensorFlow Playground's orange/blue pair)."""
 from __future__ import annotations
 
+import base64
+import struct
+import zlib
+
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import get_colorscale
@@ -14,6 +19,8 @@ GREY = "#e8eaeb"
 # diverging scale for decision boundaries, weights, kernels: blue (-) -> white -> orange (+)
 DIVERGING = [[0.0, BLUE], [0.5, "#ffffff"], [1.0, ORANGE]]
 SEQUENTIAL = "Viridis"
+# images on every page as the data holds them: bright = ink, so digits are white on black
+GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]
 BLUES = get_colorscale("Blues")   # as a list: plotly.js reads the name "Blues" as a different scale
 # qualitative palette for runs (each optimizer's own colour is in its registry entry, engine.optim)
 QUALITATIVE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
@@ -48,9 +55,28 @@ def figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
-def base_layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320) -> go.Figure:
-    """`layout` applied to a figure built step by step; axis titles go to every subplot's axes."""
+def base_layout(fig: go.Figure, title: str, x: str, y: str, height: int = 320, subtitle: str = "") -> go.Figure:
+    """`layout` applied to a figure built step by step; axis titles go to every subplot's axes.
+    `subtitle`: a smaller second line under the title (a chart half the page wide has room for
+    about 50 characters of title: the rest goes there rather than off the edge)."""
     fig.update_layout({k: v for k, v in layout(title, x, y, height).items() if k not in ("xaxis", "yaxis")})
+    if subtitle:
+        fig.update_layout(title=dict(text=f"{title}<br><sup>{subtitle}</sup>", yref="container", y=1,
+                                     yanchor="top", pad=dict(t=12)), margin=dict(t=72))
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
     return fig
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """An (H, W, 3) uint8 picture as a PNG data URI (for a plotly layout image), written with
+    zlib: rows from the top, no external image library."""
+    rgb = np.ascontiguousarray(rgb, np.uint8)
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[r].tobytes() for r in range(h))          # filter 0 on every row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return "data:image/png;base64," + base64.b64encode(png).decode()

@@ -59,16 +59,21 @@ LAYERS: Registry[LayerKind] = Registry("layer kind")
 register = LAYERS.register
 
 
+def dims(shape: Shape) -> str:
+    """A shape as the page shows it: 1 × 28 × 28 (per example, without the batch)."""
+    return " × ".join(map(str, shape))
+
+
 def _need_rank(shape: Shape, rank: int, what: str, fix: str) -> None:
     if len(shape) != rank:
-        raise ShapeError(f"expects {what}, got shape {shape}; {fix}")
+        raise ShapeError(f"expects {what}; {fix}")          # infer_shapes says what it got
 
 
 # ---------------------------------------------------------------- dense
 def _linear_shape(s: Shape, p: dict) -> Shape:
     """A vector (F,) -> (units,); a sequence (T, F) -> (T, units), the same weights at every step."""
     if len(s) not in (1, 2):
-        raise ShapeError(f"expects a flat vector (features,) or a sequence (steps, features), got shape {s}; "
+        raise ShapeError("expects a flat list of numbers (one per feature) or a sequence of them; "
                          "add a Flatten layer before it")
     return (*s[:-1], p["units"])
 
@@ -92,22 +97,22 @@ def _conv_out(n: int, k: int, s: int, pad: int, d: int) -> int:
     return (n + 2 * pad - d * (k - 1) - 1) // s + 1
 
 
-def _spatial(s: Shape, p: dict, dilation: int, label: str) -> tuple[int, int]:
-    _need_rank(s, 3, "an image (channels, height, width)",
+def _spatial(s: Shape, p: dict, dilation: int) -> tuple[int, int]:
+    _need_rank(s, 3, "an image (channels × height × width)",
                "use it on image data, before any Flatten")
     k, st, pad = p["kernel"], p["stride"], p["padding"]
     span = dilation * (k - 1) + 1
     h, w = (_conv_out(n, k, st, pad, dilation) for n in s[1:])
     if h < 1 or w < 1:
         raise ShapeError(
-            f"{label} with kernel {k}" + (f", dilation {dilation}" if dilation > 1 else "")
+            f"with kernel {k}" + (f", dilation {dilation}" if dilation > 1 else "")
             + f" spans {span} pixels but the padded input is only {s[1] + 2 * pad}x{s[2] + 2 * pad}; "
             "use a smaller kernel, more padding, or remove an earlier pooling layer")
     return h, w
 
 
 def _conv_shape(s: Shape, p: dict) -> Shape:
-    return (p["channels"], *_spatial(s, p, p["dilation"], "Conv2d"))
+    return (p["channels"], *_spatial(s, p, p["dilation"]))
 
 
 register(LayerKind(
@@ -140,19 +145,17 @@ def _pool_describe(label: str) -> Callable[[dict], str]:
     return lambda p: f"{label} {p['kernel']}x{p['kernel']}" + (f" s{p['stride']}" if p["stride"] != p["kernel"] else "")
 
 
-def _pool_shape(label: str) -> Callable[[Shape, dict], Shape]:
-    def rule(s: Shape, p: dict) -> Shape:
-        if p["padding"] > p["kernel"] // 2:
-            raise ShapeError(f"{label} padding {p['padding']} is more than half the kernel "
-                             f"{p['kernel']}; lower the padding")
-        return (s[0], *_spatial(s, p, 1, label))
-    return rule
+def _pool_shape(s: Shape, p: dict) -> Shape:
+    """A shape rule's message follows the layer's name (engine.build.infer_shapes puts it first)."""
+    if p["padding"] > p["kernel"] // 2:
+        raise ShapeError(f"padding {p['padding']} is more than half the kernel {p['kernel']}; lower the padding")
+    return (s[0], *_spatial(s, p, 1))
 
 
 register(LayerKind(
     "maxpool2d", "MaxPool2d", "pool",
     "Keeps the largest value in each window: shrinks the map and keeps the strongest response.",
-    _POOL_PARAMS, _pool_shape("MaxPool2d"),
+    _POOL_PARAMS, _pool_shape,
     build=lambda s, p: nn.MaxPool2d(p["kernel"], p["stride"], p["padding"]),
     describe=_pool_describe("MaxPool2d"),
     note='Max pooling keeps the strongest response of each small window: the maps shrink, the strong spots stay.',
@@ -160,7 +163,7 @@ register(LayerKind(
 register(LayerKind(
     "avgpool2d", "AvgPool2d", "pool",
     "Averages each window: shrinks the map smoothly.",
-    _POOL_PARAMS, _pool_shape("AvgPool2d"),
+    _POOL_PARAMS, _pool_shape,
     build=lambda s, p: nn.AvgPool2d(p["kernel"], p["stride"], p["padding"]),
     describe=_pool_describe("AvgPool2d"),
     note='Average pooling blurs each small window into one value: the maps shrink.',
@@ -231,7 +234,7 @@ def _bn_shape(s: Shape, p: dict) -> Shape:
                          f"the sequence {s}; put it after a LastStep, SeqPool or Flatten layer, or leave it out "
                          "(a Transformer block normalises each step itself)")
     if len(s) not in (1, 3):
-        raise ShapeError(f"expects (features,) or (channels, height, width), got shape {s}")
+        raise ShapeError("expects a flat list of numbers or an image (channels × height × width)")
     return s
 
 

@@ -39,7 +39,7 @@ def diagnose(layers: list[_Layer], params: list[_Layer], h: dict[str, np.ndarray
     if bad:
         flags.append(Flag("exploding", tuple(l.index for l in bad),
                           f"Exploding gradients: the gradient of {_names(bad)} is not a finite number. "
-                          "Lower the learning rate (try 10x smaller) and press Reset."))
+                          "Lower the learning rate (try 10x smaller) and replay the run from the start."))
     g, gn = _nanmedian(h["g_mean"][-cfg.smooth:]), _nanmedian(h["g_norm"][-cfg.smooth:])
     mats = [(l, v) for l, v in zip(params, g) if l.matrix and math.isfinite(v)]
     if len(mats) >= 2:
@@ -83,5 +83,5 @@ def diagnose(layers: list[_Layer], params: list[_Layer], h: dict[str, np.ndarray
             flags.append(Flag("dead", (index,),
                               f"Dead units: {share:.0%} of the units of {_say(layers[index])} output 0 "
                               f"for all {batch} test examples checked, so no gradient flows through them and "
-                              "they stop learning. Lower the learning rate, use LeakyReLU, or press Reset."))
+                              "they stop learning. Lower the learning rate, use LeakyReLU, or start afresh with a new seed."))
     return flags

@@ -70,7 +70,8 @@ class Curve:
     x: np.ndarray              # (N,) inputs
     y: np.ndarray              # (N,) f(x)
     dy: np.ndarray             # (N,) f'(x) from autograd
-    vanishing: list[tuple[float, float]]   # intervals of x where |f'(x)| < threshold
+    vanishing: list[tuple[float, float]]   # stretches of x where |f'(x)| stays < threshold
+    turning: list[tuple[float, str]] = ()  # (x, "lowest" | "highest"): f' passes through 0, f turns
 
 
 def curve(name: str, lo: float = -6.0, hi: float = 6.0, n: int = 601, slope: float = 0.01,
@@ -81,12 +82,15 @@ def curve(name: str, lo: float = -6.0, hi: float = 6.0, n: int = 601, slope: flo
     y = ACTIVATIONS[name].fn(x, slope)
     (dy,) = torch.autograd.grad(y.sum(), x)      # elementwise f, so d(sum)/dx_i = f'(x_i)
     xs, dys = x.detach().numpy(), dy.numpy()
-    return Curve(xs, y.detach().numpy(), dys, vanishing_intervals(xs, dys, threshold))
+    return Curve(xs, y.detach().numpy(), dys, vanishing_intervals(xs, dys, threshold), turning_points(xs, dys))
 
 
 def vanishing_intervals(x: np.ndarray, dy: np.ndarray, threshold: float = VANISH_THRESHOLD
                         ) -> list[tuple[float, float]]:
-    """The runs of grid points where |f'(x)| < threshold, as (first x, last x) intervals."""
+    """The stretches of grid points where |f'(x)| stays < threshold, as (first x, last x)
+    intervals. Where f' only passes through 0 between slopes of opposite signs (GELU's and
+    SiLU's lowest point) the gradient does not vanish, f turns: that is a turning point, not
+    a stretch (turning_points)."""
     small = np.abs(dy) < threshold
     out, start = [], None
     for i, s in enumerate(small):
@@ -94,9 +98,30 @@ def vanishing_intervals(x: np.ndarray, dy: np.ndarray, threshold: float = VANISH
             start = i
         if start is not None and (not s or i == len(small) - 1):
             end = i if s else i - 1
-            out.append((float(x[start]), float(x[end])))
+            crossing = start > 0 and end < len(dy) - 1 and dy[start - 1] * dy[end + 1] < 0
+            if not crossing:
+                out.append((float(x[start]), float(x[end])))
             start = None
     return out
+
+
+def turning_points(x: np.ndarray, dy: np.ndarray) -> list[tuple[float, str]]:
+    """Where f' changes sign (linearly interpolated between grid points): f's lowest point
+    ("lowest": f' goes from - to +) or highest point ("highest")."""
+    out = []
+    for i in np.flatnonzero(np.sign(dy[:-1]) * np.sign(dy[1:]) < 0):
+        x0 = x[i] - dy[i] * (x[i + 1] - x[i]) / (dy[i + 1] - dy[i])
+        out.append((float(x0), "lowest" if dy[i] < 0 else "highest"))
+    return out
+
+
+def describe_turning(points: list[tuple[float, str]]) -> str:
+    """'f′ = 0 only at x ≈ −0.75, the lowest point of f ...' for a page; "" when there is none."""
+    if not points:
+        return ""
+    at = " and ".join(f"x ≈ {_num(x)} (the {kind} point of f)" for x, kind in points).replace("-", "−")
+    return (f"f′ passes through 0 at {at}: a single input where the slope changes sign, "
+            "not a stretch where learning stalls.")
 
 
 def describe_intervals(intervals: list[tuple[float, float]], lo: float, hi: float) -> str:

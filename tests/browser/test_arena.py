@@ -56,6 +56,11 @@ def test_race_on_mnist_and_rosenbrock_paths(page, app_url):
     chart.locator(".updatemenu-button").first.click()           # Play
     page.wait_for_function("el => el.textContent.trim() !== 'step 500'", arg=current.element_handle())
     assert current.text_content().strip().startswith("step ")
+    # while it plays, plotly.js drops the contour trace; the surface's picture under it stays (issue 21.6)
+    picture = chart.locator(".subplot.xy .imagelayer image")
+    assert picture.count() == 1 and picture.get_attribute("href").startswith("data:image/png")
+    box, plot = picture.bounding_box(), chart.locator(".nsewdrag").first.bounding_box()
+    assert abs(box["width"] - plot["width"]) < 3 and abs(box["height"] - plot["height"]) < 3
 
     # the learning-rate finder trains in a worker of its own: progress, then the curve
     page.get_by_role("tab", name="Learning-rate finder").click()

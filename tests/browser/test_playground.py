@@ -82,3 +82,44 @@ def test_spiral_trains_and_the_boundary_changes(page, app_url):
     page.set_viewport_size({"width": 1400, "height": 2300})      # Streamlit scrolls inside the page
     time.sleep(1)
     assert shot(page, "playground").stat().st_size > 50_000
+
+
+SELECTED_TAB = "[data-testid='stTabs'] [role='tab'][aria-selected='true']"
+
+
+def _tab(page) -> str:
+    return page.locator(SELECTED_TAB).first.inner_text()
+
+
+def _stays_on(page, name: str) -> None:
+    """The page has settled and the tab `name` is (still) the selected one."""
+    wait_idle(page)
+    page.wait_for_function("([sel, name]) => (document.querySelector(sel) || {}).innerText?.includes(name)",
+                           arg=[SELECTED_TAB, name], timeout=10_000)
+    assert name in _tab(page)
+
+
+def test_the_chosen_settings_tab_stays_open_when_a_message_comes_or_goes(page, app_url):
+    """Issue 21.2: deleting Flatten (a message appears, the link's notice goes) and moving the
+    learning rate after the "adapted" notice (it goes) keep the tab the user chose."""
+    open_page(page, app_url, "?spec=" + encode_spec(load_preset("mnist_cnn")))
+    page.wait_for_function("() => document.body.innerText.includes('Loaded the run from the link')")
+    wait_idle(page)
+    page.get_by_role("tab", name="Network").click()
+    _stays_on(page, "Network")
+    flatten = page.locator("div[class*='_card']").filter(has_text="4. Flatten").last    # the innermost: the card
+    flatten.locator("[class*='_del'] button").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('add a Flatten')")
+    page.wait_for_function("() => !document.body.innerText.includes('Loaded the run from the link')")
+    _stays_on(page, "Network")
+
+    page.get_by_role("tab", name="Data").click()
+    _select(page, "Dataset", "2-D points · Spiral")
+    page.wait_for_function("() => document.body.innerText.includes('network was adapted')")
+    wait_idle(page)
+    page.get_by_role("tab", name="Training").click()
+    _stays_on(page, "Training")
+    page.locator("[data-testid='stSlider']").filter(has_text="Learning rate").get_by_role("slider").first.press("ArrowRight")
+    page.wait_for_function("() => !document.body.innerText.includes('network was adapted')")
+    _stays_on(page, "Training")
+    assert_no_exception(page)
