@@ -42,7 +42,7 @@ def test_check_prints_the_layer_table_or_the_errors(tmp_path):
     assert out.returncode == 1 and "add a Flatten layer" in out.stderr and "an input of 32 × 13 × 13" in out.stderr
     path.write_text('{"layers": [{"kind": "lstm"}]}')                    # known, but the spiral is not a sequence
     out = cli("check", str(path))
-    assert out.returncode == 1 and "layer 1 (LSTM 32) gets input (2,)" in out.stderr
+    assert out.returncode == 1 and "layer 1 (LSTM 32) gets an input of 2" in out.stderr
     path.write_text('{"layers": [{"kind": "capsule"}]}')
     out = cli("check", str(path))
     assert out.returncode == 2 and "unknown layer kind 'capsule'" in out.stderr

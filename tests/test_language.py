@@ -56,8 +56,8 @@ def test_the_last_layer_must_score_every_character_of_the_vocabulary():
     spec = RunSpec.make(task="language_model", data=NAMES,
                         layers=(L("embedding", vocab=28, dim=16), L("lstm", hidden=16), L("linear", units=10)))
     (msg,) = problems(spec)
-    assert "outputs (12, 10), but a language model needs one score per character" in msg
-    assert "(12, 28); end with a Linear layer of 28 units" in msg
+    assert "outputs 12 × 10, but a language model needs one score per character" in msg
+    assert "12 × 28; end with a Linear layer of 28 units" in msg
     spec = spec.with_(layers=(L("lstm", hidden=16), L("linear", units=28)))
     assert "put an Embedding layer first" in problems(spec)[0]
     wrong = RunSpec.make(task="language_model", data=DataSpec("circle"), layers=(L("linear", units=2),))

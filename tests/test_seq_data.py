@@ -67,7 +67,7 @@ def test_tokens_are_never_rescaled():
 def test_a_token_dataset_with_a_dense_network_gets_one_sentence():
     spec = RunSpec.make(task="classification", data=DataSpec("delay", 100),
                         layers=(LayerSpec.make("linear", units=8),))
-    assert problems(spec) == ["layer 1 (Linear 8) gets input (15,) and Linear cannot read token ids (whole "
+    assert problems(spec) == ["layer 1 (Linear 8) gets an input of 15 and Linear cannot read token ids (whole "
                               "numbers naming characters or words); put an Embedding layer first"]
 
 

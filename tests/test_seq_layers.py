@@ -109,20 +109,20 @@ def _error(layers, shape, tokens=None) -> str:
 
 
 @pytest.mark.parametrize("layers, shape, says, torch_fails", [
-    ([L("lstm")], (1, 28, 28), ["layer 1 (LSTM 32) gets input (1, 28, 28)", "sequence of vectors (steps, features)",
+    ([L("lstm")], (1, 28, 28), ["layer 1 (LSTM 32) gets an input of 1 × 28 × 28", "sequence of vectors (steps × features)",
                                "not on images"], True),
-    ([L("attention", heads=3)], (5, 10), ["layer 1 (SelfAttention 3h causal) gets input (5, 10)",
+    ([L("attention", heads=3)], (5, 10), ["layer 1 (SelfAttention 3h causal) gets an input of 5 × 10",
                                           "10 is not divisible by 3", "use 2 heads", "12 features"], True),
     ([L("transformer", heads=4)], (5, 6), ["Transformer 4h causal", "6 is not divisible by 4", "use 3 heads",
                                            "8 features"], True),
-    ([L("embedding")], (5, 10), ["layer 1 (Embedding 64x16) gets input (5, 10)", "token ids (steps,)",
+    ([L("embedding")], (5, 10), ["layer 1 (Embedding 64x16) gets an input of 5 × 10", "token ids (one whole number per step)",
                                  "remove the Embedding layer"], True),
-    ([L("gru")], (12,), ["layer 1 (GRU 32) gets input (12,)", "need an Embedding layer first", "(steps, 1)"], True),
-    ([L("positional", max_len=8)], (12, 4), ["layer 1 (Positional sinusoidal) gets input (12, 4)",
+    ([L("gru")], (12,), ["layer 1 (GRU 32) gets an input of 12", "need an Embedding layer first", "steps × 1"], True),
+    ([L("positional", max_len=8)], (12, 4), ["layer 1 (Positional sinusoidal) gets an input of 12 × 4",
                                              "max_len 8", "has 12 steps", "raise max_len to at least 12"], True),
-    ([L("batchnorm")], (5, 4), ["layer 1 (BatchNorm) gets input (5, 4)", "the sequence (5, 4)",
+    ([L("batchnorm")], (5, 4), ["layer 1 (BatchNorm) gets an input of 5 × 4", "not a sequence (steps × features)",
                                 "after a LastStep, SeqPool or Flatten"], False),   # BatchNorm1d reads (B, C, L)
-    ([L("lstm", sequence=False), L("last_step")], (5, 4), ["layer 2 (LastStep) gets input (32,)",
+    ([L("lstm", sequence=False), L("last_step")], (5, 4), ["layer 2 (LastStep) gets an input of 32",
                                                            "sequence of vectors"], False),   # torch: x[:, -1]
 ])
 def test_each_refusal_names_the_layer_the_shapes_and_the_fix_and_torch_fails_there_too(layers, shape, says,
@@ -146,7 +146,7 @@ def test_token_ids_are_read_only_by_a_first_embedding_and_checked_against_the_da
     emb_first = (L("embedding", vocab=20), L("lstm", sequence=False), L("linear", units=2))
     assert [r.out_shape for r in infer_shapes(emb_first, (9,), tokens=True)] == [(9, 16), (32,), (2,)]
     assert "must be the first layer; move it to the top" in _error((L("rnn"), L("embedding")), (9, 3))
-    assert "layer 1 (LSTM 32 last) gets input (9,) and LSTM cannot read token ids" in _error(emb_first[1:], (9,), True)
+    assert "layer 1 (LSTM 32 last) gets an input of 9 and LSTM cannot read token ids" in _error(emb_first[1:], (9,), True)
     assert "put an Embedding layer first" in _error(emb_first[1:], (9,), True)
     assert "reads token ids but this data holds float values" in _error(emb_first, (9,), False)
     spec = RunSpec.make(layers=emb_first)
@@ -339,4 +339,4 @@ def test_linear_on_a_sequence_applies_the_same_weights_at_every_step():
         h = model[0](x)
         np.testing.assert_allclose(model(x)[:, 2].numpy(), model[1](h[:, 2]).numpy(), atol=1e-6)
     msg = "\n".join(check(RunSpec.make(layers=layers), (5, 4), 3, "any"))
-    assert "outputs (5, 3), one vector per step; add a LastStep or SeqPool layer" in msg
+    assert "outputs 5 × 3, one vector per step; add a LastStep or SeqPool layer" in msg

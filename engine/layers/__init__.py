@@ -230,9 +230,9 @@ register(LayerKind(
 
 def _bn_shape(s: Shape, p: dict) -> Shape:
     if len(s) == 2:
-        raise ShapeError(f"normalises flat vectors (features,) or images (channels, height, width), got "
-                         f"the sequence {s}; put it after a LastStep, SeqPool or Flatten layer, or leave it out "
-                         "(a Transformer block normalises each step itself)")
+        raise ShapeError("normalises flat lists of numbers or images, not a sequence (steps × features); "
+                         "put it after a LastStep, SeqPool or Flatten layer, or leave it out (a Transformer "
+                         "block normalises each step itself)")
     if len(s) not in (1, 3):
         raise ShapeError("expects a flat list of numbers or an image (channels × height × width)")
     return s

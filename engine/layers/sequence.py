@@ -173,18 +173,18 @@ def _need_sequence(s: Shape) -> None:
     if len(s) == 2:
         return
     if len(s) == 1:
-        raise ShapeError(f"expects a sequence of vectors (steps, features), got shape {s}; token ids "
-                         "need an Embedding layer first, and a series of single values has shape (steps, 1)")
-    raise ShapeError(f"expects a sequence of vectors (steps, features), got shape {s}; use it on "
-                     "sequence data" + (", not on images" if len(s) == 3 else ""))
+        raise ShapeError("expects a sequence of vectors (steps × features); token ids need an Embedding "
+                         "layer first, and a series of single values is steps × 1")
+    raise ShapeError("expects a sequence of vectors (steps × features); use it on sequence data"
+                     + (", not on images" if len(s) == 3 else ""))
 
 
 def _embedding_shape(s: Shape, p: dict) -> Shape:
     if len(s) == 2:
-        raise ShapeError(f"expects token ids (steps,), got shape {s}: this input already holds a vector "
-                         "per step; remove the Embedding layer")
+        raise ShapeError("expects token ids (one whole number per step), but this input already holds a "
+                         "vector per step; remove the Embedding layer")
     if len(s) != 1:
-        raise ShapeError(f"expects token ids (steps,), got shape {s}; use it on text or token data")
+        raise ShapeError("expects token ids (one whole number per step); use it on text or token data")
     return (s[0], p["dim"])
 
 

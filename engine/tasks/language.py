@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..build import budget, infer_shapes
+from ..layers import dims
 from ..data import IGNORE, Dataset
 from ..optim import LOSSES, LossInfo
 from ..spec import MAIN, LayerSpec, RunSpec
@@ -77,9 +78,9 @@ def check(spec: RunSpec, data: Dataset) -> list[str]:
     steps, vocab = data.input_shape[0], len(data.vocab)
     out = rows[-1].out_shape
     if out != (steps, vocab):
-        problems.append(f"the last layer ({rows[-1].label}) outputs {out}, but a language model needs one score "
-                        f"per character of the vocabulary at every step, ({steps}, {vocab}); end with a "
-                        f"Linear layer of {vocab} units")
+        problems.append(f"the last layer ({rows[-1].label}) outputs {dims(out)}, but a language model needs one "
+                        f"score per character of the vocabulary at every step, {dims((steps, vocab))}; end "
+                        f"with a Linear layer of {vocab} units")
     return problems + budget(spec, rows, len(data.x_train))
 
 
