@@ -265,6 +265,36 @@ def share_panel(s: RunSpec, trainer) -> None:
                        help="Loss and metrics at every evaluation, one row each; columns step, epoch, "
                             "time_s (training seconds), lr, then train_ and test_ loss, acc, precision, "
                             "recall, f1 (classification) or mse, r2 (regression).")
+    deploy_panel(run)
+
+
+def deploy_panel(run) -> None:
+    from engine.deploy import SUFFIX
+    st.divider()
+    st.markdown("**Deploy it.** The trained model in the formats it is shipped in, each loaded back and "
+                "run on held-out examples to show it computes what PyTorch computes.")
+    fmt_col, go_col = st.columns([3, 2], vertical_alignment="bottom")
+    fmt_col.selectbox("Format", ["onnx", "torch_export", "torchscript"], key="pg_deploy_format",
+                      format_func={"onnx": "ONNX (.onnx)", "torch_export": "torch.export (.pt2)",
+                                   "torchscript": "TorchScript (.pt)"}.get,
+                      help="ONNX opens in Netron and runs in onnxruntime (and most inference engines); "
+                           "torch.export is PyTorch's maintained program format; TorchScript runs in "
+                           "libtorch (C++) but torch 2.13 marks it deprecated.")
+    go_col.button("Prepare the file", key="pg_deploy_go", on_click=pg.on_prepare_export, disabled=run is None,
+                  icon=":material/deployed_code:", help="Takes a second or two; pause the run first.")
+    out = st.session_state.get("pg_deploy")
+    if out is not None:
+        st.caption(f"{out.size / 1e3:,.1f} kB; largest difference from PyTorch on {out.checked} held-out "
+                   f"examples: {out.max_diff:.1e}; CPU time per batch of 64: {out.latency_ms:.2f} ms "
+                   f"(PyTorch: {out.torch_latency_ms:.2f} ms).")
+        st.download_button(f"Download playground{SUFFIX[out.format]}", data=out.data,
+                           file_name=f"playground{SUFFIX[out.format]}", mime="application/octet-stream",
+                           on_click="ignore", key="pg_dl_deploy", icon=":material/download:")
+    st.file_uploader("Load weights (a state_dict .pt)", type=["pt", "pth"], key="pg_weights_file",
+                     on_change=pg.on_weights_upload, max_upload_size=pg.MAX_WEIGHTS_BYTES // 2**20,
+                     help="Weights saved from here or by the exported script, at most 20 MB; read with "
+                          "torch.load(weights_only=True). A file for another network is refused, naming "
+                          "the first tensor that differs.")
 
 
 # ---------------------------------------------------------------- controls

@@ -41,6 +41,7 @@ class Exported:
     max_diff: float | None        # largest |output - PyTorch's output| on the held-out inputs
     latency_ms: float | None      # median CPU time per batch of LATENCY_BATCH
     torch_latency_ms: float | None
+    checked: int = 0              # held-out inputs the outputs were compared on
 
     @property
     def size(self) -> int:
@@ -109,7 +110,7 @@ def export(model: nn.Module, x: torch.Tensor, fmt: str, spec=None) -> Exported:
             data, run = _EXPORTERS[fmt](m, sample)
         out = run(x)
         ms = _latency(run, batch)
-    return Exported(fmt, data, float(np.abs(out - ref).max()), ms, torch_ms)
+    return Exported(fmt, data, float(np.abs(out - ref).max()), ms, torch_ms, len(x))
 
 
 def _onnx(m: nn.Module, sample: torch.Tensor):

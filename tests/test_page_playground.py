@@ -351,9 +351,26 @@ def test_every_upload_box_states_the_limit_the_app_applies():
     from engine.spec import MAX_BYTES
     from engine.teach.conv import MAX_UPLOAD_BYTES
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    largest = max(MAX_CSV_BYTES, MAX_BYTES, MAX_UPLOAD_BYTES)
+    from ui.playground import MAX_WEIGHTS_BYTES
+    largest = max(MAX_CSV_BYTES, MAX_BYTES, MAX_UPLOAD_BYTES, MAX_WEIGHTS_BYTES)
     assert config["server"]["maxUploadSize"] == math.ceil(largest / 2**20)
     at = _app()
     at.selectbox(key="pg0_dataset").set_value("csv").run()
     limits = {u.proto.label: u.proto.max_upload_size_mb for u in at.get("file_uploader")}
-    assert limits == {"Upload a CSV file": MAX_CSV_BYTES // 2**20, "Upload a spec (JSON)": 1}, limits
+    assert limits == {"Upload a CSV file": MAX_CSV_BYTES // 2**20, "Upload a spec (JSON)": 1,
+                      "Load weights (a state_dict .pt)": MAX_WEIGHTS_BYTES // 2**20}, limits
+
+
+def test_the_paused_run_exports_to_onnx_checked_against_pytorch():
+    at = _app()
+    at.button(key="pg_step").click().run()                       # one step: a run that is not training
+    t = _trainer(at)
+    t.wait(lambda s: s.state == "paused" and s.run.step == 1, 60)
+    at.run()
+    at.selectbox(key="pg_deploy_format").set_value("onnx").run()
+    at.button(key="pg_deploy_go").click().run()
+    out = at.session_state["pg_deploy"]
+    assert out.format == "onnx" and out.max_diff < 1e-5 and out.checked == 250
+    assert any("largest difference from PyTorch on 250 held-out examples" in c.value for c in at.caption)
+    assert [b.label for b in at.get("download_button") if b.key == "pg_dl_deploy"] == ["Download playground.onnx"]
+    assert not at.exception

@@ -150,6 +150,7 @@ def start_run(new: RunSpec) -> Trainer:
                 page="playground")
     workers().put(SLOT, t)
     st.session_state["pg_lr_applied"] = new.optim.lr
+    st.session_state["pg_deploy"] = None                  # an exported file belongs to the run it came from
     return t
 
 
@@ -484,3 +485,57 @@ def table_preview(data: Dataset, n: int = 50):
     df.insert(0, "target", [data.class_names[int(v)] for v in y] if data.class_names else y)
     return df
 
+
+
+# ---------------------------------------------------------------- deploy: formats and weights
+MAX_WEIGHTS_BYTES = 20 * 1024 * 1024        # a state_dict upload (the Playground's nets are under 5 M parameters)
+
+
+def _idle_run():
+    """The current run's Steppable when it exists and is not training (its model may then be read
+    and written from this thread), else None with the reason told."""
+    t = trainer()
+    if t is None or t.snapshot().active or t.snapshot().state in ("preparing", "error"):
+        tell(errors=["Pause the run first (or press Step once to make one): a model that is training "
+                     "cannot be exported or loaded."])
+        return None
+    return t.runs()[0]
+
+
+@safe
+def on_prepare_export() -> None:
+    """Export the paused run's model in the chosen format, checked against PyTorch."""
+    from engine.deploy import export
+    fmt = st.session_state["pg_deploy_format"]
+    st.session_state["pg_deploy"] = None
+    run = _idle_run()
+    if run is not None:
+        st.session_state["pg_deploy"] = export(run.model, run.x_test, fmt)
+
+
+@safe
+def on_weights_upload() -> None:
+    """Load an uploaded state_dict into the run (started, not trained, when there is none yet)."""
+    from engine.deploy import load_state_dict
+    f = st.session_state.get("pg_weights_file")
+    if f is None:
+        return
+    raw = f.getvalue()
+    if len(raw) > MAX_WEIGHTS_BYTES:
+        tell(errors=[f"{clip(f.name)} is {len(raw) / 1e6:.1f} MB; the limit is {MAX_WEIGHTS_BYTES / 1e6:.0f} MB."])
+        return
+    t = trainer()
+    if t is None or not same_run(t.specs[0], spec()):
+        t = start_run(spec())
+        settle(t, lambda s: s.state != "preparing", timeout=30)
+    run = _idle_run()
+    if run is None:
+        return
+    try:
+        load_state_dict(run.model, raw)
+    except ValueError as e:
+        tell(errors=[f"{clip(f.name)} was not loaded: {e}."])
+        return
+    t.refresh_views()
+    tell(notice=f"Loaded the weights from **{clip(f.name)}**: press Train to go on from them, or look at "
+                "what they compute.")
