@@ -4,7 +4,8 @@ while the trainer prepares or trains, and reruns the whole page when its state m
 the buttons and the polling are drawn again for the new state."""
 from __future__ import annotations
 
-from typing import Callable
+import functools
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -42,9 +43,24 @@ def follow(trainer: Callable[[], Trainer | None], shown: str, every: float,
 
 
 # ---------------------------------------------------------------- the buttons, for any one-run page
-def train_or_pause(t: Trainer) -> None:
+def safe_callback(report: Callable[[str], None]) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A decorator for widget callbacks that never raise: an unexpected error becomes one
+    sentence handed to `report` (which puts it on the page), and the page keeps working."""
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            try:
+                fn(*args, **kwargs)
+            except Exception as e:  # noqa: BLE001 - shown to the user
+                report(f"That change could not be applied ({type(e).__name__}: {e}); nothing was changed.")
+        return wrapper
+    return decorate
+
+
+def train_or_pause(t: Trainer, before_reset: Callable[[], None] = lambda: None) -> None:
     """Train / Pause: pause a running trainer, else start it (a finished one again from fresh
-    weights), and wait until its first steps are published, so the redraw after the click shows them."""
+    weights, after `before_reset`), and wait until its first steps are published, so the redraw
+    after the click shows them."""
     snap = t.snapshot()
     state, step = snap.state, snap.run.step if snap.run is not None else 0
     if state == "running":
@@ -52,6 +68,7 @@ def train_or_pause(t: Trainer) -> None:
         settle(t, lambda s: s.state != "running")
         return
     if state in ("done", "diverged"):
+        before_reset()
         t.reset()
         step = 0
     t.resume()

@@ -9,10 +9,9 @@ id so its widgets follow it when it moves. The run itself is a Trainer in the se
 """
 from __future__ import annotations
 
-import functools
 import random
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -30,7 +29,7 @@ from engine.spec import LayerSpec, RunSpec, SpecError, from_json
 from engine.trainer import Snapshot, Trainer, validate
 from engine.tasks import TASKS
 from ui import builder
-from ui.live import settle
+from ui.live import safe_callback, settle, step_once, train_or_pause
 from ui.session import workers
 
 SLOT = "playground"
@@ -118,15 +117,7 @@ def messages() -> tuple[str, list[str]]:
     return st.session_state["pg_notice"], st.session_state["pg_errors"]
 
 
-def safe(fn: Callable[..., None]) -> Callable[..., None]:
-    """A widget callback that never raises: an unexpected error becomes a message on the page."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            fn(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001 - shown to the user, the page keeps working
-            tell(errors=[f"That change could not be applied ({type(e).__name__}: {e}); nothing was changed."])
-    return wrapper
+safe = safe_callback(lambda message: tell(errors=[message]))      # a callback that never raises
 
 
 # ---------------------------------------------------------------- the run
@@ -233,33 +224,14 @@ def on_layer_param(i: int, name: str, widget_key: str) -> None:
 # ---------------------------------------------------------------- button callbacks
 @safe
 def on_train() -> None:
-    t = trainer()
-    if t is None:
-        return
-    snap = t.snapshot()
-    state, step = snap.state, snap.run.step if snap.run is not None else 0
-    if state == "running":
-        t.pause()
-        settle(t, lambda s: s.state != "running")
-        return
-    if state in ("done", "diverged"):
-        _keep_previous(t)
-        t.reset()
-        step = 0
-    t.resume()
-    # until the first steps are published, so the redraw after the click already shows them
-    settle(t, lambda s: s.state not in ("preparing", "idle", "paused", "running")
-           or s.state == "running" and s.run is not None and s.run.step > step)
+    if (t := trainer()) is not None:
+        train_or_pause(t, before_reset=lambda: _keep_previous(t))
 
 
 @safe
 def on_step() -> None:
     if (t := trainer()) is not None:
-        snap = t.snapshot()
-        before = snap.run.step if snap.run else 0
-        t.step(1)
-        settle(t, lambda s: s.state not in ("running", "preparing", "idle", "paused")   # show the step just
-               or (s.run is not None and s.run.step > before and s.state != "running"))  # taken, or why none was
+        step_once(t)
 
 
 @safe

@@ -147,15 +147,11 @@ def fresh(t: Trainer, snap: Snapshot) -> bool:
 
 
 # ---------------------------------------------------------------- callbacks (the script thread)
-def safe(fn: Callable[..., None]) -> Callable[..., None]:
-    """A callback that never raises: an unexpected error is shown on the page instead."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            fn(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001 - shown to the user, the page keeps working
-            st.session_state["seq_error"] = f"That did not work ({type(e).__name__}: {e}); nothing was changed."
-    return wrapper
+def _report(message: str) -> None:
+    st.session_state["seq_error"] = message
+
+
+safe = live.safe_callback(_report)                                   # a callback that never raises
 
 
 def _with_trainer(command: Callable[[Trainer], None]) -> Callable[[], None]:
