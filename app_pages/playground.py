@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 
+import pandas as pd
 import streamlit as st
 
 from engine.data import DATASETS, Dataset, datasets_by_group
@@ -268,28 +269,33 @@ def share_panel(s: RunSpec, trainer) -> None:
     deploy_panel(run)
 
 
+FORMAT_LABELS = {"onnx": "ONNX", "torch_export": "torch.export", "torchscript": "TorchScript",
+                 "state_dict": "state_dict (weights only)"}
+
+
 def deploy_panel(run) -> None:
     from engine.deploy import SUFFIX
     st.divider()
     st.markdown("**Deploy it.** The trained model in the formats it is shipped in, each loaded back and "
                 "run on held-out examples to show it computes what PyTorch computes.")
-    fmt_col, go_col = st.columns([3, 2], vertical_alignment="bottom")
-    fmt_col.selectbox("Format", ["onnx", "torch_export", "torchscript"], key="pg_deploy_format",
-                      format_func={"onnx": "ONNX (.onnx)", "torch_export": "torch.export (.pt2)",
-                                   "torchscript": "TorchScript (.pt)"}.get,
-                      help="ONNX opens in Netron and runs in onnxruntime (and most inference engines); "
-                           "torch.export is PyTorch's maintained program format; TorchScript runs in "
-                           "libtorch (C++) but torch 2.13 marks it deprecated.")
-    go_col.button("Prepare the file", key="pg_deploy_go", on_click=pg.on_prepare_export, disabled=run is None,
-                  icon=":material/deployed_code:", help="Takes a second or two; pause the run first.")
-    out = st.session_state.get("pg_deploy")
-    if out is not None:
-        st.caption(f"{out.size / 1e3:,.1f} kB; largest difference from PyTorch on {out.checked} held-out "
-                   f"examples: {out.max_diff:.1e}; CPU time per batch of 64: {out.latency_ms:.2f} ms "
-                   f"(PyTorch: {out.torch_latency_ms:.2f} ms).")
-        st.download_button(f"Download playground{SUFFIX[out.format]}", data=out.data,
-                           file_name=f"playground{SUFFIX[out.format]}", mime="application/octet-stream",
-                           on_click="ignore", key="pg_dl_deploy", icon=":material/download:")
+    st.button("Prepare the files", key="pg_deploy_go", on_click=pg.on_prepare_export, disabled=run is None,
+              icon=":material/deployed_code:", help="Takes a few seconds; pause the run first.")
+    files = st.session_state.get("pg_deploy")
+    if files:
+        st.dataframe(pd.DataFrame([{
+            "format": FORMAT_LABELS[f.format], "size (kB)": round(f.size / 1e3, 1),
+            "largest difference from PyTorch": "—" if f.max_diff is None else f"{f.max_diff:.1e}",
+            "CPU ms per batch of 64": "—" if f.latency_ms is None else round(f.latency_ms, 3),
+            "PyTorch ms per batch of 64": "—" if f.torch_latency_ms is None else round(f.torch_latency_ms, 3)}
+            for f in files]), hide_index=True, key="pg_deploy_table")
+        st.caption(f"Each file was loaded back and run on {files[0].checked} held-out examples. ONNX opens in "
+                   "Netron and runs in onnxruntime; torch.export is PyTorch's maintained program format; "
+                   "TorchScript runs in libtorch (C++), but torch 2.13 marks it deprecated.")
+        models = [f for f in files if f.format != "state_dict"]        # the weights: the button above
+        for col, f in zip(st.columns(len(models)), models):
+            col.download_button(f"playground{SUFFIX[f.format]}", data=f.data, file_name=f"playground{SUFFIX[f.format]}",
+                                mime="application/octet-stream", on_click="ignore", key=f"pg_dl_{f.format}",
+                                icon=":material/download:")
     st.file_uploader("Load weights (a state_dict .pt)", type=["pt", "pth"], key="pg_weights_file",
                      on_change=pg.on_weights_upload, max_upload_size=pg.MAX_WEIGHTS_BYTES // 2**20,
                      help="Weights saved from here or by the exported script, at most 20 MB; read with "

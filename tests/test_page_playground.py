@@ -361,16 +361,19 @@ def test_every_upload_box_states_the_limit_the_app_applies():
                       "Load weights (a state_dict .pt)": MAX_WEIGHTS_BYTES // 2**20}, limits
 
 
-def test_the_paused_run_exports_to_onnx_checked_against_pytorch():
+def test_the_paused_run_exports_to_every_format_checked_against_pytorch():
     at = _app()
     at.button(key="pg_step").click().run()                       # one step: a run that is not training
     t = _trainer(at)
     t.wait(lambda s: s.state == "paused" and s.run.step == 1, 60)
     at.run()
-    at.selectbox(key="pg_deploy_format").set_value("onnx").run()
     at.button(key="pg_deploy_go").click().run()
-    out = at.session_state["pg_deploy"]
-    assert out.format == "onnx" and out.max_diff < 1e-5 and out.checked == 250
-    assert any("largest difference from PyTorch on 250 held-out examples" in c.value for c in at.caption)
-    assert [b.label for b in at.get("download_button") if b.key == "pg_dl_deploy"] == ["Download playground.onnx"]
+    files = at.session_state["pg_deploy"]
+    assert [f.format for f in files] == ["onnx", "torch_export", "torchscript", "state_dict"]
+    assert all(f.max_diff < 1e-5 and f.checked == 250 for f in files[:3]) and files[3].max_diff is None
+    table = next(d.value for d in at.dataframe if "largest difference from PyTorch" in d.value.columns)
+    assert list(table["format"]) == ["ONNX", "torch.export", "TorchScript", "state_dict (weights only)"]
+    assert all(float(v) < 1e-5 for v in table["largest difference from PyTorch"][:3])
+    assert [b.label for b in at.get("download_button") if b.key.startswith("pg_dl_") and b.key[6:] in
+            ("onnx", "torch_export", "torchscript")] == ["playground.onnx", "playground.pt2", "playground.pt"]
     assert not at.exception

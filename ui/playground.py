@@ -474,15 +474,17 @@ def _idle_run():
     return t.runs()[0]
 
 
+DEPLOY_FORMATS = ("onnx", "torch_export", "torchscript", "state_dict")
+
+
 @safe
 def on_prepare_export() -> None:
-    """Export the paused run's model in the chosen format, checked against PyTorch."""
+    """Export the paused run's model in every format, each checked against PyTorch."""
     from engine.deploy import export
-    fmt = st.session_state["pg_deploy_format"]
     st.session_state["pg_deploy"] = None
     run = _idle_run()
     if run is not None:
-        st.session_state["pg_deploy"] = export(run.model, run.x_test, fmt)
+        st.session_state["pg_deploy"] = [export(run.model, run.x_test, fmt) for fmt in DEPLOY_FORMATS]
 
 
 @safe

@@ -27,8 +27,7 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "pg_spec_errors": list,      # why the uploaded spec file was not used
     "pg_msg_spec": None,         # the spec the notice and errors were told for
     "pg_csv_errors": list,
-    "pg_deploy": None,           # the last exported model (engine.deploy.Exported)
-    "pg_deploy_format": "onnx",
+    "pg_deploy": None,           # the paused run's model in every format (engine.deploy.Exported)
     "pg_lr_applied": None,
     "pg_x_axis": "step",
     "pg_log_scale": False,

@@ -1,5 +1,5 @@
-"""The Playground's Deploy panel in a browser: export the paused run to ONNX (checked against
-PyTorch), refuse weights for another network naming the tensor, load the right ones."""
+"""The Playground's Deploy panel in a browser: export the paused run to every format (each checked
+against PyTorch), refuse weights for another network naming the tensor, load the right ones."""
 import io
 
 import torch
@@ -29,9 +29,9 @@ def test_export_to_onnx_and_load_weights(page, app_url, tmp_path):
     page.get_by_role("button", name="Step").first.click()
     wait_idle(page)
     page.get_by_role("tab", name="Share & export").click()
-    page.get_by_role("button", name="Prepare the file").click()
+    page.get_by_role("button", name="Prepare the files").click()
     page.wait_for_function("() => document.body.innerText.includes('largest difference from PyTorch')", timeout=60_000)
-    assert page.get_by_role("button", name="Download playground.onnx").count() == 1
+    assert page.get_by_role("button", name="playground.onnx").count() == 1
     upload = page.locator("[data-testid='stFileUploaderDropzoneInput']").last
     upload.set_input_files(str(_weights(tmp_path, "other.pt", 6)))
     page.wait_for_function("() => document.body.innerText.includes('other.pt was not loaded')", timeout=30_000)
