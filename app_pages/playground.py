@@ -283,19 +283,22 @@ def deploy_panel(run) -> None:
     files = st.session_state.get("pg_deploy")
     if files:
         st.dataframe(pd.DataFrame([{
-            "format": FORMAT_LABELS[f.format], "size (kB)": round(f.size / 1e3, 1),
-            "largest difference from PyTorch": "—" if f.max_diff is None else f"{f.max_diff:.1e}",
-            "CPU ms per batch of 64": "—" if f.latency_ms is None else round(f.latency_ms, 3),
-            "PyTorch ms per batch of 64": "—" if f.torch_latency_ms is None else round(f.torch_latency_ms, 3)}
+            "format": FORMAT_LABELS[f.format], "kB": round(f.size / 1e3, 1),
+            "max |diff|": "—" if f.max_diff is None else f"{f.max_diff:.0e}",
+            "ms": "—" if f.latency_ms is None else f"{f.latency_ms:.2f}",
+            "PyTorch ms": "—" if f.torch_latency_ms is None else f"{f.torch_latency_ms:.2f}"}
             for f in files]), hide_index=True, key="pg_deploy_table")
-        st.caption(f"Each file was loaded back and run on {files[0].checked} held-out examples. ONNX opens in "
-                   "Netron and runs in onnxruntime; torch.export is PyTorch's maintained program format; "
-                   "TorchScript runs in libtorch (C++), but torch 2.13 marks it deprecated.")
-        models = [f for f in files if f.format != "state_dict"]        # the weights: the button above
-        for col, f in zip(st.columns(len(models)), models):
-            col.download_button(f"playground{SUFFIX[f.format]}", data=f.data, file_name=f"playground{SUFFIX[f.format]}",
-                                mime="application/octet-stream", on_click="ignore", key=f"pg_dl_{f.format}",
-                                icon=":material/download:")
+        st.caption(f"Each file was loaded back and run on {files[0].checked} held-out examples: **max |diff|** is "
+                   "the largest difference from PyTorch's outputs, **ms** its CPU time per batch of 64 "
+                   "(PyTorch's beside it). ONNX opens in Netron and runs in onnxruntime; torch.export is "
+                   "PyTorch's maintained program format; TorchScript runs in libtorch (C++), but torch 2.13 "
+                   "marks it deprecated.")
+        for f in files:
+            if f.format != "state_dict":                              # the weights: the button above
+                st.download_button(f"Download {FORMAT_LABELS[f.format]} (playground{SUFFIX[f.format]})",
+                                   data=f.data, file_name=f"playground{SUFFIX[f.format]}",
+                                   mime="application/octet-stream", on_click="ignore", key=f"pg_dl_{f.format}",
+                                   icon=":material/download:")
     st.file_uploader("Load weights (a state_dict .pt)", type=["pt", "pth"], key="pg_weights_file",
                      on_change=pg.on_weights_upload, max_upload_size=pg.MAX_WEIGHTS_BYTES // 2**20,
                      help="Weights saved from here or by the exported script, at most 20 MB; read with "

@@ -371,9 +371,11 @@ def test_the_paused_run_exports_to_every_format_checked_against_pytorch():
     files = at.session_state["pg_deploy"]
     assert [f.format for f in files] == ["onnx", "torch_export", "torchscript", "state_dict"]
     assert all(f.max_diff < 1e-5 and f.checked == 250 for f in files[:3]) and files[3].max_diff is None
-    table = next(d.value for d in at.dataframe if "largest difference from PyTorch" in d.value.columns)
+    table = next(d.value for d in at.dataframe if "max |diff|" in d.value.columns)
     assert list(table["format"]) == ["ONNX", "torch.export", "TorchScript", "state_dict (weights only)"]
-    assert all(float(v) < 1e-5 for v in table["largest difference from PyTorch"][:3])
+    assert all(float(v) < 1e-5 for v in table["max |diff|"][:3])
     assert [b.label for b in at.get("download_button") if b.key.startswith("pg_dl_") and b.key[6:] in
-            ("onnx", "torch_export", "torchscript")] == ["playground.onnx", "playground.pt2", "playground.pt"]
+            ("onnx", "torch_export", "torchscript")] == ["Download ONNX (playground.onnx)",
+                                                         "Download torch.export (playground.pt2)",
+                                                         "Download TorchScript (playground.pt)"]
     assert not at.exception

@@ -30,8 +30,8 @@ def test_export_to_onnx_and_load_weights(page, app_url, tmp_path):
     wait_idle(page)
     page.get_by_role("tab", name="Share & export").click()
     page.get_by_role("button", name="Prepare the files").click()
-    page.wait_for_function("() => document.body.innerText.includes('largest difference from PyTorch')", timeout=60_000)
-    assert page.get_by_role("button", name="playground.onnx").count() == 1
+    page.wait_for_function("() => document.body.innerText.includes('Each file was loaded back')", timeout=60_000)
+    assert page.get_by_role("button", name="Download ONNX (playground.onnx)").count() == 1
     upload = page.locator("[data-testid='stFileUploaderDropzoneInput']").last
     upload.set_input_files(str(_weights(tmp_path, "other.pt", 6)))
     page.wait_for_function("() => document.body.innerText.includes('other.pt was not loaded')", timeout=30_000)
