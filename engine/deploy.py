@@ -172,3 +172,13 @@ def apply_state_dict(model: nn.Module, state: object) -> None:
     if extra:
         raise ValueError(f"the file has a tensor {clip(extra[0])} that this network does not have")
     model.load_state_dict(state)
+
+
+def saved_model(store, run_id: str, input_shape: tuple[int, ...]) -> tuple[nn.Module, object]:
+    """(a saved run's network with its saved weights, on the CPU in eval mode; its RunSpec)."""
+    from .build import build_model
+    from .spec import from_dict
+    spec = from_dict(store.get(run_id).spec)
+    model = build_model(spec.layers, input_shape)
+    apply_state_dict(model, store.weights(run_id))
+    return model.eval(), spec

@@ -66,13 +66,13 @@ def read_drawing(data_url: str) -> np.ndarray:
         raise DigitError("the drawing did not arrive as a PNG image of at most 2 MB; draw again")
     try:
         with Image.open(io.BytesIO(base64.b64decode(body, validate=True))) as im:
-            if im.width * im.height > 4_000_000:
-                raise DigitError("the drawing is larger than 2,000 x 2,000 pixels")
-            return np.asarray(im.convert("L"), np.float32) / 255.0
+            too_big = im.width * im.height > 4_000_000
+            img = None if too_big else np.asarray(im.convert("L"), np.float32) / 255.0
     except (ValueError, UnidentifiedImageError, OSError) as e:
-        if isinstance(e, DigitError):
-            raise
         raise DigitError(f"the drawing could not be decoded ({type(e).__name__}); draw again") from None
+    if too_big:
+        raise DigitError("the drawing is larger than 2,000 x 2,000 pixels")
+    return img
 
 
 def from_photo(gray: np.ndarray) -> np.ndarray:

@@ -3,12 +3,9 @@ once per run, and the quick training of the MNIST CNN preset when there is none.
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
-from engine.build import build_model
-from engine.deploy import apply_state_dict
+from engine.deploy import saved_model
 from engine.presets import load_preset
-from engine.spec import from_dict
 from engine.store import RunRecord, default_store
 from engine.trainer import Trainer
 from ui.session import workers
@@ -27,14 +24,10 @@ def candidates() -> list[RunRecord]:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def model_for(run_id: str) -> tuple[torch.nn.Module, str]:
+def model_for(run_id: str):
     """(the run's network with its saved weights, on the CPU; its preprocessing)."""
-    store = default_store()
-    rec = store.get(run_id)
-    spec = from_dict(rec.spec)
-    model = build_model(spec.layers, (1, 28, 28))
-    apply_state_dict(model, store.weights(run_id))
-    return model.eval(), spec.data.preprocessing
+    model, spec = saved_model(default_store(), run_id, (1, 28, 28))
+    return model, spec.data.preprocessing
 
 
 def start_training() -> None:
