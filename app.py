@@ -27,6 +27,7 @@ PAGES = {
         st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
         st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:"),
         st.Page("app_pages/sequences.py", title="Sequences & text", icon=":material/text_fields:"),
+        st.Page("app_pages/gan.py", title="GAN lab", icon=":material/theater_comedy:"),
     ],
     "Learn": [
         st.Page("app_pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),

@@ -9,7 +9,7 @@ import streamlit as st
 from engine import arena, surfaces
 from engine.data import DATASETS
 from engine.optim import OPTIMIZERS
-from engine.presets import PLAYGROUND_GROUPS, all_presets
+from engine.presets import PLAYGROUND_GROUPS, SUPERVISED, all_presets
 from engine.spec import SpecError
 from engine.tasks import TASKS
 from engine.trainer import validate
@@ -39,7 +39,7 @@ def race_setup() -> tuple[list, list[str], list[str]]:
                    "or whatever you built on the Playground page.")
     if st.session_state["arena_source"] == "playground" and not has_pg:
         src.caption("No Playground network in this session yet: using the preset.")
-    presets = all_presets(PLAYGROUND_GROUPS)
+    presets = all_presets(PLAYGROUND_GROUPS, SUPERVISED)
     preset_col.selectbox("Preset", list(presets), key="arena_preset", persist_state="session",
                          format_func=lambda n: presets[n].name or n,
                          disabled=st.session_state["arena_source"] == "playground" and has_pg,

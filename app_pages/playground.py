@@ -14,7 +14,7 @@ from engine.data import DATASETS, Dataset, datasets_by_group
 from engine.data.files import csv_columns
 from engine.data.folder import data_folder
 from engine.optim import LOSSES, OPTIMIZERS
-from engine.presets import PLAYGROUND_GROUPS, all_presets
+from engine.presets import PLAYGROUND_GROUPS, SUPERVISED, all_presets
 from engine.records import Boundary, Images, Neurons
 from engine.spec import FEATURES, MAX_BYTES, PREPROCESSING, REGULARISATION, OptimSpec, RunSpec
 from engine.tasks import TASKS
@@ -155,7 +155,7 @@ def data_preview(s: RunSpec, data: Dataset | None) -> None:
 
 # ---------------------------------------------------------------- network
 def network_panel(s: RunSpec, rows) -> None:
-    presets = all_presets(PLAYGROUND_GROUPS)
+    presets = all_presets(PLAYGROUND_GROUPS, SUPERVISED)
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     # starts on the preset this spec is, if it is one: a menu showing another preset's name read
     # as the name of the network below it

@@ -110,3 +110,29 @@ class SequenceClasses:
     true: int | None                    # the true class of a held-out example; None for a typed one
     class_names: tuple[str, ...]
     probs: np.ndarray                   # (C,) float32, sums to 1
+
+
+# ---------------------------------------------------------------- the GAN lab (engine/gan_views.py)
+@dataclass(frozen=True)
+class GanPlane:
+    """A 2-D GAN at one step: real and generated points over the discriminator's output, the
+    way the generator's loss pushes each generated point, and how it maps the noise plane."""
+    step: int
+    extent: float                       # the plane is [-extent, extent]^2
+    axis: np.ndarray                    # (G,) float32 grid values, the same on both axes
+    scores: np.ndarray                  # (G, G) float32 the discriminator's output, row = x2, column = x1
+    score_label: str                    # "P(real)" for the log losses, "score" otherwise
+    real: np.ndarray                    # (N, 2) float32 held-out real points
+    fake: np.ndarray                    # (M, 2) float32 generated points, from the run's fixed noise
+    push: np.ndarray                    # (M, 2) float32 minus the generator loss's gradient at each fake point
+    latent_lines: tuple[np.ndarray, ...]   # each (P, 2): one line of the noise grid, mapped through the generator
+    modes: np.ndarray | None            # (K, 2) centres of a mixture target's modes, or None
+
+
+@dataclass(frozen=True)
+class GanImages:
+    """An image GAN at one step: samples from fixed noise and a walk between two noise vectors."""
+    step: int
+    samples: np.ndarray                 # (K, H, W) float32 in [0, 1], from the run's fixed noise
+    labels: tuple[str, ...]             # per sample: what a digit classifier sees ("7 · 93%"), or ()
+    walk: np.ndarray                    # (S, H, W) float32 in [0, 1], noise a to noise b in S even steps

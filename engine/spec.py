@@ -80,6 +80,18 @@ class OptimSpec:
     gamma: float = _f(0.5, 0.01, 1.0, help="step schedule: factor applied at each drop.")
 
 
+NOISE = ("gaussian", "uniform")
+
+
+@dataclass(frozen=True)
+class GanSpec:
+    """The GAN task's settings (engine/tasks/gan.py); other tasks ignore them."""
+    latent_dim: int = _f(2, 1, 128, help="Size of the noise vector the generator turns into a sample.")
+    noise: str = _f("gaussian", choices=NOISE, help="The noise's distribution: gaussian N(0, 1) or uniform on [-1, 1].")
+    d_steps: int = _f(1, 1, 10, help="Discriminator updates per generator update.")
+    gp_weight: float = _f(10.0, 0.0, 100.0, help="Wasserstein loss: weight of the gradient penalty.")
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     """One network of a run: its layer stack, input to output, and the optimizer that trains it."""
@@ -104,6 +116,7 @@ class RunSpec:
                                          "or less often where one would see over 1 example per 8 trained.")
     seed: int = _f(0, 0, 2**31 - 1, help="Seeds data, initial weights and batch order.")
     device: str = _f("auto", choices=DEVICES, help="auto = cuda, then mps, then cpu.")
+    gan: GanSpec = field(default_factory=GanSpec)
 
     @staticmethod
     def make(layers: tuple = (), optim: OptimSpec | None = None, **fields_: Any) -> "RunSpec":
@@ -143,7 +156,7 @@ class RunSpec:
 
 # ---------------------------------------------------------------- dict <-> spec
 def _plain(obj: Any) -> Any:
-    if isinstance(obj, (DataSpec, OptimSpec)):
+    if isinstance(obj, (DataSpec, OptimSpec, GanSpec)):
         return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, tuple):
         return [_plain(v) for v in obj]
@@ -287,6 +300,7 @@ def from_dict(raw: Any) -> RunSpec:
     if not isinstance(raw, dict):
         raise SpecError(problems)
     data = _scalars(DataSpec, raw.get("data", {}), "data", problems)
+    gan = _scalars(GanSpec, raw.get("gan", {}), "gan", problems)
     if "name" in data and data["name"] not in DATASETS:
         problems.append(f"data.name: {DATASETS.unknown(data['name'])}")
     task = TASKS.get(top.get("task", RunSpec.task))
@@ -311,7 +325,7 @@ def from_dict(raw: Any) -> RunSpec:
                 networks[role] = n
     if problems:
         raise SpecError(problems)
-    return RunSpec(**top, data=DataSpec(**data), networks=networks)
+    return RunSpec(**top, data=DataSpec(**data), networks=networks, gan=GanSpec(**gan))
 
 
 MAX_DEPTH = 20                  # a spec nests 4 levels deep; JSON deeper than this is refused

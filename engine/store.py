@@ -90,9 +90,10 @@ class RunRecord:
 
 def best_eval(series: dict[str, list]) -> dict:
     """The evaluation with the best held-out score: highest test accuracy (or R²) where there is
-    one, else the lowest test loss; {} for an empty series."""
+    one, else the lowest test loss (a GAN's: the lowest distance of its samples to the real
+    data); {} for an empty series."""
     steps = series.get("step") or []
-    for key, higher in (("test_acc", True), ("test_r2", True), ("test_loss", False)):
+    for key, higher in (("test_acc", True), ("test_r2", True), ("test_loss", False), ("distance", False)):
         col = series.get(key) or []
         scored = [i for i, v in enumerate(col) if isinstance(v, (int, float)) and math.isfinite(v)]
         if scored:

@@ -182,12 +182,18 @@ class Trainer:
     def pause(self) -> None: self._q.put(("pause",))
     def reset(self) -> None: self._q.put(("reset",))
 
-    def step(self, n: int = 1) -> None:
-        """Take n more steps, then pause (a pause command drops the steps not yet taken)."""
+    def step(self, n: int = 1, only: str | None = None) -> None:
+        """Take n more steps, then pause (a pause command drops the steps not yet taken). `only`
+        names the one network of a several-network run (a GAN's) those steps train; resume
+        trains them all again."""
         if not _whole(n) or not 1 <= n <= MAX_STEP_COMMAND:
             raise ValueError(f"step: the number of steps must be a whole number from 1 to {MAX_STEP_COMMAND:,}, "
                              f"got {excerpt(n)}")
-        self._q.put(("step", n))
+        roles = tuple(self.specs[0].networks)
+        if only is not None and (len(roles) < 2 or only not in roles):
+            raise ValueError(f"step: only names one of the run's networks ({', '.join(roles)}) of a run with "
+                             f"several, got {excerpt(only)}")
+        self._q.put(("step", n, only))
 
     def set_lr(self, lr: float, index: int | None = None) -> None:
         """Change the learning rate while training (of one run, or all); ends any schedule."""
@@ -327,6 +333,10 @@ class Trainer:
         """One command from the queue (its arguments were checked when it was queued)."""
         name = cmd[0]
         finished = self._state in ("done", "diverged")
+        if name in ("resume", "step"):
+            for slot in self._slots:             # which network the next steps train (engine.tasks.gan)
+                if hasattr(slot.run, "only"):
+                    slot.run.only = cmd[2] if name == "step" else None
         if name == "resume" and not finished:
             self._start()
         elif name == "pause" and (self._state == "running" or self._pending_steps):

@@ -37,8 +37,9 @@ def test_quick_bench_reports_every_case_mode_and_ratio(report):
     assert report["quick"] is True and report["targets"] == TARGETS
     assert {"cpu", "cores", "torch", "python"} <= set(report["machine"])
     cases = report["cases"]
-    assert {c["case"] for c in cases} == {"spiral_mlp", "tf_playground", "char_lstm"}
+    assert {c["case"] for c in cases} == {"spiral_mlp", "tf_playground", "char_lstm", "ring8_gan"}
     assert next(c for c in cases if c["case"] == "char_lstm")["views"] == "samples, probes"
+    assert next(c for c in cases if c["case"] == "ring8_gan")["views"] == "plane, images"
     for c in cases:
         assert c["device"] in ("cpu", "cuda") and c["batch_size"] > 0 and c["n_train"] > 0
         for key in ("samples_per_s", "samples_per_cpu_s", "epochs_per_s"):
@@ -98,3 +99,17 @@ def test_bare_loop_trains_the_same_model_as_the_engine(spec, atol):
     convs = [m.weight for m in run.model if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1]
     if run_device.type == "cpu":
         assert all(w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous() for w in convs)
+
+
+def test_the_bare_gan_loop_trains_the_same_networks_as_the_engine():
+    """The GAN case compares like with like: the same seed, batches and noise give the bare loop's
+    generator and discriminator the engine's weights after a few steps."""
+    from engine.bench.throughput import BareGanLoop
+    from engine.tasks import build_run
+    spec = load_preset("ring8_gan").with_(device="cpu")
+    ref = build_run(spec)
+    bare = BareGanLoop(spec, ref.device)
+    bare.run_for(0.0)                                   # exactly one step (it always takes one)
+    ref.step()
+    for a, b in zip([*bare.G.parameters(), *bare.D.parameters()], [*ref.G.parameters(), *ref.D.parameters()]):
+        assert torch.allclose(a, b, atol=1e-7)

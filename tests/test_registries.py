@@ -17,8 +17,9 @@ from engine.data import DATASETS, make_dataset
 from engine.export import export_script, helper_source
 from engine.layers import LAYERS
 from engine.optim import LOSSES, OPTIMIZERS, SCHEDULE_CODE, make_optimizer
-from engine.spec import SCHEDULES, DataSpec, LayerSpec, OptimSpec, RunSpec, from_dict, to_dict
+from engine.spec import NetworkSpec, SCHEDULES, DataSpec, LayerSpec, OptimSpec, RunSpec, from_dict, to_dict
 from engine.surfaces import path_optimizers
+from engine.tasks.gan import GAN_LOSSES
 from engine.tasks import TASKS, build_run, problems
 from ui import builder
 from ui.playground import GROUP_LABELS
@@ -67,7 +68,7 @@ def _trainable_yet(data) -> bool:
 def test_every_dataset_loads_fits_its_default_network_and_exports(name):
     info = DATASETS[name]
     assert info.label and info.help, name
-    assert info.group in GROUP_LABELS or info.group == "sequences", name            # a page offers it by group
+    assert info.group in GROUP_LABELS or info.group in ("sequences", "distributions"), name   # a page offers it
     assert set(info.options) <= {f.name for f in fields(DataSpec)}
     if name in FILE_DATASETS:
         return                                                                      # read from files: test_data.py
@@ -78,10 +79,14 @@ def test_every_dataset_loads_fits_its_default_network_and_exports(name):
         assert data.x_train.dtype == "int64" and 0 <= data.x_train.min() and data.x_train.max() < len(data.vocab)
     else:
         assert data.x_train.dtype == "float32" and not data.vocab
-    if not _trainable_yet(data):
+    if data.task == "generative":                                                   # the GAN lab's targets
+        nets = TASKS["gan"].default_networks(data, info.group)
+        spec = RunSpec(task="gan", data=d, steps=3, networks={r: NetworkSpec(nets[r]) for r in TASKS["gan"].roles})
+    elif not _trainable_yet(data):
         return
-    task = next(t for t in TASKS.values() if t.data_task == data.task)
-    spec = RunSpec.make(task=task.name, data=d, layers=task.default_networks(data, info.group)["model"], steps=3)
+    else:
+        task = next(t for t in TASKS.values() if t.data_task == data.task)
+        spec = RunSpec.make(task=task.name, data=d, layers=task.default_networks(data, info.group)["model"], steps=3)
     assert problems(spec) == []
     run = build_run(spec)
     assert torch.isfinite(run.step())
@@ -111,6 +116,13 @@ def test_every_loss_computes_exports_and_names_real_tasks(name):
     out, y = torch.randn(5, 1 if name == "bce" else 3), torch.tensor([0, 1, 1, 0, 1])
     if info.tasks == ("language_model",):               # scores at every step (B, T, V), pads ignored
         out, y = torch.randn(5, 4, 3), torch.tensor([[0, 1, 2, -100]] * 5)
+    if info.tasks == ("gan",):                          # the discriminator's loss on real and generated scores
+        gan = GAN_LOSSES[name]
+        r, f = torch.randn(5), torch.randn(5)
+        assert torch.isfinite(info.fn(r, f)) and torch.isfinite(gan.g(f))
+        ast.parse(gan.d_code, mode="eval"), ast.parse(gan.g_code, mode="eval")
+        assert name in TASKS["gan"].losses
+        return
     assert torch.isfinite(info.fn(out, y))
     ctor, out_expr, y_expr = info.code
     assert isinstance(eval(ctor, {"nn": nn}), nn.Module)
@@ -122,11 +134,12 @@ def test_every_loss_computes_exports_and_names_real_tasks(name):
 def test_every_task_builds_steps_evaluates_exports_and_offers_views(name):
     task = TASKS[name]
     assert task.label and task.help and task.roles and task.losses[0] == "auto"
-    dataset = next(n for n, d in DATASETS.items() if d.task == task.data_task and n not in FILE_DATASETS)
+    want = "generative" if name == "gan" else task.data_task          # a GAN trains on any data; its targets first
+    dataset = next(n for n, d in DATASETS.items() if d.task == want and n not in FILE_DATASETS)
     data = make_dataset(DataSpec(dataset), 0)
     nets = task.default_networks(data, DATASETS[dataset].group)
     assert set(nets) == set(task.roles)
-    spec = RunSpec.make(task=name, data=DataSpec(dataset), layers=nets[task.roles[0]], steps=4)
+    spec = RunSpec(task=name, data=DataSpec(dataset), steps=4, networks={r: NetworkSpec(nets[r]) for r in task.roles})
     assert from_dict(to_dict(spec)) == spec and problems(spec) == []
     run = build_run(spec)
     first = run.evaluate()

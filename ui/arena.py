@@ -18,7 +18,7 @@ import streamlit as st
 from engine import arena, surfaces
 from engine.lr_finder import LRFinderResult, start_range_test
 from engine.optim import OPTIMIZERS
-from engine.presets import PLAYGROUND_GROUPS, load_preset, preset_names
+from engine.presets import PLAYGROUND_GROUPS, SUPERVISED, load_preset, preset_names
 from engine.spec import SCHEDULES, OptimSpec, RunSpec, SpecError, from_dict, from_json
 from engine.store import default_store
 from engine.trainer import Snapshot, Trainer
@@ -100,7 +100,7 @@ def base_spec() -> tuple[RunSpec, str]:
     if st.session_state["arena_source"] == "playground" and (pg := playground_spec()) is not None:
         return pg, "the Playground's current network"
     name = st.session_state["arena_preset"]
-    if name not in preset_names(PLAYGROUND_GROUPS):
+    if name not in preset_names(PLAYGROUND_GROUPS, SUPERVISED):
         name = DEFAULT_PRESET
     return load_preset(name), f"the preset '{name}'"
 

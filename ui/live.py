@@ -76,11 +76,14 @@ def train_or_pause(t: Trainer, before_reset: Callable[[], None] = lambda: None) 
            or s.state == "running" and s.run is not None and s.run.step > step)
 
 
-def step_once(t: Trainer) -> None:
-    """Step: train on one batch, then wait until that step (or why none was taken) is published."""
+def step_once(t: Trainer, only: str | None = None) -> None:
+    """Step: train on one batch (only the network `only` names, of a run with several), then
+    wait until that step (or why none was taken) is published."""
     snap = t.snapshot()
     before = snap.run.step if snap.run else 0
-    t.step(1)
+    if only is not None and snap.state == "running":
+        t.pause()
+    t.step(1, only=only)
     settle(t, lambda s: s.state not in ("running", "preparing", "idle", "paused")
            or (s.run is not None and s.run.step > before and s.state != "running"))
 

@@ -47,12 +47,16 @@ def default_spec() -> RunSpec:
 
 def not_offered(s: RunSpec) -> list[str]:
     """Why the Playground cannot take this spec: its dataset is of a group it does not offer
-    (sequences are trained on their own page); [] when it can."""
+    (sequences are trained on their own page), or its task trains several networks (GANs have the
+    GAN lab); [] when it can."""
     info = DATASETS[s.data.name]
-    if info.group in GROUP_LABELS:
-        return []
-    return [f"data.name: {info.label} is not trained on the Playground, which offers "
-            f"{', '.join(GROUP_LABELS.values()).lower()}"]
+    if info.group not in GROUP_LABELS:
+        return [f"data.name: {info.label} is not trained on the Playground, which offers "
+                f"{', '.join(GROUP_LABELS.values()).lower()}"]
+    if len(TASKS[s.task].roles) > 1:
+        return [f"task: {TASKS[s.task].label} runs train {len(TASKS[s.task].roles)} networks, and the Playground "
+                "edits one; open the spec on its own page"]
+    return []
 
 
 # ---------------------------------------------------------------- spec in the session

@@ -116,7 +116,7 @@ def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
         if t is not None:
             workers().put(SLOT, None)
         return None
-    if t is None or t.specs[0] != s:
+    if t is None or t.specs[0] != s or not t.alive:
         return start_run(s)
     push_settings(t)
     return t

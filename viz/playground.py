@@ -238,7 +238,8 @@ def neurons_figure(view: Neurons, height: int | None = None) -> go.Figure:
 # ---------------------------------------------------------------- images
 def images_figure(images: np.ndarray, true: Sequence[int], class_names: Sequence[str],
                   pred: Sequence[int] | None = None, confidence: Sequence[float] | None = None,
-                  title: str = "Test images: prediction (true label)", per_row: int = 8) -> go.Figure:
+                  title: str = "Test images: prediction (true label)", per_row: int = 8,
+                  row_px: int | None = None) -> go.Figure:
     """A grid of images (K, H, W) or (K, H, W, 3) in [0, 1], drawn as one picture; with
     predictions each caption says 'prediction confidence (true)', wrong ones in red with a red frame."""
     imgs = (np.asarray(images) * 255).astype(np.uint8)
@@ -265,7 +266,7 @@ def images_figure(images: np.ndarray, true: Sequence[int], class_names: Sequence
                                    line=dict(color=WRONG, width=3)))
         notes.append(dict(x=x0 + w / 2, y=y0 - 1, text=text, showarrow=False, yanchor="bottom",
                           font=dict(size=11, color=color)))
-    px_h = 150 if per_row <= 4 else 75                                  # screen pixels per row of tiles
+    px_h = row_px or (150 if per_row <= 4 else 75)                      # screen pixels per row of tiles
     return figure([{"type": "image", "z": sheet, "hoverinfo": "skip"}],
                   layout(title, "", "", rows * px_h + 70, xaxis={"visible": False}, yaxis={"visible": False},
                          showlegend=False, annotations=notes, shapes=frames))

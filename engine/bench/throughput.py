@@ -16,7 +16,9 @@ optimizer and schedule, three ways:
 The three take turns in short windows, several rounds (a busy shared machine slows them
 alike); each ratio is the median over rounds of (b)/(a) and (c)/(a) measured side by side.
 Cases: the MNIST CNN preset on the 5,000 MNIST digits and an MLP on the spiral, batch 32
-and 256; the names char-LSTM language model (its live view: sampled names); TensorFlow Playground's default (spiral, 500 points, half for training,
+and 256; the names char-LSTM language model (its live view: sampled names); the ring-of-8 GAN
+(its live views: the plane with the discriminator's heatmap, arrows and noise grid); TensorFlow
+Playground's default (spiral, 500 points, half for training,
 2-4-2-1 tanh, batch 10, SGD 0.03) in epochs per second; on the CPU, and on the GPU too
 when there is one. `--browser` also measures the wait a user sees (Train -> first loss
 point, and the live chart's refresh interval) in headless Chromium (browser.py).
@@ -87,6 +89,7 @@ def make_cases(quick: bool, devices: list[str]) -> list[Case]:
             cases.append(Case("spiral_mlp", spiral_mlp_spec(32).with_(device=dev), dev, 0.25, 1))
             cases.append(Case("tf_playground", tf_playground_spec().with_(device=dev), dev, 0.25, 1))
             cases.append(Case("char_lstm", load_preset("names_lstm_char_lm").with_(device=dev), dev, 0.25, 1))
+            cases.append(Case("ring8_gan", load_preset("ring8_gan").with_(device=dev), dev, 0.25, 1))
             continue
         # each window spans a few evaluations (every 256 / 32 steps: 1-3 s on a CPU); six short
         # rounds rather than three long ones, so that a machine whose speed drifts moves the
@@ -97,6 +100,7 @@ def make_cases(quick: bool, devices: list[str]) -> list[Case]:
         for bs in (32, 256):
             cases.append(Case("spiral_mlp", spiral_mlp_spec(bs).with_(device=dev), dev, 1.5, 5))
         cases.append(Case("char_lstm", load_preset("names_lstm_char_lm").with_(device=dev), dev, 2.0, 5))
+        cases.append(Case("ring8_gan", load_preset("ring8_gan").with_(device=dev), dev, 2.0, 5))
         cases.append(Case("tf_playground", tf_playground_spec().with_(device=dev), dev, 1.5, 5))
     return [replace(c, spec=c.spec.with_(steps=FOREVER)) for c in cases]
 
@@ -161,6 +165,54 @@ class BareLoop:
         return samples, time.perf_counter() - t0, time.thread_time() - c0
 
 
+class BareGanLoop(BareLoop):
+    """The reference GAN loop: d_steps discriminator updates on a shuffled real batch and a
+    generated one, then a generator update, written out by hand; counts the real samples the
+    discriminator sees (as the engine's steps_per_epoch does)."""
+
+    def __init__(self, spec: RunSpec, device: torch.device):
+        from ..tasks.gan import DISCRIMINATOR, GENERATOR, gan_loss
+        data = load_dataset(spec.data, spec.seed)
+        torch.manual_seed(spec.seed)
+        self.G = build_model(spec.net(GENERATOR).layers, (spec.gan.latent_dim,)).to(device)
+        self.D = build_model(spec.net(DISCRIMINATOR).layers, data.input_shape).to(device)
+        self.opt_g = make_optimizer(self.G.parameters(), spec.net(GENERATOR).optim)
+        self.opt_d = make_optimizer(self.D.parameters(), spec.net(DISCRIMINATOR).optim)
+        self.loss, self.d_steps, self.latent = gan_loss(spec), spec.gan.d_steps, spec.gan.latent_dim
+        self.x = torch.as_tensor(data.x_train, device=device)
+        self.n, self.bs, self.shape = len(self.x), min(spec.batch_size, len(self.x)), data.input_shape
+        self.gen = torch.Generator().manual_seed(spec.seed)
+        self.device = device
+        self.perm, self.pos = torch.empty(0, dtype=torch.long), self.n
+
+    def _train(self, seconds: float) -> tuple[int, float, float]:
+        G, D, loss, bs = self.G, self.D, self.loss, self.bs
+        noise = lambda n: torch.randn(n, self.latent, generator=self.gen).to(self.device)
+        samples, t0, c0 = 0, time.perf_counter(), time.thread_time()
+        end = t0 + seconds
+        while True:
+            for _ in range(self.d_steps):
+                if self.pos >= self.n:
+                    self.perm, self.pos = torch.randperm(self.n, generator=self.gen).to(self.device), 0
+                real = self.x[self.perm[self.pos:self.pos + bs]]
+                self.pos += bs
+                with torch.no_grad():
+                    fake = G(noise(len(real))).reshape(len(real), *self.shape)
+                d_loss = loss.d(D(real).squeeze(-1), D(fake).squeeze(-1))
+                self.opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                self.opt_d.step()
+                samples += len(real)
+            g_loss = loss.g(D(G(noise(bs)).reshape(bs, *self.shape)).squeeze(-1))
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+            if time.perf_counter() >= end:
+                break
+        _sync(self.device)
+        return samples, time.perf_counter() - t0, time.thread_time() - c0
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -174,7 +226,8 @@ def live_views(spec: RunSpec) -> tuple[dict[str, Callable], str]:
     from ..probes import Recorder
     from ..tasks import TASKS
     views: dict[str, Callable] = dict(TASKS[spec.task].views())
-    if not any(isinstance(v, Recorder) for v in views.values()):
+    one_network = len(TASKS[spec.task].roles) == 1                 # the recorder probes a run's one model
+    if one_network and not any(isinstance(v, Recorder) for v in views.values()):
         views["probes"] = Recorder()
     note = ", ".join(views) if views else "none available (engine.views / engine.probes missing)"
     return views, note
@@ -254,7 +307,8 @@ def measure(case: Case, log: Callable[[str], None] = lambda s: None) -> Result:
     from ..device import pick_device
     device = pick_device(case.spec.device).device
     views, note = live_views(case.spec)
-    modes: dict[str, Any] = {"bare": BareLoop(case.spec, device),
+    bare = BareGanLoop if case.spec.task == "gan" else BareLoop
+    modes: dict[str, Any] = {"bare": bare(case.spec, device),
                              "engine": EngineMode(case.spec, None),
                              "live": EngineMode(case.spec, views)}
     try:

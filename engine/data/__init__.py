@@ -169,4 +169,4 @@ def datasets_by_group() -> dict[str, list[DatasetInfo]]:
     return out
 
 
-from . import synthetic, tabular, images, files, sequences  # noqa: E402,F401  (they register themselves)
+from . import synthetic, tabular, images, files, sequences, targets  # noqa: E402,F401  (they register themselves)

@@ -1,0 +1,254 @@
+"""The GAN lab's logic: its spec (two networks edited with the Playground's layer cards), its run
+(a Trainer in the session's "gan" slot with engine.gan_views), the buttons' callbacks and the
+sentences the page shows.
+
+State (GAN_DEFAULTS, set by ui.state): `gan_spec` is the spec being edited; every widget's key
+starts with `gan{gan_gen}_`, and `gan_gen` is bumped whenever the spec is replaced or a stack
+changes shape, so the widgets are drawn afresh from the new spec (a message from the browser
+that crossed the change names an old key and is ignored).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+from typing import Any, Callable
+
+import streamlit as st
+
+from engine.build import LayerInfo, infer_shapes
+from engine.data import DATASETS, Dataset, DataError
+from engine.gan_views import gan_views
+from engine.presets import load_preset, preset_names
+from engine.run import load_dataset
+from engine.spec import DataSpec, LayerSpec, RunSpec
+from engine.store import default_store
+from engine.tasks.gan import DISCRIMINATOR, GENERATOR, TASK, default_networks
+from engine.trainer import Trainer, validate
+from ui import builder, live
+from ui.session import workers
+
+SLOT = PAGE = "gan"
+DEFAULT_PRESET = "ring8_gan"
+TARGETS = ("ring8", "grid25", "moons_target", "line", "spiral_target", "digits", "mnist")
+IMAGE_SAMPLES = {"digits": 1797, "mnist": 5000}     # examples an image target loads (all it has)
+ROLES = {GENERATOR: "Generator", DISCRIMINATOR: "Discriminator"}
+
+GAN_DEFAULTS: dict[str, Any] = {
+    "gan_spec": lambda: load_preset(DEFAULT_PRESET),
+    "gan_gen": 0,
+    "gan_preset": DEFAULT_PRESET,
+    "gan_show": lambda: ["discriminator", "real", "generated", "arrows"],
+    "gan_walk": 4,                   # the walk's frame shown large
+    "gan_error": "",
+}
+
+
+# ---------------------------------------------------------------- the spec
+@functools.lru_cache(maxsize=1)
+def presets() -> dict[str, RunSpec]:
+    return {n: load_preset(n) for n in preset_names(tasks=(TASK,))}
+
+
+def spec() -> RunSpec:
+    return st.session_state["gan_spec"]
+
+
+def key(name: str) -> str:
+    return f"gan{st.session_state['gan_gen']}_{name}"
+
+
+def current(widget_key: str) -> bool:
+    return widget_key.startswith(f"gan{st.session_state['gan_gen']}_")
+
+
+def set_spec(s: RunSpec, redraw: bool = False) -> None:
+    st.session_state["gan_spec"] = s
+    if redraw:
+        st.session_state["gan_gen"] += 1
+
+
+def dataset(s: RunSpec) -> Dataset | None:
+    try:
+        return load_dataset(s.data, s.seed)
+    except DataError:
+        return None
+
+
+def with_target(s: RunSpec, name: str) -> RunSpec:
+    """The spec on another target: 2-D targets keep the networks; a new image size gets the
+    default networks for it, the images scaled to [-1, 1] (the generator ends in tanh)."""
+    image = name in IMAGE_SAMPLES
+    data = replace(s.data, name=name, n_samples=IMAGE_SAMPLES.get(name, 2000), test_fraction=0.2 if image else 0.5,
+                   preprocessing="symmetric" if image else "auto")
+    new = s.with_(data=data)
+    old_data, new_data = dataset(s), load_dataset(data, s.seed)
+    if old_data is None or old_data.input_shape != new_data.input_shape:
+        nets = default_networks(new_data, DATASETS[name].group)
+        new = new.with_(networks={r: replace(n, layers=nets[r]) for r, n in s.networks.items()})
+        if image and s.gan.latent_dim < 8:
+            new = new.with_(gan=replace(s.gan, latent_dim=16))
+    return new
+
+
+def set_path(s: RunSpec, path: tuple, value: Any) -> RunSpec:
+    """`s` with the field at `path` set: ("loss",), ("gan", "d_steps"), (role, "optim", "lr")."""
+    if path[0] in s.networks:
+        role, _, name = path
+        net = s.networks[role]
+        return s.with_(networks={**s.networks, role: replace(net, optim=replace(net.optim, **{name: value}))})
+    if len(path) == 1:
+        return s.with_(**{path[0]: value})
+    return s.with_(**{path[0]: replace(getattr(s, path[0]), **{path[1]: value})})
+
+
+def shape_rows(s: RunSpec, role: str, data: Dataset) -> list[LayerInfo]:
+    shape = (s.gan.latent_dim,) if role == GENERATOR else data.input_shape
+    return infer_shapes(s.net(role).layers, shape)
+
+
+def problems(s: RunSpec) -> list[str]:
+    return validate(s)
+
+
+# ---------------------------------------------------------------- the run
+def trainer() -> Trainer | None:
+    return workers().get(SLOT)
+
+
+def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
+    """The session's run follows the spec: a new trainer for a new spec, none when it cannot train."""
+    t = trainer()
+    if not ok:
+        if t is not None:
+            workers().put(SLOT, None)
+        return None
+    if t is None or t.specs[0] != s or not t.alive:
+        t = Trainer(s, names=[SLOT], views=gan_views(), history=default_store(), page=PAGE)
+        workers().put(SLOT, t)
+    return t
+
+
+# ---------------------------------------------------------------- callbacks (the script thread)
+def _report(message: str) -> None:
+    st.session_state["gan_error"] = message
+
+
+safe = live.safe_callback(_report)
+
+
+def _with_trainer(command: Callable[[Trainer], None]) -> Callable[[], None]:
+    @safe
+    def run_it() -> None:
+        if (t := trainer()) is not None:
+            command(t)
+    run_it.__name__ = f"on_{command.__name__}"
+    return run_it
+
+
+on_train = _with_trainer(live.train_or_pause)
+on_step = _with_trainer(live.step_once)
+on_reset = _with_trainer(live.reset)
+
+
+@safe
+def on_step_only(role: str) -> None:
+    """One update of one network only (the other's weights stay as they are)."""
+    if (t := trainer()) is not None:
+        live.step_once(t, only=role)
+
+
+@safe
+def on_preset() -> None:
+    set_spec(presets()[st.session_state["gan_preset"]], redraw=True)
+
+
+@safe
+def on_target(widget_key: str) -> None:
+    if current(widget_key):
+        set_spec(with_target(spec(), st.session_state[widget_key]), redraw=True)
+
+
+@safe
+def on_field(path: tuple, widget_key: str) -> None:
+    if current(widget_key) and (value := st.session_state[widget_key]) is not None:
+        set_spec(set_path(spec(), path, value))
+
+
+def on_stack(role: str) -> Callable[[str, int, str], None]:
+    @safe
+    def act(action: str, i: int, button_key: str) -> None:
+        if not (current(button_key) and builder.clicked(button_key)):
+            return
+        s = spec()
+        layers = s.net(role).layers
+        layers = {"up": lambda: builder.move(layers, i, -1), "down": lambda: builder.move(layers, i, +1),
+                  "duplicate": lambda: builder.duplicate(layers, i),
+                  "delete": lambda: builder.delete(layers, i) if len(layers) > 1 else layers}[action]()
+        set_spec(_with_layers(s, role, layers), redraw=True)
+    return act
+
+
+def on_layer_param(role: str) -> Callable[[int, str, str], None]:
+    @safe
+    def change(i: int, name: str, widget_key: str) -> None:
+        s = spec()
+        layers = s.net(role).layers
+        if not current(widget_key) or i >= len(layers):
+            return
+        layer = layers[i]
+        new = LayerSpec(layer.kind, {**layer.params, name: st.session_state[widget_key]})
+        set_spec(_with_layers(s, role, (*layers[:i], new, *layers[i + 1:])))
+    return change
+
+
+@safe
+def on_add_layer(role: str, button_key: str) -> None:
+    if not (current(button_key) and builder.clicked(button_key)):
+        return
+    s = spec()
+    layers = s.net(role).layers
+    set_spec(_with_layers(s, role, (*layers, LayerSpec.make(st.session_state[key(f"{role}_add")]))), redraw=True)
+
+
+def _with_layers(s: RunSpec, role: str, layers: tuple) -> RunSpec:
+    return s.with_(networks={**s.networks, role: replace(s.networks[role], layers=tuple(layers))})
+
+
+# ---------------------------------------------------------------- reading for the page
+STATE_TEXT = {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
+              "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}
+
+
+def state_text(state: str | None) -> str:
+    return STATE_TEXT.get(state, "no run") if state else "no run"
+
+
+def target_label(name: str) -> str:
+    group = "2-D" if DATASETS[name].group == "distributions" else "images"
+    return f"{DATASETS[name].label} ({group})"
+
+
+def is_plane(data: Dataset | None) -> bool:
+    return data is not None and data.input_shape == (2,)
+
+
+def discriminator_note(ev: dict, probability: bool) -> str:
+    """What the discriminator's mean outputs on real and generated samples say."""
+    if probability:
+        return (f"The discriminator says “real” with probability {ev['d_real']:.2f} on real samples and "
+                f"{ev['d_fake']:.2f} on generated ones; at 0.50 and 0.50 it can no longer tell them apart.")
+    return (f"The discriminator's mean score is {ev['d_real']:.2f} on real samples and {ev['d_fake']:.2f} on "
+            "generated ones; the generator closes the gap between them.")
+
+
+def distance_caption(floor: float | None) -> str:
+    base = ("**MMD²** (maximum mean discrepancy) compares the generated samples with held-out real ones through "
+            "gaussian kernels at three widths: 0 means the two are drawn from the same distribution.")
+    if floor is None:
+        return base
+    return base + (f" Two real samples of the same size are {floor:.4f} apart (dashed): a perfect generator gets "
+                   "about that close, no closer.")
+
+
+def data_spec_label(d: DataSpec) -> str:
+    return f"{d.n_samples:,} examples, {1 - d.test_fraction:.0%} to train on"
