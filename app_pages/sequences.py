@@ -273,11 +273,13 @@ def inside_part() -> None:
                       placeholder="e.g. maria" if kind == LANGUAGE_MODEL else "e.g. bonjour",
                       help="The network reads this text and we watch what happens inside it at every step; "
                            "empty = the first held-out example.")
+    if isinstance(rec, ViewError):
+        st.error(f"Looking inside failed: {rec.message}. Training goes on.")
     if not isinstance(rec, Inside):
         st.caption("Press **Step** or **▶ Train** to look inside the network.")
         return
     sq.clamp_inside(rec)
-    st.caption(f"Looking at **{rec.example}**, with the weights of step {rec.step:,}." +
+    st.caption(f"Looking at **{rec.example}** with the weights of step {rec.step:,}.{sq.token_note(rec, data)}" +
                (" " + sq.dropped_note(rec) if rec.dropped else ""))
     if rec.message:
         st.warning(rec.message)
@@ -310,4 +312,5 @@ if (part := PARTS.get(kind)) is not None:
     part()
 if trainer is not None:
     st.divider()
-    inside_part()
+    with st.container(key="seq_inside_box"):
+        inside_part()

@@ -316,7 +316,7 @@ def clamp_inside(rec: Inside) -> None:
         labels = rec.embedding.labels
         c = int(_setting("seq_inside_char"))
         if not 0 <= c < len(labels):
-            c = next((i for i, t in enumerate(labels) if t.isalpha()), 0)
+            c = next((i for i, t in enumerate(labels) if len(t) == 1 and t.isalpha()), 0)
         st.session_state["seq_inside_char"] = c
 
 
@@ -330,7 +330,8 @@ def prediction_text(rec: Inside, row: int) -> str:
 def neighbours_markdown(rec: Inside, chosen: int) -> str:
     e = rec.embedding
     near = ", ".join(f"“{e.labels[j]}” ({sim:.2f})" for j, sim in zip(e.neighbours[chosen], e.similarity[chosen]))
-    return f"Nearest to “{e.labels[chosen]}” (cosine similarity of the learned vectors): {near}"
+    return (f"Nearest to “{e.labels[chosen]}” in all {e.dim} numbers of the learned vectors, not just the two "
+            f"drawn (cosine similarity, 1 = the same direction): {near}")
 
 
 def shrink_note(g: TimeGradients, row: int) -> str:
@@ -351,3 +352,12 @@ def gates_caption(label: str) -> str:
                 "is kept, the **reset** gate how much of it the **candidate state** (−1..1) reads.")
     return ("Gates are between 0 (shut) and 1 (open): the **forget** gate keeps the memory cell, the **input** "
             "gate writes the **candidate cell** (−1..1) into it, the **output** gate shows it as the state.")
+
+
+def token_note(rec: Inside, data: Dataset) -> str:
+    """What the marks among the example's steps mean ('' when there are none)."""
+    part = rec.states or rec.connectivity or rec.attention
+    tokens = set(part.tokens) if part is not None else set()
+    notes = ((["“.” marks the start of a name"] if marked(data.vocab) and "." in tokens else []) +
+             (["“·” is padding"] if "·" in tokens else []))
+    return f" {'; '.join(notes)}." if notes else ""

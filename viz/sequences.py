@@ -277,7 +277,7 @@ def embedding_figure(rec: EmbeddingPoints, chosen: int | None = None) -> go.Figu
                      "name": f"nearest to “{rec.labels[chosen]}”", "line": {"color": ORANGE, "width": 1}})
     data.append({"type": "scatter", "x": pts[:, 0].tolist(), "y": pts[:, 1].tolist(), "mode": "markers+text",
                  "text": list(rec.labels), "textposition": "top center", "textfont": {"size": 14},
-                 "marker": {"color": colors, "size": 8}, "name": "tokens",
+                 "marker": {"color": colors, "size": 8}, "name": "tokens", "showlegend": False,
                  "hovertemplate": "“%{text}”<extra></extra>"})
     e0, e1 = rec.explained
     return figure(data, layout(f"Learned embeddings ({rec.dim} numbers each) in 2-D",
