@@ -218,14 +218,16 @@ def forecast_part() -> None:
 # ---------------------------------------------------------------- inside the model, for one example
 def states_view(s, run, static: bool) -> None:
     if (rec := view(run, "inside", Inside)) is not None and rec.states is not None:
-        chart(vz.states_figure(rec.states), "seq_in_states", static)
+        chart(vz.states_figure(rec.states, sq.step_word(data)), "seq_in_states", static)
         if rec.states.gates:
             chart(vz.gates_figure(rec.states), "seq_in_gates", static)
 
 
 def connectivity_view(s, run, static: bool) -> None:
     if (rec := view(run, "inside", Inside)) is not None and rec.connectivity is not None:
-        chart(vz.connectivity_figure(rec.connectivity, sq.inside_row(rec)), "seq_in_conn", static)
+        chart(vz.connectivity_figure(rec.connectivity, sq.inside_row(rec), sq.step_word(data)), "seq_in_conn",
+              static)
+        st.caption(sq.connectivity_caption(rec.connectivity, sq.step_word(data)))
 
 
 def attention_view(s, run, static: bool) -> None:
@@ -243,26 +245,12 @@ def embedding_view(s, run, static: bool) -> None:
 def gradients_view(s, run, static: bool) -> None:
     if (rec := view(run, "inside", Inside)) is not None and rec.gradients is not None:
         row = sq.inside_row(rec)
-        chart(vz.time_gradients_figure(rec.gradients, row), "seq_in_grads", static)
-        st.caption("**Vanishing gradients**: each step back multiplies the gradient by the layer's weights and "
-                   "its gates' or tanh's slopes, mostly below 1, so the signal that teaches an early step shrinks "
-                   "about geometrically with the distance (note the log axis). " + sq.shrink_note(rec.gradients, row))
+        chart(vz.time_gradients_figure(rec.gradients, row, sq.step_word(data)), "seq_in_grads", static)
+        st.caption(sq.gradients_caption(rec.gradients, row))
 
 
-INSIDE_VIEWS = {"states": (states_view, "Each row is one unit of the layer's state, each column a step: orange "
-                           "is positive, blue negative. Look for units that switch at certain characters or hold a "
-                           "value over several steps (as in LSTMVis)."),
-                "connectivity": (connectivity_view, "Darker characters matter more to this prediction: the size "
-                                 "of the gradient of its score with respect to each step's input (Distill's "
-                                 "“Memorization in RNNs”). Characters after the outlined step stay white: a causal "
-                                 "model cannot see them."),
-                "attention": (attention_view, "One square per head: row = the character looking, column = the "
-                              "character it looks at, each row's weights add up to 1; the empty upper triangle "
-                              "is the causal mask (no looking ahead)."),
-                "embedding": (embedding_view, "Each point is a character's learned vector, flattened to 2-D by "
-                              "PCA (the two directions in which the vectors differ most): characters the model "
-                              "treats alike end up close, often the vowels."),
-                "gradients": (gradients_view, "")}
+INSIDE_VIEWS = {"states": states_view, "connectivity": connectivity_view, "attention": attention_view,
+                "embedding": embedding_view, "gradients": gradients_view}
 
 
 def inside_part() -> None:
@@ -296,12 +284,9 @@ def inside_part() -> None:
                 st.selectbox("Character", list(range(len(labels))), key="seq_inside_char",
                              format_func=lambda i: labels[i], help="Its nearest neighbours are joined to it "
                              "and listed under the map.")
-            draw, caption = INSIDE_VIEWS[name]
-            live(SLOW_S, draw)
-            if caption:
+            live(SLOW_S, INSIDE_VIEWS[name])
+            if caption := sq.inside_caption(name, rec, data):
                 st.caption(caption)
-            if name == "states" and rec.states.gates:
-                st.caption(sq.gates_caption(rec.states.label))
     for line in sq.inside_not_shown(rec):
         st.caption(line)
 

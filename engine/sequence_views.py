@@ -30,7 +30,7 @@ from torch import nn
 
 from .data import IGNORE, Dataset
 from .data.tokens import encode
-from .layers.sequence import SelfAttention, attention_weights
+from .layers.sequence import Recurrent, SelfAttention, attention_weights
 from .optim import predict
 from .probes.sequence import connectivity_rows, embedding_map, step_states, time_gradient_rows
 from .records import (AttentionMaps, Connectivity, EmbeddingPoints, Forecast, HiddenStates, Inside, NextChars,
@@ -359,7 +359,7 @@ def embedding_points(model: nn.Sequential, vocab: list[str]) -> EmbeddingPoints 
 
 def gradients_through_time(model: nn.Sequential, ex: Example, loss_fn) -> TimeGradients | str:
     """|d loss / d h_t| of every prediction's loss; the sentence why not where it does not apply."""
-    rec = [m for m in model if hasattr(m, "rnn")]
+    rec = [m for m in model if isinstance(m, Recurrent)]
     if not rec:
         return ("The model has no recurrent layer: attention reaches every earlier step in one hop, so the "
                 "gradient does not have to travel back step by step.")
@@ -403,28 +403,25 @@ class InsideView(Settings):
 
     def __call__(self, run: Any) -> Inside | None:
         d = run.data
-        if d.x_test.ndim < 2 or not isinstance(run.model, nn.Sequential):
+        if not (d.token_input or d.x_test.ndim == 3) or not isinstance(run.model, nn.Sequential):
             return None                                       # not a sequence model
         s, version = self.read()
         model = self.copy_of(run.model)
         lm = _is_language_model(run)
         ex = lm_example(run, s["text"], s["index"]) if lm else one_output_example(run, model, s["text"], s["index"])
-        why = {k: v for k, v in WHY_NOT.items()}
-        states = hidden_states(model, ex)
-        attention = attention_maps(model, ex)
-        embedding = embedding_points(model, d.vocab) if d.token_input else None
-        conn = connectivity_map(model, ex, lm) if ex.positions else None
-        grads = gradients_through_time(model, ex, run.loss_fn) if ex.positions else "There is nothing to predict."
-        for p in model.parameters():
-            p.grad = None
-        if not ex.positions:
-            why["connectivity"] = "There is no prediction to follow back: type at least two characters."
-        if isinstance(grads, str):
-            why["gradients"], grads = grads, None
-        found = {"states": states, "attention": attention, "embedding": embedding}
-        why = {k: v for k, v in why.items() if found.get(k) is None}
-        return Inside(run.step_count, version, s["text"], ex.label, ex.dropped, ex.message, states, conn,
-                      attention, embedding, grads, why)
+        found = {"states": hidden_states(model, ex), "attention": attention_maps(model, ex),
+                 "embedding": embedding_points(model, d.vocab) if d.token_input else None}
+        why = {k: why for k, why in WHY_NOT.items() if found[k] is None}
+        conn = grads = None
+        if ex.positions:
+            conn = connectivity_map(model, ex, lm)
+            grads = gradients_through_time(model, ex, run.loss_fn)
+            if isinstance(grads, str):
+                why["gradients"], grads = grads, None
+        else:
+            why["connectivity"] = why["gradients"] = "This example has no prediction to follow back."
+        return Inside(run.step_count, version, s["text"], ex.label, ex.dropped, ex.message, found["states"], conn,
+                      found["attention"], found["embedding"], grads, why)
 
 
 def sequence_views(temperature: float = 1.0, top_k: int = 0, seed: int = 0, prefix: str = "",

@@ -189,3 +189,15 @@ def test_time_gradients_figure_on_a_log_axis_without_the_steps_after_the_loss():
     assert d["layout"]["title"]["text"] == "RNN: gradient of the loss at step 4 (“n”) reaching each earlier state"
     assert d["layout"]["xaxis"]["title"]["text"] == "step of the state h_t (the character read)"
     assert d["layout"]["yaxis"]["title"]["text"] == "|∂ loss / ∂ h_t| (log scale)"
+
+
+def test_long_sequences_get_fewer_step_ticks_so_labels_never_overlap():
+    tokens = tuple(f"{v:.1f}" for v in np.linspace(-1, 1, 32))
+    gates = {g: np.zeros((4, 32), np.float32) for g in ("reset", "update", "new")}
+    rec = HiddenStates("GRU", tokens, np.zeros((4, 32), np.float32), gates, 4)
+    full = validated(vz.states_figure(rec))["layout"]["xaxis"]
+    assert full["tickvals"] == list(range(1, 32, 2)) and full["ticktext"][-1] == tokens[-1]      # every 2nd, the last
+    panels = validated(vz.gates_figure(rec))["layout"]
+    assert all(len(panels[f"xaxis{s}"]["tickvals"]) <= 8 for s in ("", "2", "3"))
+    short = validated(vz.states_figure(HiddenStates("GRU", TOKENS, np.zeros((4, 5), np.float32), {}, 4)))
+    assert short["layout"]["xaxis"]["tickvals"] == [0, 1, 2, 3, 4]

@@ -18,7 +18,7 @@ from engine.build import LayerInfo, infer_shapes
 from engine.data import DATASETS, Dataset
 from engine.layers import LAYERS
 from engine.presets import load_preset, preset_names
-from engine.records import Inside, NextChars, Samples, SequenceClasses, TimeGradients
+from engine.records import Connectivity, Inside, NextChars, Samples, SequenceClasses, TimeGradients
 from engine.run import load_dataset
 from engine.sequence_views import sequence_views
 from engine.spec import RunSpec
@@ -346,12 +346,33 @@ def shrink_note(g: TimeGradients, row: int) -> str:
             f"{pos + 1}: this model passes it back without shrinking.")
 
 
+def inside_caption(name: str, rec: Inside, data: Dataset) -> str:
+    """What to look for in an inside view whose numbers do not change the sentence ('' for the others)."""
+    what = step_word(data)
+    if name == "states":
+        text = (f"Each row is one unit of the layer's state, each column a step: orange is positive, blue negative. "
+                f"Look for units that switch at certain {what}s or hold a value over several steps (as in LSTMVis).")
+        return text + (" " + gates_caption(rec.states.label) if rec.states.gates else "")
+    return {"attention": "One square per head: row = the character looking, column = the character it looks at; "
+                         "each row's weights add up to 1, and the empty upper triangle is the causal mask "
+                         "(no looking ahead).",
+            "embedding": "Each point is a character's learned vector, flattened to 2-D by PCA (the two directions "
+                         "in which the vectors differ most): characters the model treats alike end up close, "
+                         "often the vowels."}.get(name, "")
+
+
 def gates_caption(label: str) -> str:
     if label == "GRU":
         return ("Gates are between 0 (shut) and 1 (open): the **update** gate decides how much of the old state "
                 "is kept, the **reset** gate how much of it the **candidate state** (−1..1) reads.")
     return ("Gates are between 0 (shut) and 1 (open): the **forget** gate keeps the memory cell, the **input** "
             "gate writes the **candidate cell** (−1..1) into it, the **output** gate shows it as the state.")
+
+
+def gradients_caption(g: TimeGradients, row: int) -> str:
+    return ("**Vanishing gradients**: each step back multiplies the gradient by the layer's weights and its "
+            "gates' or tanh's slopes, mostly below 1, so the signal that teaches an early step shrinks about "
+            "geometrically with the distance (note the log axis). " + shrink_note(g, row))
 
 
 def token_note(rec: Inside, data: Dataset) -> str:
@@ -361,3 +382,16 @@ def token_note(rec: Inside, data: Dataset) -> str:
     notes = ((["“.” marks the start of a name"] if marked(data.vocab) and "." in tokens else []) +
              (["“·” is padding"] if "·" in tokens else []))
     return f" {'; '.join(notes)}." if notes else ""
+
+
+def step_word(data: Dataset) -> str:
+    """What the model reads at each step, for axis titles: character or value."""
+    return "character" if data.token_input else "value"
+
+
+def connectivity_caption(c: Connectivity, what: str) -> str:
+    head = (f"Darker {what}s matter more to this prediction: the size of the gradient of its score with respect "
+            "to each step's input (Distill's “Memorization in RNNs”).")
+    if c.causal:
+        return head + f" The {what}s after the outlined step stay white: a causal model cannot see them."
+    return head + " The prediction is made after the last (outlined) step, having read them all."

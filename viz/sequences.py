@@ -146,10 +146,14 @@ TANH_GATES = ("cell", "new")
 GAP = 0.04                                                             # between subplots, share of the width
 
 
-def _step_axis(tokens: tuple[str, ...], title: str, **extra) -> dict:
-    """An axis of steps 0..T-1 written as the tokens read at them (repeated letters stay apart)."""
-    return {"title": {"text": title}, "tickmode": "array", "tickvals": list(range(len(tokens))),
-            "ticktext": list(tokens), "tickangle": 0, "showgrid": False, **extra}
+def _step_axis(tokens: tuple[str, ...], title: str, width: float = 800, **extra) -> dict:
+    """An axis of steps 0..T-1 written as the tokens read at them (repeated letters stay apart);
+    where the labels would not fit in `width` pixels, every k-th (counted back from the last)."""
+    most = max(2, int(width // (7 * max(len(t) for t in tokens) + 5)))
+    every = -(-len(tokens) // most)
+    shown = list(range(len(tokens) - 1, -1, -every))[::-1]
+    return {"title": {"text": title}, "tickmode": "array", "tickvals": shown,
+            "ticktext": [tokens[t] for t in shown], "tickangle": 0, "showgrid": False, **extra}
 
 
 def _panels(n: int, gap: float = GAP) -> list[list[float]]:
@@ -163,8 +167,9 @@ def step_label(tokens: tuple[str, ...], position: int) -> str:
     return f"step {position + 1} (“{tokens[position]}”)"
 
 
-def states_figure(rec: HiddenStates) -> go.Figure:
-    """The layer's state: one row per unit, one column per step (LSTMVis), blue - / orange +."""
+def states_figure(rec: HiddenStates, what: str = "character") -> go.Figure:
+    """The layer's state: one row per unit, one column per step (LSTMVis), blue - / orange +;
+    `what` each step reads (character, value)."""
     units, steps = rec.states.shape
     more = f" (first {units} of {rec.n_units} units)" if units < rec.n_units else ""
     data = [{"type": "heatmap", "z": rec.states.tolist(), "x": list(range(steps)), "y": list(range(1, units + 1)),
@@ -172,9 +177,9 @@ def states_figure(rec: HiddenStates) -> go.Figure:
              "colorbar": {"title": {"text": "state"}, "thickness": 12},
              "customdata": [list(rec.tokens)] * units,
              "hovertemplate": "unit %{y}, after “%{customdata}”: %{z:.2f}<extra></extra>"}]
-    return figure(data, layout(f"{rec.label} hidden state after each step{more}", "step (the character read)",
-                               "unit", height=380, hovermode="closest", xaxis=_step_axis(rec.tokens, "step (the "
-                               "character read)"), yaxis={"autorange": "reversed"},
+    return figure(data, layout(f"{rec.label} hidden state after each step{more}", f"step (the {what} read)",
+                               "unit", height=380, hovermode="closest",
+                               xaxis=_step_axis(rec.tokens, f"step (the {what} read)"), yaxis={"autorange": "reversed"},
                                margin={"l": 60, "r": 10, "t": 50, "b": 50}))
 
 
@@ -196,7 +201,7 @@ def gates_figure(rec: HiddenStates) -> go.Figure:
                      "colorbar": {"title": {"text": "gate (0 shut, 1 open)"}, "thickness": 12},
                      "hovertemplate": f"{GATE_NAMES.get(name, name)} · unit %{{y}}, step %{{x}}: %{{z:.2f}}"
                                       "<extra></extra>"})
-        lay[f"xaxis{sfx}"] = {**_step_axis(rec.tokens, "step"), "domain": dom, "anchor": f"y{sfx}"}
+        lay[f"xaxis{sfx}"] = {**_step_axis(rec.tokens, "step", 800 / len(names)), "domain": dom, "anchor": f"y{sfx}"}
         lay[f"yaxis{sfx}"] = {"title": {"text": "unit" if i == 0 else ""}, "autorange": "reversed",
                               "anchor": f"x{sfx}", "showticklabels": i == 0}
         notes.append({"text": f"<b>{GATE_NAMES.get(name, name)}</b>" + (" (−1..1)" if tanh else ""),
@@ -206,7 +211,13 @@ def gates_figure(rec: HiddenStates) -> go.Figure:
     return figure(data, lay)
 
 
-def connectivity_figure(rec: Connectivity, row: int = -1) -> go.Figure:
+def _text_size(tokens: tuple[str, ...], width: float = 800) -> int:
+    """A font size (9-18 px) at which the widest token fits in its cell of a row `width` px wide."""
+    cell = width / len(tokens)
+    return int(max(9, min(18, cell / (0.65 * max(len(t) for t in tokens) + 0.5))))
+
+
+def connectivity_figure(rec: Connectivity, row: int = -1, what: str = "character") -> go.Figure:
     """The input as a row of characters, each coloured by how strongly prediction `row` depends on
     it (gradient size, as a share of the largest); the step it is made at is outlined."""
     row = row % len(rec.positions)
@@ -214,7 +225,8 @@ def connectivity_figure(rec: Connectivity, row: int = -1) -> go.Figure:
     top = float(strength.max()) or 1.0
     share = (strength / top).tolist()
     data = [{"type": "heatmap", "z": [share], "x": list(range(len(rec.tokens))), "y": [0], "text": [list(rec.tokens)],
-             "texttemplate": "%{text}", "textfont": {"size": 18}, "colorscale": BLUES, "zmin": 0, "zmax": 1,
+             "texttemplate": "%{text}", "textfont": {"size": _text_size(rec.tokens)},
+             "colorscale": BLUES, "zmin": 0, "zmax": 1,
              "xgap": 2, "name": "connectivity", "customdata": [strength.tolist()],
              "colorbar": {"title": {"text": "share of the<br>largest"}, "thickness": 12},
              "hovertemplate": "“%{text}” at step %{x}: %{z:.0%} (gradient %{customdata:.3g})<extra></extra>"}]
@@ -222,8 +234,8 @@ def connectivity_figure(rec: Connectivity, row: int = -1) -> go.Figure:
            "line": {"color": ORANGE, "width": 3}}
     where = f"at {step_label(rec.tokens, pos)}" if rec.causal else "after the last step"
     return figure(data, layout(f"What the prediction “{rec.targets[row]}” {where} depends on",
-                               "input step (the character read)", "", height=190, hovermode="closest",
-                               xaxis=_step_axis(rec.tokens, "input step (the character read)", showticklabels=False),
+                               f"input step (the {what} read)", "", height=190, hovermode="closest",
+                               xaxis=_step_axis(rec.tokens, f"input step (the {what} read)", showticklabels=False),
                                yaxis={"visible": False}, shapes=[box], margin={"l": 10, "r": 10, "t": 50, "b": 40}))
 
 
@@ -248,9 +260,10 @@ def attention_figure(rec: AttentionMaps) -> go.Figure:
                          "colorbar": {"title": {"text": "weight"}, "thickness": 12},
                          "hovertemplate": "step %{y} looks at step %{x}: %{z:.2f}<extra>" +
                                           f"{rec.layers[li]}, head {hi + 1}</extra>"})
-            lay[f"xaxis{sfx}"] = {**_step_axis(rec.tokens, "key: the step looked at" if li == n_layers - 1 else ""),
+            lay[f"xaxis{sfx}"] = {**_step_axis(rec.tokens, "key: the step looked at" if li == n_layers - 1 else "",
+                                               800 / n_heads),
                                   "domain": cols[hi], "anchor": f"y{sfx}"}
-            lay[f"yaxis{sfx}"] = {**_step_axis(rec.tokens, "query: the step looking" if hi == 0 else ""),
+            lay[f"yaxis{sfx}"] = {**_step_axis(rec.tokens, "query: the step looking" if hi == 0 else "", 200),
                                   "domain": [round(max(0.0, top - h), 6), round(top, 6)], "anchor": f"x{sfx}",
                                   "autorange": "reversed",
                                   "showticklabels": hi == 0}
@@ -285,7 +298,7 @@ def embedding_figure(rec: EmbeddingPoints, chosen: int | None = None) -> go.Figu
                                f"principal axis 2 ({e1:.0%} of the spread)", height=460, hovermode="closest"))
 
 
-def time_gradients_figure(rec: TimeGradients, row: int = -1) -> go.Figure:
+def time_gradients_figure(rec: TimeGradients, row: int = -1, what: str = "character") -> go.Figure:
     """|d loss / d h_t| at each step t for the loss of prediction `row`, on a log axis: how much of
     the learning signal travels back to each earlier step (steps after it get none: not drawn)."""
     row = row % len(rec.positions)
@@ -297,7 +310,7 @@ def time_gradients_figure(rec: TimeGradients, row: int = -1) -> go.Figure:
              "hovertemplate": "state after “%{customdata}” (step %{x}): %{y:.3g}<extra></extra>"}]
     return figure(data, layout(f"{rec.label}: gradient of the loss at {step_label(rec.tokens, pos)} reaching "
                                "each earlier state",
-                               "step of the state h_t (the character read)", "|∂ loss / ∂ h_t| (log scale)",
-                               height=320, hovermode="closest", xaxis=_step_axis(rec.tokens, "step of the "
-                               "state h_t (the character read)", range=[-0.5, len(rec.tokens) - 0.5]),
+                               f"step of the state h_t (the {what} read)", "|∂ loss / ∂ h_t| (log scale)",
+                               height=320, hovermode="closest", xaxis=_step_axis(rec.tokens, f"step of the "
+                               f"state h_t (the {what} read)", range=[-0.5, len(rec.tokens) - 0.5]),
                                yaxis={"type": "log", "exponentformat": "power"}))
