@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.records import Forecast, NextChars, Samples, SequenceClasses, ViewError
+from engine.records import Forecast, Inside, NextChars, Samples, SequenceClasses, ViewError
 from engine.tasks import TASKS
 from engine.tasks.language import TASK as LANGUAGE_MODEL
 from ui import sequences as sq
@@ -215,7 +215,87 @@ def forecast_part() -> None:
                    "none of them was seen in training.")
 
 
+# ---------------------------------------------------------------- inside the model, for one example
+def states_view(s, run, static: bool) -> None:
+    if (rec := view(run, "inside", Inside)) is not None and rec.states is not None:
+        chart(vz.states_figure(rec.states, sq.step_word(data)), "seq_in_states", static)
+        if rec.states.gates:
+            chart(vz.gates_figure(rec.states), "seq_in_gates", static)
+
+
+def connectivity_view(s, run, static: bool) -> None:
+    if (rec := view(run, "inside", Inside)) is not None and rec.connectivity is not None:
+        chart(vz.connectivity_figure(rec.connectivity, sq.inside_row(rec), sq.step_word(data)), "seq_in_conn",
+              static)
+        st.caption(sq.connectivity_caption(rec.connectivity, sq.step_word(data)))
+
+
+def attention_view(s, run, static: bool) -> None:
+    if (rec := view(run, "inside", Inside)) is not None and rec.attention is not None:
+        chart(vz.attention_figure(rec.attention), "seq_in_attn", static)
+
+
+def embedding_view(s, run, static: bool) -> None:
+    if (rec := view(run, "inside", Inside)) is not None and rec.embedding is not None:
+        chosen = int(st.session_state["seq_inside_char"]) % len(rec.embedding.labels)
+        chart(vz.embedding_figure(rec.embedding, chosen), "seq_in_emb", static)
+        st.markdown(sq.neighbours_markdown(rec, chosen))
+
+
+def gradients_view(s, run, static: bool) -> None:
+    if (rec := view(run, "inside", Inside)) is not None and rec.gradients is not None:
+        row = sq.inside_row(rec)
+        chart(vz.time_gradients_figure(rec.gradients, row, sq.step_word(data)), "seq_in_grads", static)
+        st.caption(sq.gradients_caption(rec.gradients, row))
+
+
+INSIDE_VIEWS = {"states": states_view, "connectivity": connectivity_view, "attention": attention_view,
+                "embedding": embedding_view, "gradients": gradients_view}
+
+
+def inside_part() -> None:
+    st.subheader("Inside the model", anchor="inside")
+    rec = snap.run.views.get("inside") if snap is not None and snap.run is not None else None
+    if data.token_input:
+        st.text_input("Example to look inside", key="seq_inside_text", max_chars=40,
+                      placeholder="e.g. maria" if kind == LANGUAGE_MODEL else "e.g. bonjour",
+                      help="The network reads this text and we watch what happens inside it at every step; "
+                           "empty = the first held-out example.")
+    if isinstance(rec, ViewError):
+        st.error(f"Looking inside failed: {rec.message}. Training goes on.")
+    if not isinstance(rec, Inside):
+        st.caption("Press **Step** or **▶ Train** to look inside the network.")
+        return
+    sq.clamp_inside(rec)
+    st.caption(f"Looking at **{rec.example}** with the weights of step {rec.step:,}.{sq.token_note(rec, data)}" +
+               (" " + sq.dropped_note(rec) if rec.dropped else ""))
+    if rec.message:
+        st.warning(rec.message)
+    if rec.connectivity is not None and len(rec.connectivity.positions) > 1:
+        st.select_slider("Prediction", options=list(range(len(rec.connectivity.positions))), key="seq_inside_at",
+                         format_func=lambda i: sq.prediction_text(rec, i),
+                         help="Which of the model's next-character predictions to follow back through the "
+                              "sequence (Connectivity and Gradient through time).")
+    names = sq.inside_tabs(rec)
+    for tab, name in zip(st.tabs([sq.INSIDE_TABS[n] for n in names]), names):
+        with tab:
+            if name == "embedding":
+                labels = rec.embedding.labels
+                st.selectbox("Character", list(range(len(labels))), key="seq_inside_char",
+                             format_func=lambda i: labels[i], help="Its nearest neighbours are joined to it "
+                             "and listed under the map.")
+            live(SLOW_S, INSIDE_VIEWS[name])
+            if caption := sq.inside_caption(name, rec, data):
+                st.caption(caption)
+    for line in sq.inside_not_shown(rec):
+        st.caption(line)
+
+
 PARTS = {LANGUAGE_MODEL: language_model_part, "classification": classifier_part, "forecast": forecast_part}
 if (part := PARTS.get(kind)) is not None:
     st.divider()
     part()
+if trainer is not None:
+    st.divider()
+    with st.container(key="seq_inside_box"):
+        inside_part()

@@ -112,6 +112,75 @@ class SequenceClasses:
     probs: np.ndarray                   # (C,) float32, sums to 1
 
 
+# ---------------------------------------------------------------- inside a sequence model, for one example
+# (engine/sequence_views.py: InsideView). `tokens` are what the model reads at each step, as text:
+# "·" is padding, "." the start mark of names, "␣" a space; a series shows its values.
+@dataclass(frozen=True)
+class HiddenStates:
+    """The first recurrent layer's state at each step (LSTMVis's picture), and its gates."""
+    label: str                          # "LSTM"
+    tokens: tuple[str, ...]             # (T,)
+    states: np.ndarray                  # (units, T) float32: each unit's output after each step
+    gates: dict[str, np.ndarray]        # gate name -> (units, T) float32; {} for a plain RNN
+    n_units: int                        # units of the layer (the arrays may show only the first ones)
+
+
+@dataclass(frozen=True)
+class Connectivity:
+    """Which input steps each prediction depends on (Distill, "Memorization in RNNs"): the size of
+    the gradient of the prediction's score with respect to each step's input vector."""
+    tokens: tuple[str, ...]             # (T,)
+    positions: tuple[int, ...]          # (P,) the step each prediction is made at (after reading it)
+    targets: tuple[str, ...]            # (P,) what each score is for: "r" (the true next character), a class
+    strength: np.ndarray                # (P, T) float32 |d score_p / d input_s|; 0 after a causal model's step
+    causal: bool                        # prediction p cannot see steps after positions[p]
+
+
+@dataclass(frozen=True)
+class AttentionMaps:
+    """Every attention layer's weights for one example, per head: row = query step, column = key step."""
+    tokens: tuple[str, ...]             # (T,)
+    layers: tuple[str, ...]             # (L,) "attention 1"
+    weights: tuple[np.ndarray, ...]     # (L,) of (heads, T, T) float32, each row sums to 1
+    causal: tuple[bool, ...]            # (L,) zero above the diagonal
+
+
+@dataclass(frozen=True)
+class EmbeddingPoints:
+    """The learned token vectors projected to 2-D by PCA, with each token's nearest neighbours."""
+    labels: tuple[str, ...]             # (V,) each token as text
+    points: np.ndarray                  # (V, 2) float32 on the first two principal axes
+    explained: tuple[float, float]      # share of the variance each axis holds
+    dim: int                            # length of each learned vector
+    neighbours: tuple[tuple[int, ...], ...]     # (V, k) the nearest other tokens by cosine, nearest first
+    similarity: tuple[tuple[float, ...], ...]   # (V, k) their cosine similarities
+
+
+@dataclass(frozen=True)
+class TimeGradients:
+    """How much gradient of a loss reaches the first recurrent layer's state at each earlier step."""
+    label: str                          # "LSTM"
+    tokens: tuple[str, ...]             # (T,)
+    positions: tuple[int, ...]          # (P,) the step whose loss it is (Connectivity's positions)
+    norms: np.ndarray                   # (P, T) float32 |d loss_p / d h_t|
+
+
+@dataclass(frozen=True)
+class Inside:
+    """Inside the model for one example: each view, or None with the sentence why it does not apply."""
+    step: int
+    version: int
+    typed: str                          # what the user typed ('' = a held-out example)
+    example: str                        # which example: "held-out name 1", "“mar” (typed)"
+    dropped: str                        # typed characters left out: not in the vocabulary, or too many
+    message: str                        # a problem with the typed text ('' when none)
+    states: HiddenStates | None
+    connectivity: Connectivity | None
+    attention: AttentionMaps | None
+    embedding: EmbeddingPoints | None
+    gradients: TimeGradients | None
+    why_not: dict[str, str]             # view name ("states", ...) -> why it is not shown
+
 # ---------------------------------------------------------------- the GAN lab (engine/gan_views.py)
 @dataclass(frozen=True)
 class GanPlane:

@@ -174,3 +174,53 @@ def test_the_word_classifier_and_the_forecaster_show_their_views():
     assert truth["y"] == pytest.approx(data.y_test[4].tolist(), abs=1e-6)
     assert "Loss (mean squared error)" in _charts(at)
     assert not at.exception and not at.error
+
+
+def test_inside_the_model_after_a_few_steps():
+    at = _page()
+    t = _trainer()
+    _wait(t, lambda s: s.state == "idle")
+    for _ in range(2):
+        at.button(key="seq_step").click().run()
+    assert not at.exception, at.exception[0].message
+    assert "Inside the model" in [h.value for h in at.subheader]
+    assert [tab.label for tab in at.tabs] == ["Hidden state", "Connectivity", "Embedding map", "Gradient through time"]
+    assert any(c.value.startswith("**Attention** is not shown: the model has no attention layer") for c in at.caption)
+    charts = _charts(at)
+    assert {"LSTM hidden state after each step", "LSTM gates at each step",
+            "Learned embeddings (24 numbers each) in 2-D"} <= set(charts)
+    data = load_dataset(t.specs[0].data, t.specs[0].seed)
+    n = int(np.count_nonzero(data.x_test[0]))
+    assert np.asarray(charts["LSTM hidden state after each step"]["data"][0]["z"]).shape == (128, n)
+    assert len(charts["Learned embeddings (24 numbers each) in 2-D"]["data"][-1]["x"]) == len(data.vocab)
+    # a typed name: one prediction per character read; the chosen one follows it back
+    at.text_input(key="seq_inside_text").set_value("Mar!").run()
+    assert any("Looking at **“mar” (typed)**" in c.value and "Left out: '!'" in c.value for c in at.caption)
+    charts = _charts(at)
+    conn = charts["What the prediction “end” at step 4 (“r”) depends on"]["data"][0]
+    assert conn["text"] == [[".", "m", "a", "r"]] and max(conn["z"][0]) == pytest.approx(1)
+    at.select_slider(key="seq_inside_at").set_value(1).run()
+    charts = _charts(at)
+    conn = charts["What the prediction “a” at step 2 (“m”) depends on"]["data"][0]
+    assert conn["z"][0][2:] == [0, 0] and min(conn["z"][0][:2]) > 0          # causal: not the later steps
+    grads = charts["LSTM: gradient of the loss at step 2 (“m”) reaching each earlier state"]
+    assert grads["data"][0]["x"] == [0, 1] and grads["layout"]["yaxis"]["type"] == "log"
+    a = data.vocab.index("a")
+    at.selectbox(key="seq_inside_char").set_value(a).run()
+    assert any(m.value.startswith("Nearest to “a” in all 24 numbers") for m in at.markdown)
+    # text the model cannot read: a sentence, the held-out name instead, no exception
+    at.text_input(key="seq_inside_text").set_value("!!!").run()
+    assert [w.value for w in at.warning] == ["The model cannot read “!!!”: none of its characters is in its "
+                                            "vocabulary; showing a held-out example instead."]
+    assert not at.exception and not at.error
+
+    at.selectbox(key="seq_preset").set_value("names_transformer_char_lm").run()
+    t = _trainer()
+    _wait(t, lambda s: s.state == "idle")
+    at.button(key="seq_step").click().run()
+    assert [tab.label for tab in at.tabs] == ["Connectivity", "Attention", "Embedding map"]
+    att = _charts(at)["Attention weights per head"]
+    assert len(att["data"]) == 8                                              # 2 layers × 4 heads
+    assert any(c.value.startswith("**Hidden state** is not shown") for c in at.caption)
+    assert any(c.value.startswith("**Gradient through time** is not shown") for c in at.caption)
+    assert not at.exception and not at.error

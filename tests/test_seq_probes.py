@@ -67,3 +67,31 @@ def test_the_embedding_map_projects_and_finds_neighbours():
     m = embedding_map(model, k=2)
     assert m.points.shape == (8, 2) and 0 < m.explained[1] <= m.explained[0] <= 1
     assert m.neighbours[3][0] == 5 and m.neighbours[5][0] == 3 and all(i not in n for i, n in enumerate(m.neighbours))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_rows_at_once_equal_one_at_a_time_and_leave_no_gradients(cell):
+    """connectivity_rows / time_gradient_rows (P copies of one sequence in one batch) give the
+    one-prediction probes' numbers row by row; the batched unroll gives each sequence's states."""
+    from engine.probes.sequence import connectivity_rows, time_gradient_rows, unroll
+    torch.manual_seed(4)
+    model = build_model((L("embedding", vocab=9, dim=4), L(cell, hidden=5), L("linear", units=9)), (6,))
+    x = torch.randint(1, 9, (1, 6))
+    positions, targets = [0, 2, 5], [3, 1, 7]
+    rows = connectivity_rows(model, x, positions, targets)
+    for r, (p, t) in zip(rows, zip(positions, targets)):
+        np.testing.assert_allclose(r, connectivity(model, x, position=p, target=t), rtol=1e-5, atol=1e-8)
+    ys = torch.full((3, 6), -100)
+    ys[torch.arange(3), positions] = torch.tensor(targets)
+    loss = lambda out, y: torch.nn.functional.cross_entropy(out.flatten(0, 1), y.flatten(), ignore_index=-100)  # noqa: E731
+    got = time_gradient_rows(model, x, ys, loss)
+    assert got.shape == (3, 6) and all(p.grad is None for p in model.parameters())
+    for r, y in zip(got, ys):
+        np.testing.assert_allclose(r, time_gradients(model, x, y[None], loss), rtol=1e-5, atol=1e-9)
+    model.zero_grad(set_to_none=True)
+    e = torch.randn(2, 6, 4)
+    batch, _ = unroll(model[1].rnn, e)
+    for b in range(2):
+        one, _ = unroll(model[1].rnn, e[b])
+        np.testing.assert_allclose(torch.stack(batch)[:, b].detach().numpy(), torch.stack(one).detach().numpy(),
+                                   atol=1e-6)

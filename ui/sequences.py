@@ -18,7 +18,7 @@ from engine.build import LayerInfo, infer_shapes
 from engine.data import DATASETS, Dataset
 from engine.layers import LAYERS
 from engine.presets import load_preset, preset_names
-from engine.records import NextChars, Samples, SequenceClasses
+from engine.records import Connectivity, Inside, NextChars, Samples, SequenceClasses, TimeGradients
 from engine.run import load_dataset
 from engine.sequence_views import sequence_views
 from engine.spec import RunSpec
@@ -42,7 +42,10 @@ SEQ_DEFAULTS: dict[str, Any] = {
     "seq_seed": 0,                   # the samples' random draws; "New samples" adds one
     "seq_prefix": "",                # next-character probabilities after this text
     "seq_text": "",                  # a sequence to classify ('' = the first held-out example)
-    "seq_window": 1,                 # forecast: held-out window number (from 1)
+    "seq_window": 1,                 # forecast: held-out window number (from 1); also the one looked inside
+    "seq_inside_text": "",           # inside the model: the example typed ('' = the first held-out one)
+    "seq_inside_at": -1,             # inside: which prediction of the example (index; -1 = the last)
+    "seq_inside_char": -1,           # inside: the embedding map's chosen token (id; -1 = the first letter)
     "seq_error": "",                 # a callback that failed, said once
 }
 
@@ -96,14 +99,16 @@ def view_settings() -> dict[str, Any]:
     return {"samples": {**common, "seed": int(_setting("seq_seed"))},
             "next_chars": {**common, "prefix": _setting("seq_prefix")},
             "classes": {"text": _setting("seq_text").strip()},
-            "forecast": {"index": max(0, int(_setting("seq_window")) - 1)}}
+            "forecast": {"index": max(0, int(_setting("seq_window")) - 1)},
+            "inside": {"text": _setting("seq_inside_text").strip(), "index": max(0, int(_setting("seq_window")) - 1)}}
 
 
 def start_run(s: RunSpec) -> Trainer:
     """A fresh trainer for `s` in the page's slot (the old one is stopped); saved to the history."""
     settings = view_settings()
     views = sequence_views(**settings["samples"], prefix=settings["next_chars"]["prefix"],
-                           **settings["classes"], **settings["forecast"])
+                           **settings["classes"], **settings["forecast"], inside_text=settings["inside"]["text"],
+                           inside_index=settings["inside"]["index"])
     t = Trainer(s, names=[SLOT], views=views, history=default_store(), page=PAGE)
     workers().put(SLOT, t)
     return t
@@ -265,14 +270,128 @@ def samples_heading(rec: Samples) -> str:
     return f"**{len(rec.texts)} samples at step {rec.step:,}** · temperature {rec.temperature:g} · {k}"
 
 
-def dropped_note(rec: NextChars | SequenceClasses) -> str:
+def dropped_note(rec: NextChars | SequenceClasses | Inside) -> str:
     """A sentence about the typed characters the model cannot read ('' when none)."""
     if not rec.dropped:
         return ""
     shown = ", ".join(sorted({repr(c) for c in rec.dropped}))
+    reads = (rec.example.removesuffix(" (typed)") if isinstance(rec, Inside) else
+             f"“{rec.text if isinstance(rec, SequenceClasses) else rec.context}”")
     return (f"Left out: {shown} (characters the model never saw in training, or more than it reads at once; "
-            f"it reads “{rec.text if isinstance(rec, SequenceClasses) else rec.context}”).")
+            f"it reads {reads}).")
 
 
 def dataset_help(s: RunSpec) -> str:
     return DATASETS[s.data.name].help
+
+
+# ---------------------------------------------------------------- inside the model
+INSIDE_TABS = {"states": "Hidden state", "connectivity": "Connectivity", "attention": "Attention",
+               "embedding": "Embedding map", "gradients": "Gradient through time"}
+
+
+def inside_tabs(rec: Inside) -> list[str]:
+    """The views that apply to this model, in the page's order."""
+    return [k for k in INSIDE_TABS if getattr(rec, k) is not None]
+
+
+def inside_not_shown(rec: Inside) -> list[str]:
+    """One line per view that does not apply, saying why."""
+    return [f"**{INSIDE_TABS[k]}** is not shown: {why[:1].lower()}{why[1:]}" for k, why in rec.why_not.items()
+            if k in INSIDE_TABS]
+
+
+def inside_row(rec: Inside) -> int:
+    """The chosen prediction of the example (seq_inside_at), within what the record holds."""
+    n = len(rec.connectivity.positions) if rec.connectivity is not None else 1
+    at = int(_setting("seq_inside_at"))
+    return n - 1 if not 0 <= at < n else at
+
+
+def clamp_inside(rec: Inside) -> None:
+    """Before the widgets are drawn: their values within this record's range (another example
+    may be shorter; another model has another vocabulary)."""
+    st.session_state["seq_inside_at"] = inside_row(rec)
+    if rec.embedding is not None:
+        labels = rec.embedding.labels
+        c = int(_setting("seq_inside_char"))
+        if not 0 <= c < len(labels):
+            c = next((i for i, t in enumerate(labels) if len(t) == 1 and t.isalpha()), 0)
+        st.session_state["seq_inside_char"] = c
+
+
+def prediction_text(rec: Inside, row: int) -> str:
+    """'after “.mar” → i': the characters read up to a prediction and what it predicts."""
+    c = rec.connectivity
+    pos = c.positions[row]
+    return f"after “{''.join(c.tokens[:pos + 1])}” → {c.targets[row]}"
+
+
+def neighbours_markdown(rec: Inside, chosen: int) -> str:
+    e = rec.embedding
+    near = ", ".join(f"“{e.labels[j]}” ({sim:.2f})" for j, sim in zip(e.neighbours[chosen], e.similarity[chosen]))
+    return (f"Nearest to “{e.labels[chosen]}” in all {e.dim} numbers of the learned vectors, not just the two "
+            f"drawn (cosine similarity, 1 = the same direction): {near}")
+
+
+def shrink_note(g: TimeGradients, row: int) -> str:
+    """How many times smaller the gradient is at the first step than at the step of the loss."""
+    pos, norms = g.positions[row], g.norms[row]
+    if pos == 0 or norms[0] <= 0:
+        return ""
+    ratio = float(norms[pos] / norms[0])
+    return (f"Measured here: the gradient reaching step 1 is {ratio:,.0f}× smaller than the one at step {pos + 1}, "
+            f"{pos} step{'s' * (pos > 1)} back." if ratio >= 1 else
+            f"Measured here: the gradient reaching step 1 is {1 / ratio:,.1f}× larger than the one at step "
+            f"{pos + 1}: this model passes it back without shrinking.")
+
+
+def inside_caption(name: str, rec: Inside, data: Dataset) -> str:
+    """What to look for in an inside view whose numbers do not change the sentence ('' for the others)."""
+    what = step_word(data)
+    if name == "states":
+        text = (f"Each row is one unit of the layer's state, each column a step: orange is positive, blue negative. "
+                f"Look for units that switch at certain {what}s or hold a value over several steps (as in LSTMVis).")
+        return text + (" " + gates_caption(rec.states.label) if rec.states.gates else "")
+    return {"attention": "One square per head: row = the character looking, column = the character it looks at; "
+                         "each row's weights add up to 1, and the empty upper triangle is the causal mask "
+                         "(no looking ahead).",
+            "embedding": "Each point is a character's learned vector, flattened to 2-D by PCA (the two directions "
+                         "in which the vectors differ most): characters the model treats alike end up close, "
+                         "often the vowels."}.get(name, "")
+
+
+def gates_caption(label: str) -> str:
+    if label == "GRU":
+        return ("Gates are between 0 (shut) and 1 (open): the **update** gate decides how much of the old state "
+                "is kept, the **reset** gate how much of it the **candidate state** (−1..1) reads.")
+    return ("Gates are between 0 (shut) and 1 (open): the **forget** gate keeps the memory cell, the **input** "
+            "gate writes the **candidate cell** (−1..1) into it, the **output** gate shows it as the state.")
+
+
+def gradients_caption(g: TimeGradients, row: int) -> str:
+    return ("**Vanishing gradients**: each step back multiplies the gradient by the layer's weights and its "
+            "gates' or tanh's slopes, mostly below 1, so the signal that teaches an early step shrinks about "
+            "geometrically with the distance (note the log axis). " + shrink_note(g, row))
+
+
+def token_note(rec: Inside, data: Dataset) -> str:
+    """What the marks among the example's steps mean ('' when there are none)."""
+    part = rec.states or rec.connectivity or rec.attention
+    tokens = set(part.tokens) if part is not None else set()
+    notes = ((["“.” marks the start of a name"] if marked(data.vocab) and "." in tokens else []) +
+             (["“·” is padding"] if "·" in tokens else []))
+    return f" {'; '.join(notes)}." if notes else ""
+
+
+def step_word(data: Dataset) -> str:
+    """What the model reads at each step, for axis titles: character or value."""
+    return "character" if data.token_input else "value"
+
+
+def connectivity_caption(c: Connectivity, what: str) -> str:
+    head = (f"Darker {what}s matter more to this prediction: the size of the gradient of its score with respect "
+            "to each step's input (Distill's “Memorization in RNNs”).")
+    if c.causal:
+        return head + f" The {what}s after the outlined step stay white: a causal model cannot see them."
+    return head + " The prediction is made after the last (outlined) step, having read them all."

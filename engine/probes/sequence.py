@@ -10,7 +10,7 @@ torch's documentation, and tests check that the states they give equal the layer
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -53,25 +53,25 @@ def step_states(model: nn.Sequential, x: torch.Tensor) -> list[StepStates]:
 
 
 def unroll(rnn: nn.Module, x: torch.Tensor) -> tuple[list[torch.Tensor], dict[str, list[torch.Tensor]]]:
-    """Layer 0 of `rnn` (forward direction) stepped by hand over x (T, F) with torch's equations
-    (the nn.RNN / nn.LSTM / nn.GRU documentation): (h_t for each step, as autograd nodes; the
-    gates at each step, {} for a plain RNN)."""
+    """Layer 0 of `rnn` (forward direction) stepped by hand over x (T, F), or a batch (B, T, F),
+    with torch's equations (the nn.RNN / nn.LSTM / nn.GRU documentation): (h_t for each step,
+    (H,) or (B, H), as autograd nodes; the gates at each step, {} for a plain RNN)."""
     w_ih, w_hh = rnn.weight_ih_l0, rnn.weight_hh_l0
     b_ih = rnn.bias_ih_l0 if rnn.bias else torch.zeros(w_ih.shape[0])
     b_hh = rnn.bias_hh_l0 if rnn.bias else torch.zeros(w_hh.shape[0])
     h = c = torch.zeros(rnn.hidden_size)
     names = {nn.LSTM: ("input", "forget", "cell", "output"), nn.GRU: ("reset", "update", "new")}.get(type(rnn), ())
     states, rows = [], {n: [] for n in names}
-    for xt in x:
-        gi, gh = w_ih @ xt + b_ih, w_hh @ h + b_hh
+    for xt in x.unbind(-2):                                            # (F,) or (B, F): one step
+        gi, gh = xt @ w_ih.T + b_ih, h @ w_hh.T + b_hh
         if isinstance(rnn, nn.LSTM):
-            i, f, g, o = (gi + gh).chunk(4)
+            i, f, g, o = (gi + gh).chunk(4, -1)
             vals = (i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid())
             c = vals[1] * c + vals[0] * vals[2]
             h = vals[3] * c.tanh()
         elif isinstance(rnn, nn.GRU):
-            ir, iz, in_ = gi.chunk(3)
-            hr, hz, hn = gh.chunk(3)
+            ir, iz, in_ = gi.chunk(3, -1)
+            hr, hz, hn = gh.chunk(3, -1)
             r, z = (ir + hr).sigmoid(), (iz + hz).sigmoid()
             vals = (r, z, (in_ + r * hn).tanh())
             h = (1 - z) * vals[2] + z * h
@@ -142,11 +142,55 @@ def time_gradients(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, loss_
     return np.array([float(s.grad.norm()) for s in states])
 
 
+def _after_embedding(model: nn.Sequential, e: torch.Tensor, start: int) -> torch.Tensor:
+    for layer in list(model)[start:]:
+        e = layer(e)
+    return e
+
+
+def connectivity_rows(model: nn.Sequential, x: torch.Tensor, positions: list[int],
+                      targets: list[int]) -> np.ndarray:
+    """(P, T) `connectivity` for P predictions of the one sequence x (1, T) at once: row p is
+    |d score of targets[p] at positions[p] / d input vector at each step| (one backward pass
+    over P copies of x; nothing accumulates in the weights' .grad)."""
+    model.eval()
+    e, start = _embedded(model, x)
+    e = e.expand(len(positions), *e.shape[1:]).clone().requires_grad_(True)      # (P, T, F)
+    out = _after_embedding(model, e, start)                                       # (P, T, V) | (P, C)
+    rows = torch.arange(len(positions))
+    score = out[rows, positions, targets] if out.dim() == 3 else out[rows, targets]
+    (grad,) = torch.autograd.grad(score.sum(), e)
+    return grad.norm(dim=-1).numpy()
+
+
+def time_gradient_rows(model: nn.Sequential, x: torch.Tensor, ys: torch.Tensor, loss_fn) -> np.ndarray:
+    """(P, T) `time_gradients` for P losses of the one sequence x (1, T) at once: row p is
+    |d loss_fn(output, ys[p:p + 1]) / d h_t| for the first recurrent layer's state at each step
+    (one unidirectional layer; autograd.grad, so nothing accumulates in the weights' .grad)."""
+    model.eval()
+    rec = next(i for i, m in enumerate(model) if isinstance(m, Recurrent))
+    layer = model[rec]
+    if layer.rnn.num_layers != 1 or layer.rnn.bidirectional:
+        raise ValueError("gradients through time are shown for one unidirectional recurrent layer")
+    h = x.expand(len(ys), *x.shape[1:])
+    for m in list(model)[:rec]:
+        h = m(h)
+    states, _ = unroll(layer.rnn, h)                                  # T of (P, H)
+    z = torch.stack(states, 1)                                        # (P, T, H)
+    z = z if layer.sequence else z[:, -1]
+    for m in list(model)[rec + 1:]:
+        z = m(z)
+    loss = sum(loss_fn(z[p:p + 1], ys[p:p + 1]) for p in range(len(ys)))
+    grads = torch.autograd.grad(loss, states)
+    return torch.stack(grads, 1).norm(dim=-1).numpy()
+
+
 @dataclass(frozen=True)
 class EmbeddingMap:
     points: np.ndarray                  # (V, 2) the vectors on their first two principal axes
     explained: tuple[float, float]      # share of the variance each axis holds
     neighbours: list[list[int]]         # per token: the k nearest other tokens (cosine), nearest first
+    similarity: list[list[float]] = field(default_factory=list)   # their cosine similarities
 
 
 @torch.no_grad()
@@ -160,5 +204,7 @@ def embedding_map(model: nn.Sequential, k: int = 3) -> EmbeddingMap:
     unit = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
     sim = unit @ unit.T
     np.fill_diagonal(sim, -np.inf)
-    near = np.argsort(-sim, axis=1)[:, :k].tolist()
-    return EmbeddingMap(pts.astype(np.float32), (float(var[0]), float(var[1]) if len(var) > 1 else 0.0), near)
+    near = np.argsort(-sim, axis=1)[:, :k]
+    close = np.take_along_axis(sim, near, 1)
+    return EmbeddingMap(pts.astype(np.float32), (float(var[0]), float(var[1]) if len(var) > 1 else 0.0),
+                        near.tolist(), close.tolist())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .conftest import assert_no_exception, open_page, shot, wait_idle
+from .conftest import SCREENSHOTS, assert_no_exception, open_page, shot, wait_idle
 
 # the samples box: its heading and the sampled names (one badge each)
 SAMPLES = """() => {
@@ -87,3 +87,68 @@ def test_train_the_names_model_and_the_samples_change(page, app_url):
     wait_idle(page)
     assert "Run: paused" in page.inner_text("body")
     assert _shot_all(page, "sequences_names_lstm").stat().st_size > 50_000
+
+
+def _inside_shot(page, name: str):
+    """A screenshot of the Inside-the-model section alone, once its charts are drawn."""
+    box = page.locator(".st-key-seq_inside_box")
+    page.add_style_tag(content="[data-testid='stHeader'] {display: none}")     # not over the section
+    height = box.bounding_box()["height"]
+    page.set_viewport_size({"width": 1400, "height": max(1000, min(int(height) + 200, 4000))})
+    box.scroll_into_view_if_needed()
+    page.mouse.move(5, 5)                                          # no tooltip in the picture
+    page.wait_for_timeout(1200)                                    # charts re-layout to the new size
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    box.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    return path
+
+
+def _tab(page, label: str) -> None:
+    page.locator(".st-key-seq_inside_box [role='tab']", has_text=label).first.click()
+    page.wait_for_timeout(500)
+
+
+def _wait_chart(page, title: str) -> None:
+    """Until a shown chart of the section has `title` in its title (plotly draws after the script's run)."""
+    page.wait_for_function("""t => [...document.querySelectorAll('.st-key-seq_inside_box .js-plotly-plot')]
+        .some(el => el.offsetParent !== null && el.layout && el.layout.title.text.includes(t))""", arg=title)
+
+
+def test_inside_the_model_tabs(page, app_url):
+    open_page(page, app_url, "sequences")
+    page.wait_for_function("() => document.body.innerText.includes('Inside the model')", timeout=60_000)
+    step = page.locator(".st-key-seq_step button").first
+    for _ in range(12):                                               # a little training: visible structure
+        step.click()
+        wait_idle(page)
+    text = page.locator(".st-key-seq_inside_text input").first
+    text.fill("Maria")
+    text.press("Enter")
+    page.wait_for_function("() => document.body.innerText.includes('“maria” (typed)')")
+    wait_idle(page)
+    assert_no_exception(page)
+    _wait_chart(page, "LSTM hidden state after each step")
+    assert "Attention is not shown" in page.locator(".st-key-seq_inside_box").inner_text()
+    sizes = [_inside_shot(page, "sequences_inside_states").stat().st_size]
+    for label, name, title in (("Connectivity", "connectivity", "What the prediction “end” at step 6"),
+                               ("Embedding map", "embedding", "Learned embeddings"),
+                               ("Gradient through time", "gradients", "LSTM: gradient of the loss")):
+        _tab(page, label)
+        _wait_chart(page, title)
+        sizes.append(_inside_shot(page, f"sequences_inside_{name}").stat().st_size)
+    assert min(sizes) > 10_000, sizes
+    # the transformer: attention per head
+    page.locator(".st-key-seq_preset").get_by_role("combobox").first.click()
+    page.keyboard.press("ArrowDown")                                  # (after the tabs, a click alone does not open it)
+    page.get_by_role("option", name="Tiny transformer language model on first names", exact=True).click()
+    page.wait_for_function("() => document.body.innerText.includes('Hidden state is not shown')", timeout=60_000)
+    wait_idle(page)
+    for _ in range(10):
+        step.click()
+        wait_idle(page)
+    _tab(page, "Attention")
+    _wait_chart(page, "Attention weights per head")
+    assert_no_exception(page)
+    assert _inside_shot(page, "sequences_inside_attention").stat().st_size > 10_000
