@@ -161,3 +161,34 @@ def test_cli_explain_prints_the_numbers(capsys):
     assert set(ex["methods"]) == set(METHODS) and 0 < ex["object_share"] < 0.5
     assert ex["methods"]["ig"]["completeness_gap"] < 0.05 and ex["methods"]["ig"]["inside_over_area"] > 3
     assert len(ex["sanity"]["layers"]) == 3 and "saliency" in out["mean"]
+
+
+def test_every_figure_is_valid_plotly_with_titles_and_axis_labels(shapes_maps):
+    import plotly.graph_objects as go
+
+    from viz import explain as vx
+
+    def validated(fig):
+        d = fig.to_dict()
+        assert go.Figure(d).to_dict() == d                               # plotly accepts every property
+        assert d["layout"]["title"]["text"]
+        return d
+    e = shapes_maps[0]
+    fig = vx.maps_figure(e)
+    d = validated(fig)
+    assert sum(t["type"] == "heatmap" for t in d["data"]) == 1 + 2 * len(e.maps)
+    over = [t for t in fig.data if t.type == "heatmap" and t.zmin == -1]
+    assert len(over) == len(e.maps)
+    assert all(np.abs(np.asarray(t.z, float)).max() == pytest.approx(1) for t in over)   # one scale: ±1
+    for which in ("deletion", "insertion"):
+        d = validated(vx.curves_figure(e, which))
+        assert [t["name"].split(" (")[0] for t in d["data"]] == [a.label for a in e.maps]
+        assert d["layout"]["xaxis"]["title"]["text"] and d["layout"]["yaxis"]["title"]["text"]
+    d = validated(vx.sanity_figure(e))
+    assert len(d["data"][0]["x"]) == 1 + len(e.sanity.layers) and d["data"][0]["y"][0] == 1
+    run = _trained("logistic_regression", 30)
+    d = validated(vx.features_figure(explain_features(run, 0)))
+    assert len(d["data"][0]["y"]) == 15
+    run = _trained("tf_playground", 20)
+    d = validated(vx.field_figure(gradient_field(run, grid=7)))
+    assert d["data"][0]["type"] == "heatmap" and d["data"][1]["name"] == "gradient (uphill)"

@@ -10,6 +10,7 @@ import streamlit as st
 from engine.presets import load_preset
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
+from ui.explain import EXPLAIN_DEFAULTS
 from ui.runs import RUNS_DEFAULTS
 from ui.sequences import SEQ_DEFAULTS
 
@@ -57,6 +58,8 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "inside_draw_s": dict,       # seconds drawing each section took (sets the refresh pace)
     # Sequences & text (ui/sequences.py): the preset, its epochs and the views' settings
     **SEQ_DEFAULTS,
+    # Explain a prediction (ui/explain.py): which run, which example, the methods' settings
+    **EXPLAIN_DEFAULTS,
 }
 
 
