@@ -98,8 +98,9 @@ if what != "plane":
         builder.number_box("Test example number", 0, max(n_test - 1, 0), "ex_example",
                            st.session_state["ex_example"], step=1, disabled=st.session_state["ex_mode"] != "pick",
                            help=f"Any of the {n_test:,} test examples (0 to {n_test - 1:,}).")
+default = "the predicted class" if what != "plane" else f"class {names[-1]}"
 c3.selectbox("Class to explain", [ux.PREDICTED, *range(len(names))], key="ex_target",
-             format_func=lambda c: "the predicted class" if c == ux.PREDICTED else f"class {names[c]}",
+             format_func=lambda c: default if c == ux.PREDICTED else f"class {names[c]}",
              help="Explain the network's own answer, or ask what speaks for (or against) another class.")
 target = None if st.session_state["ex_target"] == ux.PREDICTED else int(st.session_state["ex_target"])
 index = MISCLASSIFIED if st.session_state["ex_mode"] == "misclassified" else int(st.session_state["ex_example"] or 0)
@@ -112,7 +113,7 @@ if what == "image":
                    help="Saliency: |gradient|. Integrated Gradients: gradients summed along a path from a baseline. "
                         "SmoothGrad: saliency averaged over noisy copies. Occlusion: cover a patch, see the score "
                         "drop. Grad-CAM: where a conv layer's maps matter for the class.")
-    d1, d2, d3, d4, d5 = st.columns(5)
+    d1, d2, d3, d4, d5 = st.columns([1, 1, 1, 1, 1.5])
     d1.selectbox("Baseline", list(BASELINES), key="ex_baseline", format_func=BASELINES.get,
                  help="What 'no information' looks like: IG walks from it to the image; Occlusion and the "
                       "deletion curves paint it over pixels.")
@@ -147,22 +148,22 @@ if what == "image":
     by = {a.method: a for a in e.maps}
     m = st.columns(4)
     if "ig" in by:
-        m[0].metric("Integrated Gradients: completeness gap", f"{by['ig'].completeness_gap:.2%}",
+        m[0].metric("IG completeness gap", f"{by['ig'].completeness_gap:.2%}",
                     help="IG's attributions should add up to f(image) - f(baseline), the change in the class score. "
                          f"Here that change is {e.f_x - e.f_baseline:.3f}; the gap is how far the sum misses, as a "
                          "share of it. More steps make it smaller.")
     if e.object_share is not None:
-        m[1].metric("The object's share of the image", f"{e.object_share:.0%}",
+        m[1].metric("Object's share of the image", f"{e.object_share:.0%}",
                     help="A map that looks at random would put about this share of its mass on the object.")
         for col, meth in zip(m[2:], [k for k in ("ig", "occlusion") if k in by]):
-            col.metric(f"{METHODS[meth]}: mass on the object", f"{by[meth].inside_share:.0%}",
+            col.metric(f"{'IG' if meth == 'ig' else METHODS[meth]}: mass on the object", f"{by[meth].inside_share:.0%}",
                        f"{by[meth].inside_share / e.object_share:.1f}x its area", delta_color="off",
                        help="Share of the map's absolute values on the object's pixels, against its share of "
                             "the image.")
     a, b = st.columns(2)
     a.plotly_chart(vx.curves_figure(e, "deletion"), key="ex_deletion")
-    a.caption("Remove the pixels a map ranks highest first: if the map is right, the probability falls fast "
-              "(small area under the curve).")
+    a.caption("Remove the pixels a map ranks highest first (paint the baseline over them): if the map is right, "
+              "the probability falls fast, leaving a small area under the curve.")
     b.plotly_chart(vx.curves_figure(e, "insertion"), key="ex_insertion")
     b.caption("Start from the baseline and put the top-ranked pixels back first: a good map brings the answer "
               "back quickly (large area).")
@@ -174,7 +175,7 @@ elif what == "table":
     e = ux.explanation(t, what, index, ux.config(("ig",), target, sanity=False))
     st.markdown(f"Test row **{e.index}**: really **{names[e.true]}**, the network says **{names[e.pred]}**. "
                 f"Explaining **{e.target_name}**.")
-    st.metric("Integrated Gradients: completeness gap", f"{e.completeness_gap:.2%}",
+    st.metric("IG completeness gap", f"{e.completeness_gap:.2%}",
               help="The bars add up to the change of the class score from the all-zeros row (the training "
                    f"average, for standardised features) to this row: {e.f_x - e.f_baseline:.3f}.")
     st.plotly_chart(vx.features_figure(e), key="ex_features")

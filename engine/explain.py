@@ -294,7 +294,7 @@ def gradient_field(run, target: int | None = None, grid: int = FIELD_GRID) -> Gr
     shape = (grid, grid)
     return GradientField(axis, score(pts).reshape(shape).astype(np.float32), gx.reshape(shape).astype(np.float32),
                          gy.reshape(shape).astype(np.float32), d.class_names[target], float(d.extent),
-                         d.points_test.astype(np.float32), d.y_test.astype(np.int64))
+                         d.points_test.astype(np.float32), d.y_test.astype(np.int64), tuple(d.class_names))
 
 
 # ---------------------------------------------------------------- the CLI's summary

@@ -191,3 +191,4 @@ class GradientField:
     extent: float
     points: np.ndarray                  # (N, 2) float32 raw test points
     labels: np.ndarray                  # (N,) int test classes
+    class_names: tuple[str, ...] = ()

@@ -191,4 +191,4 @@ def test_every_figure_is_valid_plotly_with_titles_and_axis_labels(shapes_maps):
     assert len(d["data"][0]["y"]) == 15
     run = _trained("tf_playground", 20)
     d = validated(vx.field_figure(gradient_field(run, grid=7)))
-    assert d["data"][0]["type"] == "heatmap" and d["data"][1]["name"] == "gradient (uphill)"
+    assert d["data"][0]["type"] == "heatmap" and d["data"][-1]["name"] == "gradient (uphill)"

@@ -41,12 +41,13 @@ def map_note(a, object_share: float | None) -> str:
     return " · ".join(notes)
 
 
-def maps_figure(e: ImageExplanation, height: int = 330) -> go.Figure:
+def maps_figure(e: ImageExplanation, height: int = 280) -> go.Figure:
     """The image, then each method's map over it, side by side on one colour scale."""
     n = len(e.maps) + 1
     name = e.class_names[e.target]
     titles = [f"the image ({e.class_names[e.true]})"] + [
-        f"<span style='color:{method_color(i)}'>{a.label}</span><br><sup>{map_note(a, e.object_share)}</sup>"
+        f"<b style='color:{method_color(i)}'>{a.label}</b><br>"
+        f"<span style='font-size:11px;color:#444'>{map_note(a, e.object_share) or ' '}</span>"
         for i, a in enumerate(e.maps)]
     fig = make_subplots(rows=1, cols=n, horizontal_spacing=0.012, subplot_titles=titles)
     img = np.asarray(e.image)
@@ -69,10 +70,10 @@ def maps_figure(e: ImageExplanation, height: int = 330) -> go.Figure:
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, scaleanchor="x")
     for k in range(2, n + 1):
         fig.update_yaxes(scaleanchor=f"x{k}", row=1, col=k)
-    fig.update_annotations(font_size=12)
+    fig.update_annotations(font_size=13)
     fig.update_layout(title={"text": f"Which pixels made the network say <b>{name}</b> "
                                      f"({e.probs[e.target]:.0%}), test example {e.index}", "x": 0},
-                      height=height, margin={"l": 10, "r": 10, "t": 90, "b": 10}, showlegend=False)
+                      height=height, margin={"l": 10, "r": 10, "t": 80, "b": 10}, showlegend=False)
     return fig
 
 
@@ -86,13 +87,17 @@ def sanity_figure(e: ImageExplanation, height: int = 340) -> go.Figure:
         data.append({"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": a.label,
                      "line": {"color": method_color(i)},
                      "hovertemplate": f"{a.label}: %{{y:.2f}}<extra></extra>"})
-    return figure(data, layout("Sanity check: does the map change when the weights are made random?",
-                               "layers re-initialised, one more each step from the output down",
-                               "rank correlation with the trained map", height,
-                               yaxis={"range": [-0.3, 1.05]}, hovermode="x unified"))
+    low = min([-0.3, *(float(v) for c in s.correlation.values() for v in c if v == v)])
+    lay = layout("Sanity check: does each map change when the weights are made random?",
+                 "layers re-initialised, one more each step from the output down",
+                 "rank correlation with the trained map", height,
+                 yaxis={"range": [low - 0.05, 1.05]}, hovermode="x unified")
+    lay["legend"] = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"}
+    lay["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
+    return figure(data, lay)
 
 
-def curves_figure(e: ImageExplanation, which: str, height: int = 340) -> go.Figure:
+def curves_figure(e: ImageExplanation, which: str, height: int = 420) -> go.Figure:
     """Deletion (most important pixels removed first) or insertion (added first) curves."""
     name = e.class_names[e.target]
     data = []
@@ -102,13 +107,12 @@ def curves_figure(e: ImageExplanation, which: str, height: int = 340) -> go.Figu
                      "y": c.prob.round(4).tolist(), "name": f"{a.label} (area {c.auc:.2f})",
                      "line": {"color": method_color(i)},
                      "hovertemplate": f"{a.label}: %{{y:.0%}}<extra></extra>"})
-    title, x = (("Deletion: the most important pixels removed first (lower is better)",
+    title, x = (("Deletion curve (a low area is better)",
                  "pixels replaced by the baseline, most important first (%)") if which == "deletion" else
-                ("Insertion: the most important pixels put back first (higher is better)",
+                ("Insertion curve (a high area is better)",
                  "pixels put back onto the baseline, most important first (%)"))
     lay = layout(title, x, f"probability of {name}", height, yaxis={"range": [0, 1.02], "tickformat": ".0%"})
-    lay["legend"] = {"orientation": "v", "x": 1, "xanchor": "right", "y": 1, "yanchor": "top",
-                     "bgcolor": "rgba(255,255,255,0.7)"}
+    lay["legend"] = {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.25, "yanchor": "top"}
     return figure(data, lay)
 
 
@@ -143,20 +147,21 @@ def field_figure(f: GradientField, height: int = 460) -> go.Figure:
         xs += [x0, x1, None, x1 - head * np.cos(ang - 0.5), x1, x1 - head * np.cos(ang + 0.5), None]
         ys += [y0, y1, None, y1 - head * np.sin(ang - 0.5), y1, y1 - head * np.sin(ang + 0.5), None]
     data = [{"type": "heatmap", "x": axis, "y": axis, "z": f.score.round(4).tolist(), "colorscale": DIVERGING,
-             "zmin": -lim, "zmax": lim, "opacity": 0.8,
+             "zmin": -lim, "zmax": lim, "opacity": 0.8, "zsmooth": "best",
              "colorbar": {"title": {"text": f"score of<br>{f.target_name}"}, "thickness": 12},
-             "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}: score %{z:.2f}<extra></extra>"},
-            {"type": "scatter", "mode": "lines", "x": [None if a is None else round(float(a), 4) for a in xs],
-             "y": [None if a is None else round(float(a), 4) for a in ys], "line": {"color": "#333333", "width": 1},
-             "name": "gradient (uphill)", "hoverinfo": "skip"}]
+             "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}: score %{z:.2f}<extra></extra>"}]
     classes = np.unique(f.labels)
     for c in classes:
         pts = f.points[f.labels == c][:300]
         data.append({"type": "scatter", "mode": "markers", "x": pts[:, 0].round(3).tolist(),
-                     "y": pts[:, 1].round(3).tolist(), "name": f"test points of class {int(c)}",
-                     "marker": {"size": 5, "color": CLASS_COLORS[int(c) % len(CLASS_COLORS)],
-                                "line": {"color": "white", "width": 0.5}},
+                     "y": pts[:, 1].round(3).tolist(),
+                     "name": f"test points: {f.class_names[int(c)] if int(c) < len(f.class_names) else int(c)}",
+                     "marker": {"size": 6, "color": CLASS_COLORS[int(c) % len(CLASS_COLORS)],
+                                "line": {"color": "#222222", "width": 0.8}},
                      "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<extra></extra>"})
+    rounded = lambda v: [None if a is None else round(float(a), 4) for a in v]
+    data.append({"type": "scatter", "mode": "lines", "x": rounded(xs), "y": rounded(ys), "hoverinfo": "skip",
+                 "line": {"color": "#222222", "width": 1.5}, "name": "gradient (uphill)"})   # on top of the points
     return figure(data, layout(f"Which way the score of {f.target_name} rises fastest (its gradient)",
                                "x1", "x2", height, hovermode="closest",
                                xaxis={"range": [-f.extent, f.extent], "constrain": "domain"},
