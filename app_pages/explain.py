@@ -98,6 +98,8 @@ if what != "plane":
         builder.number_box("Test example number", 0, max(n_test - 1, 0), "ex_example",
                            st.session_state["ex_example"], step=1, disabled=st.session_state["ex_mode"] != "pick",
                            help=f"Any of the {n_test:,} test examples (0 to {n_test - 1:,}).")
+if st.session_state["ex_target"] not in range(len(names)):     # a class of another run's data
+    st.session_state["ex_target"] = ux.PREDICTED
 default = "the predicted class" if what != "plane" else f"class {names[-1]}"
 c3.selectbox("Class to explain", [ux.PREDICTED, *range(len(names))], key="ex_target",
              format_func=lambda c: default if c == ux.PREDICTED else f"class {names[c]}",
@@ -109,6 +111,8 @@ if what == "image":
     offered = methods_for(run)
     if st.session_state["ex_methods"] is None:
         st.session_state["ex_methods"] = list(offered)
+    st.session_state["ex_methods"] = [m for m in st.session_state["ex_methods"] if m in offered]   # no Grad-CAM
+                                                                                                 # without conv
     st.multiselect("Methods", list(offered), key="ex_methods", format_func=METHODS.get,
                    help="Saliency: |gradient|. Integrated Gradients: gradients summed along a path from a baseline. "
                         "SmoothGrad: saliency averaged over noisy copies. Occlusion: cover a patch, see the score "

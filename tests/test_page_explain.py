@@ -77,9 +77,16 @@ def test_no_run_trains_shapes_here_and_shows_every_map_check_and_curve():
     at.radio(key="ex_mode").set_value("misclassified").run()       # the latest one it gets wrong
     assert not at.exception
     assert any("really" in m.value and "says" in m.value for m in at.markdown)
-    at.multiselect(key="ex_methods").set_value(["ig"]).run()
+    at.multiselect(key="ex_methods").set_value(["ig", "gradcam"]).run()
     at.toggle(key="ex_sanity").set_value(False).run()
+    at.selectbox(key="ex_target").set_value(3).run()                # explain "line" instead
     assert not at.exception and len(at.get("plotly_chart")) == 3   # maps, deletion, insertion
+    assert "Explaining **line**" in " ".join(m.value for m in at.markdown)
+
+    _train_here(at, "mlp_digits")                                   # no conv layer: no Grad-CAM, 10 classes
+    assert at.multiselect(key="ex_methods").value == ["ig"] and at.session_state["ex_target"] == 3
+    assert at.multiselect(key="ex_methods").options == ["Saliency", "Integrated Gradients", "SmoothGrad", "Occlusion"]
+    assert len(at.get("plotly_chart")) == 3
 
 
 def test_a_table_gets_feature_bars_and_the_plane_a_gradient_field():
