@@ -4,6 +4,7 @@
     python -m engine check SPEC.json | --preset NAME
     python -m engine run SPEC.json | --preset NAME [--epochs N | --steps N] [--json]
     python -m engine export SPEC.json | --preset NAME [--format F] [--run ID] [-o FILE]
+    python -m engine explain SPEC.json | --preset NAME [--steps N] [--examples K] [--json]
     python -m engine bench [--json] [--quick] [--browser]
     python -m engine runs list [--json] [--page P] | show ID [--json] | export ID... [-o F] | delete ID...
 
@@ -170,6 +171,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Train the spec headless (not saved), then explain its first test examples (engine.explain)."""
+    from .explain import ExplainConfig, summary
+    from .tasks import build_run
+    from .trainer import validate
+    spec = _spec(args)
+    if args.steps:
+        spec = replace(spec, steps=args.steps)
+    if problems := validate(spec):
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return 1
+    run = build_run(spec)
+    for i in range(run.total_steps):
+        run.step()
+        if not args.json and (i + 1) % 50 == 0:
+            sys.stderr.write(f"\rtraining: step {i + 1:,} of {run.total_steps:,} ")
+    ev = run.evaluate(full=True)
+    try:
+        out = summary(run, args.examples, ExplainConfig(baseline=args.baseline, ig_steps=args.ig_steps))
+    except ValueError as e:
+        raise SpecError([str(e)]) from None
+    out = {"preset": args.preset or "", "steps": run.step_count, "test_acc": ev.get("test_acc")} | out
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"\ntrained {run.step_count:,} steps, test accuracy {ev.get('test_acc', float('nan')):.3f}")
+    for method, nums in out.get("mean", {}).items():
+        print(f"{method:12s} " + "  ".join(f"{k}={v:.4g}" for k, v in nums.items()))
+    if "object_share" in out:
+        print(f"the object covers {out['object_share']:.1%} of the image (mean over {args.examples} examples)")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from .store import RunStore
     store = RunStore()
@@ -224,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("presets", help="list the bundled presets").set_defaults(fn=cmd_presets)
     for name, fn, help in (("check", cmd_check, "print the layer table or the problems"),
                            ("run", cmd_run, "train a spec headless"),
-                           ("export", cmd_export, "print a standalone PyTorch script")):
+                           ("export", cmd_export, "print a standalone PyTorch script"),
+                           ("explain", cmd_explain, "train a spec headless, then explain its predictions")):
         p = sub.add_parser(name, help=help)
         p.add_argument("spec", nargs="?", help="RunSpec JSON file")
         p.add_argument("--preset", help="a bundled preset name instead of a file")
@@ -240,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
                            help="script: a standalone PyTorch training script (default); the others: "
                                 "the model, checked against PyTorch on held-out inputs")
             p.add_argument("--run", help="export the weights of this saved run (see runs list)")
+        if name == "explain":
+            p.add_argument("--steps", type=int, help="train this many steps instead of the spec's")
+            p.add_argument("--examples", type=int, default=4, help="explain this many test examples (default 4)")
+            p.add_argument("--baseline", default="zeros", choices=["zeros", "blurred", "mean"],
+                           help="Integrated Gradients' reference image (also what Occlusion puts in)")
+            p.add_argument("--ig-steps", type=int, default=64, help="Integrated Gradients' steps (default 64)")
+            p.add_argument("--json", action="store_true", help="print one JSON object")
     b = sub.add_parser("bench", help="samples/s of the engine vs a bare PyTorch loop")
     b.add_argument("--json", action="store_true", help="print the results as JSON")
     b.add_argument("--quick", action="store_true", help="fewer, shorter cases (a smoke test)")

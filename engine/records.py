@@ -205,3 +205,85 @@ class GanImages:
     samples: np.ndarray                 # (K, H, W) float32 in [0, 1], from the run's fixed noise
     labels: tuple[str, ...]             # per sample: what a digit classifier sees ("7 · 93%"), or ()
     walk: np.ndarray                    # (S, H, W) float32 in [0, 1], noise a to noise b in S even steps
+
+
+# ---------------------------------------------------------------- the Explain page (engine/explain.py)
+@dataclass(frozen=True)
+class Curve:
+    """A deletion or insertion curve: the target's probability as the most important pixels
+    (by one map) are replaced by the baseline (deletion) or put back onto it (insertion)."""
+    fraction: np.ndarray                # (K,) float32 share of the pixels removed / added, 0 to 1
+    prob: np.ndarray                    # (K,) float32 mean probability of the target class
+    acc: np.ndarray                     # (K,) float32 share of the examples still predicted as the target
+    auc: float                          # area under prob (0-1): low is good for deletion, high for insertion
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """One method's map for one image, with the checks that apply to it."""
+    method: str                         # saliency | ig | smoothgrad | occlusion | gradcam
+    label: str                          # "Integrated Gradients"
+    attr: np.ndarray                    # (C, H, W) float32, the input's shape (Grad-CAM: its map / C per channel)
+    heat: np.ndarray                    # (H, W) float32 attr summed over channels: what is drawn and ranked
+    signed: bool                        # the map has negative values (evidence against the class)
+    completeness_gap: float | None      # IG: |sum(attr) - (f(x) - f(b))| / |f(x) - f(b)|; None elsewhere
+    inside_share: float | None          # shapes: share of sum(|heat|) on the object's pixels; None elsewhere
+    deletion: Curve
+    insertion: Curve
+
+
+@dataclass(frozen=True)
+class Sanity:
+    """The model-randomisation check: layers re-initialised one more at a time from the output
+    down, and each method's map compared with the trained model's (Spearman rank correlation of |heat|)."""
+    layers: tuple[str, ...]             # "up to layer 8: Linear 4", ... in the order they were randomised
+    correlation: dict[str, np.ndarray]  # method -> (L,) float32 in [-1, 1]; NaN where a map became constant
+
+
+@dataclass(frozen=True)
+class ImageExplanation:
+    """What a classifier saw in one test image, by several attribution methods."""
+    index: int                          # test example
+    image: np.ndarray                   # (H, W) or (H, W, 3) float32 in [0, 1], for drawing
+    true: int
+    pred: int
+    target: int                         # the class explained
+    probs: np.ndarray                   # (classes,) float32
+    class_names: tuple[str, ...]
+    baseline: str                       # zeros | blurred | mean
+    f_x: float                          # the target's score (logit) at the image ...
+    f_baseline: float                   # ... and at the baseline
+    maps: tuple[Attribution, ...]
+    mask: np.ndarray | None             # (H, W) bool the object's pixels (shapes), else None
+    object_share: float | None          # mask's share of the image
+    sanity: Sanity | None
+
+
+@dataclass(frozen=True)
+class FeatureExplanation:
+    """Integrated Gradients per input feature for one example of a table."""
+    index: int
+    feature_names: tuple[str, ...]
+    values: np.ndarray                  # (F,) float32 the example's (preprocessed) inputs
+    attr: np.ndarray                    # (F,) float32 each feature's share of f(x) - f(baseline)
+    true: int | float
+    pred: int | float
+    target: int
+    target_name: str
+    f_x: float
+    f_baseline: float
+    completeness_gap: float
+
+
+@dataclass(frozen=True)
+class GradientField:
+    """The gradient of one class score over the plane of 2-D data (d score / d x1, d score / d x2)."""
+    axis: np.ndarray                    # (G,) float32 grid values, the same on both axes
+    score: np.ndarray                   # (G, G) float32 the score, row = x2, column = x1
+    gx: np.ndarray                      # (G, G) float32 d score / d x1
+    gy: np.ndarray                      # (G, G) float32 d score / d x2
+    target_name: str
+    extent: float
+    points: np.ndarray                  # (N, 2) float32 raw test points
+    labels: np.ndarray                  # (N,) int test classes
+    class_names: tuple[str, ...] = ()

@@ -11,7 +11,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
-from . import Dataset, DatasetInfo, finish, register
+from . import Dataset, DatasetInfo, finish, register, split
 
 SHAPE_CLASSES = ["circle", "square", "triangle", "line"]
 
@@ -51,12 +51,13 @@ def _load_digits(spec: DataSpec, seed: int) -> Dataset:
     return finish(spec, DIGITS, x, y, seed, [str(d) for d in range(10)])
 
 
-def make_shapes(n: int, size: int = 28, noise: float = 0.1, seed: int = 0):
+def make_shapes(n: int, size: int = 28, noise: float = 0.1, seed: int = 0, masks: bool = False):
     """n images (n, 1, size, size) in [0, 1] of a circle, square, triangle or line at a random
-    position and size, with Gaussian pixel noise; labels index SHAPE_CLASSES."""
+    position and size, with Gaussian pixel noise; labels index SHAPE_CLASSES. With `masks`, also
+    (n, size, size) bool: the object's pixels (before the noise)."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
-    out = np.zeros((n, 1, size, size), np.float32)
+    out = np.zeros((n, 1, size, size), np.float32)                # (N, 1, H, W)
     labels = rng.integers(0, len(SHAPE_CLASSES), n)
     for i, label in enumerate(labels):
         r = rng.uniform(size * 0.15, size * 0.3)
@@ -74,13 +75,23 @@ def make_shapes(n: int, size: int = 28, noise: float = 0.1, seed: int = 0):
             dist = np.abs(dx * np.sin(a) - dy * np.cos(a))
             mask = (dist < 1.0) & (np.hypot(dx, dy) < r * 1.3)
         out[i, 0] = mask
+    objects = out[:, 0] > 0                                          # (N, H, W) before the noise
     out += rng.normal(0, noise, out.shape).astype(np.float32)
+    if masks:
+        return np.clip(out, 0, 1), labels.astype(np.int64), objects
     return np.clip(out, 0, 1), labels.astype(np.int64)
 
 
 def _load_shapes(spec: DataSpec, seed: int) -> Dataset:
     x, y = make_shapes(spec.n_samples, 28, spec.noise, seed)
     return finish(spec, SHAPES, x, y, seed, SHAPE_CLASSES)
+
+
+def shape_masks(spec: DataSpec, seed: int) -> np.ndarray:
+    """(N_test, 28, 28) bool: where the object is in each test image of the shapes dataset, in the
+    order of its Dataset.x_test (the same images made again and split the same way)."""
+    _, y, objects = make_shapes(spec.n_samples, 28, spec.noise, seed, masks=True)
+    return split(objects, y, spec.test_fraction, seed)[2]
 
 
 MNIST = register(DatasetInfo(
