@@ -6,14 +6,18 @@ engine/gan_views.py, the figures in viz/gan.py.
 """
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
+from engine.export import export_script
 from engine.optim import OPTIMIZERS
 from engine.records import GanImages, GanPlane, ViewError
 from engine.spec import NOISE
 from engine.tasks.gan import DISCRIMINATOR, GAN_LOSSES, GENERATOR, diagnosis, gan_loss
 from ui import builder
 from ui import gan as gn
+from ui.canvas import digit_canvas
 from ui.live import follow
 from ui.state import init_defaults
 from viz import gan as vz
@@ -83,6 +87,8 @@ def game_settings() -> None:
                  on_change=gn.on_target, args=(k,), **builder.seed(k, s.data.name, st.selectbox, gn.TARGETS),
                  help="2-D point clouds (GAN Lab's) or real digits. The generator never sees them: it only hears "
                       "from the discriminator how real its samples look.")
+    if s.data.name == gn.OWN:
+        own_points()
     loss = gan_loss(s)
     field(st.selectbox, "Loss: the game's rules", ("loss",), s.loss, ["auto", *GAN_LOSSES],
           format_func=lambda n: "auto (non-saturating)" if n == "auto" else GAN_LOSSES[n].label, help=loss.help)
@@ -106,6 +112,17 @@ def game_settings() -> None:
         if s.loss == "wgan_gp":
             field(st.number_input, "Penalty weight", ("gan", "gp_weight"), s.gan.gp_weight, min_value=0.0,
                   max_value=100.0, help="Weight of the gradient penalty (10 in the paper).")
+
+
+def own_points() -> None:
+    """Draw the density, or upload a CSV of points (the first two number columns are x and y)."""
+    st.caption("Draw the shape the generator should learn: where the ink is, there the real points are. "
+               "Each stroke updates the target.")
+    changed = gn.take_drawing(digit_canvas("gan_canvas"))
+    up = st.file_uploader("…or upload points (CSV: the first two number columns are x and y)", type=["csv"],
+                          key="gan_points_file", max_upload_size=5)
+    if changed or (up is not None and gn.take_upload(up.file_id, up.getvalue())):
+        st.rerun()                                        # the run above was drawn for the spec before
 
 
 def network_editor(role: str) -> None:
@@ -210,6 +227,11 @@ with left:
         network_editor(GENERATOR)
     with disc_tab:
         network_editor(DISCRIMINATOR)
+    st.download_button("Download as a PyTorch script", functools.partial(export_script, spec), file_name="gan.py",
+                       mime="text/x-python", key="gan_script", disabled=bool(problems), on_click="ignore",
+                       icon=":material/download:",
+                       help="A standalone script with this data, both networks, their optimizers, the loss and the "
+                            "training loop: same seed, same numbers. It saves the generator's weights.")
 with right:
     running = shown == "running"
     b = st.columns([1.2, 1, 1, 1, 1], vertical_alignment="center", gap="small")
@@ -230,8 +252,8 @@ with right:
         st.warning(f"Note: {trainer.history_error}.")
     live(FAST_S, numbers)
     if gn.is_plane(data):
-        st.pills("Show", vz.LAYERS, selection_mode="multi", key="gan_show",
-                 help="The parts of the picture: hide some to see the others.")
+        st.pills("Show", vz.LAYERS, selection_mode="multi", key="gan_show", default=st.session_state["gan_show"],
+                 help="The parts of the picture: hide some to see the others.")   # default: drawn late, it keeps them
     live(SLOW_S, picture)
     if gn.is_plane(data):
         st.caption("Green: real samples. Purple: generated ones, from the same fixed noise at every step. The "

@@ -4,6 +4,7 @@ reads as digits, the refusals, the views, the exported script and the CLI."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -214,3 +215,53 @@ def test_the_cli_runs_a_gan_preset_headless_and_ends_with_its_modes_and_distance
     final = json.loads(out.stdout.strip().splitlines()[-1])
     assert final["final"] and final["state"] == "done" and final["step"] == 300
     assert final["modes_total"] == 8 and 0 <= final["modes_covered"] <= 8 and final["distance"] > 0
+
+
+# ---------------------------------------------------------------- the user's own points
+def _own(path) -> DataSpec:
+    return DataSpec("points_file", n_samples=400, test_fraction=0.5, path=str(path))
+
+
+def test_a_drawing_becomes_points_where_its_ink_is_and_a_csv_its_first_two_number_columns(tmp_path):
+    from PIL import Image
+    from engine.data import make_dataset
+    from engine.data.folder import save_upload
+    ink = np.zeros((280, 280), np.uint8)
+    ink[20:60, 200:260] = 255                                    # one blob, top right
+    buf = tmp_path / "d.png"
+    Image.fromarray(ink).save(buf)
+    d = make_dataset(_own(save_upload(buf.read_bytes(), ".png")), 0)
+    pts = np.concatenate([d.x_train, d.x_test])
+    assert pts.shape == (400, 2) and d.task == "generative"
+    assert np.abs(pts).max() == pytest.approx(2.5, abs=1e-5)     # scaled to fit [-2.5, 2.5]
+    # the blob is 60 wide and 40 high, top right: scaled, its box is 5 wide and about 2/3 as high
+    # (read on a 70 x 70 grid, its blurred edge adds about a cell: measured 3.70 high)
+    assert np.ptp(pts[:, 0]) == pytest.approx(5.0, abs=0.01) and 0.6 < np.ptp(pts[:, 1]) / 5 < 0.8
+    csv = "x,y,label\n" + "\n".join(f"{i},{2 * i},a" for i in range(50))
+    d = make_dataset(_own(save_upload(csv.encode(), ".csv")), 0)
+    pts = np.concatenate([d.x_train, d.x_test])
+    assert len(pts) == 50 and np.abs(pts).max() == pytest.approx(2.5)
+    assert np.corrcoef(pts[:, 0], pts[:, 1])[0, 1] == pytest.approx(1.0)
+    run = build_run(load_preset("ring8_gan").with_(data=_own(save_upload(csv.encode(), ".csv")), steps=3, device="cpu"))
+    run.step()
+    assert "modes_total" not in run.evaluate()                   # no modes to count on one's own points
+
+
+@pytest.mark.parametrize("content, suffix, says", [
+    (b"", ".png", "could not be read as a PNG image"),
+    (np.zeros((10, 10), np.uint8), ".png", "the drawing is empty"),
+    (b"x,y\n1,2\n3,4\n", ".csv", "only 2 rows with two finite numbers"),
+    (b"name,colour\na,b\nc,d\n", ".csv", "needs two columns of numbers (x and y); found 0"),
+    (b"x,y\n1,2\n", ".txt", "give a CSV file of points"),
+])
+def test_bad_point_files_are_refused_with_a_sentence(tmp_path, content, suffix, says):
+    from PIL import Image
+    from engine.data import DataError, make_dataset
+    from engine.data.folder import save_upload
+    if isinstance(content, np.ndarray):
+        Image.fromarray(content).save(tmp_path / "e.png")
+        content = (tmp_path / "e.png").read_bytes()
+    with pytest.raises(DataError, match=re.escape(says)):
+        make_dataset(_own(save_upload(content, suffix)), 0)
+    assert problems(load_preset("ring8_gan").with_(data=_own(""))) == [
+        "data: draw the points the generator should learn, or upload a CSV of them"]

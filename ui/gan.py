@@ -9,6 +9,7 @@ that crossed the change names an old key and is ignored).
 """
 from __future__ import annotations
 
+import base64
 import functools
 from dataclasses import replace
 from typing import Any, Callable
@@ -17,6 +18,9 @@ import streamlit as st
 
 from engine.build import LayerInfo, infer_shapes
 from engine.data import DATASETS, Dataset, DataError
+from engine.data.folder import save_upload
+from engine.data.targets import MAX_POINTS_BYTES
+from engine.digits import DigitError, read_drawing
 from engine.gan_views import gan_views
 from engine.presets import load_preset, preset_names
 from engine.run import load_dataset
@@ -29,7 +33,8 @@ from ui.session import workers
 
 SLOT = PAGE = "gan"
 DEFAULT_PRESET = "ring8_gan"
-TARGETS = ("ring8", "grid25", "moons_target", "line", "spiral_target", "digits", "mnist")
+TARGETS = ("ring8", "grid25", "moons_target", "line", "spiral_target", "points_file", "digits", "mnist")
+OWN = "points_file"                  # the target of points the user draws or uploads
 IMAGE_SAMPLES = {"digits": 1797, "mnist": 5000}     # examples an image target loads (all it has)
 ROLES = {GENERATOR: "Generator", DISCRIMINATOR: "Discriminator"}
 
@@ -39,6 +44,8 @@ GAN_DEFAULTS: dict[str, Any] = {
     "gan_preset": DEFAULT_PRESET,
     "gan_show": lambda: ["discriminator", "real", "generated", "arrows"],
     "gan_walk": 4,                   # the walk's frame shown large
+    "gan_drawn": "",                 # the drawing last turned into the target's points
+    "gan_upload_id": "",             # ... and the upload
     "gan_error": "",
 }
 
@@ -79,11 +86,12 @@ def with_target(s: RunSpec, name: str) -> RunSpec:
     default networks for it, the images scaled to [-1, 1] (the generator ends in tanh)."""
     image = name in IMAGE_SAMPLES
     data = replace(s.data, name=name, n_samples=IMAGE_SAMPLES.get(name, 2000), test_fraction=0.2 if image else 0.5,
-                   preprocessing="symmetric" if image else "auto")
+                   preprocessing="symmetric" if image else "auto", path=s.data.path if name == OWN else "")
     new = s.with_(data=data)
-    old_data, new_data = dataset(s), load_dataset(data, s.seed)
-    if old_data is None or old_data.input_shape != new_data.input_shape:
-        nets = default_networks(new_data, DATASETS[name].group)
+    old_shape = (2,) if DATASETS[s.data.name].group == "distributions" else getattr(dataset(s), "input_shape", None)
+    new_shape = (2,) if DATASETS[name].group == "distributions" else load_dataset(data, s.seed).input_shape
+    if old_shape != new_shape:
+        nets = default_networks(load_dataset(data, s.seed), DATASETS[name].group)
         new = new.with_(networks={r: replace(n, layers=nets[r]) for r, n in s.networks.items()})
         if image and s.gan.latent_dim < 8:
             new = new.with_(gan=replace(s.gan, latent_dim=16))
@@ -212,6 +220,40 @@ def on_add_layer(role: str, button_key: str) -> None:
 
 def _with_layers(s: RunSpec, role: str, layers: tuple) -> RunSpec:
     return s.with_(networks={**s.networks, role: replace(s.networks[role], layers=tuple(layers))})
+
+
+def use_points(raw: bytes, suffix: str) -> bool:
+    """A drawing (PNG) or an uploaded CSV of points becomes the target: saved in the uploads
+    folder under its hash, the spec's data path pointing at it. True: the page must be drawn
+    again from the new spec (it was read before the widget that brought the file)."""
+    path = save_upload(raw, suffix)
+    s = spec()
+    set_spec(s.with_(data=replace(s.data, name=OWN, path=str(path))))
+    return s != spec()
+
+
+def take_drawing(data_url: str) -> bool:
+    """The canvas's latest drawing as the target, once per drawing; a broken one is said."""
+    if not data_url or data_url == st.session_state["gan_drawn"]:
+        return False
+    st.session_state["gan_drawn"] = data_url
+    try:
+        read_drawing(data_url)                                   # a PNG of bounded size, or DigitError
+    except DigitError as e:
+        _report(f"The drawing was not used: {e}.")
+        return True
+    return use_points(base64.b64decode(data_url.partition(",")[2]), ".png")
+
+
+def take_upload(file_id: str, raw: bytes) -> bool:
+    """An uploaded CSV of points as the target, once per upload."""
+    if file_id == st.session_state["gan_upload_id"]:
+        return False
+    st.session_state["gan_upload_id"] = file_id
+    if len(raw) > MAX_POINTS_BYTES:
+        _report(f"The file is {len(raw) / 1e6:.1f} MB; the limit is {MAX_POINTS_BYTES / 1e6:.0f} MB.")
+        return True
+    return use_points(raw, ".csv")
 
 
 # ---------------------------------------------------------------- reading for the page

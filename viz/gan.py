@@ -105,7 +105,7 @@ def distance_figure(evals: dict, floor: float | None = None) -> go.Figure:
                      "name": "real vs real", "line": {"color": REAL, "width": 1.5, "dash": "dash"},
                      "hovertemplate": f"two real samples: {floor:.4f}<extra></extra>"})
     return figure(data, layout("Distance to the real data (MMD²)", "training step", "MMD² (log scale)",
-                               yaxis={"type": "log"}, margin=LIVE_MARGIN))
+                               yaxis={"type": "log", "dtick": 1}, margin=LIVE_MARGIN))
 
 
 def modes_figure(evals: dict, total: int) -> go.Figure:

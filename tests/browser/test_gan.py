@@ -2,6 +2,7 @@
 modes, pause, one discriminator-only step, and screenshots of the ring and of the digits GAN."""
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -86,3 +87,33 @@ def test_the_digits_gan_shows_a_grid_of_samples(page, app_url):
     assert any("Generated from fixed noise" in t for t in titles), titles
     assert any("From noise a" in t for t in titles), titles
     _shot_all(page, "gan_digits")
+
+
+def test_a_drawn_density_becomes_the_target_and_trains(page, app_url):
+    open_page(page, app_url, "gan")
+    page.wait_for_function("() => document.body.innerText.includes('GAN lab')")
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Target").first.click()
+    page.get_by_role("option", name=re.compile("Your own points")).click()
+    page.wait_for_selector("canvas[aria-label^='drawing area']", timeout=60_000)
+    page.wait_for_function("() => document.body.innerText.includes('draw the points the generator should learn')")
+    box = page.locator("canvas[aria-label^='drawing area']").bounding_box()
+    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] * 0.3
+    page.mouse.move(cx + r, cy)
+    page.mouse.down()
+    for i in range(1, 41):                                             # a circle
+        a = 2 * 3.14159 * i / 40
+        page.mouse.move(cx + r * math.cos(a), cy + r * math.sin(a))
+    page.mouse.up()
+    page.wait_for_function("() => { const b = document.querySelector('.st-key-gan_train button'); "
+                           "return b && !b.disabled; }", timeout=60_000)
+    assert "draw the points the generator should learn" not in page.inner_text("body")
+    train = page.locator(".st-key-gan_train button").first
+    train.click()
+    time.sleep(8)
+    train.click()
+    page.wait_for_function("() => document.body.innerText.includes('Run: paused')")
+    wait_idle(page)
+    assert_no_exception(page)
+    _shot_all(page, "gan_drawn")
+    plane = page.evaluate(PLANE)
+    assert plane is not None and plane[1] == 400, plane
