@@ -310,7 +310,7 @@ def train_student(run, layers: tuple[LayerSpec, ...], cfg: DistillConfig, seed: 
     """One student from seed `seed`: (model, test accuracy at each evaluation, the steps). With
     teacher logits it learns alpha * soft + (1 - alpha) * hard; without, the hard loss alone.
     The same seed gives the same initial weights and batches either way."""
-    n = cfg.train_examples or len(run.data.y_train)
+    n = min(cfg.train_examples or len(run.data.y_train), len(run.data.y_train))
     x, y = torch.as_tensor(run.data.x_train[:n]), torch.as_tensor(run.data.y_train[:n])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -342,7 +342,7 @@ def distill(run, cfg: DistillConfig = DistillConfig()) -> tuple[Distillation, li
     """Students with the teacher and alone over the seeds; the variants of the first seed's pair."""
     teacher = frozen_copy(run)
     layers = student_layers(run.spec.layers, cfg.shrink)
-    n = cfg.train_examples or len(run.data.y_train)
+    n = min(cfg.train_examples or len(run.data.y_train), len(run.data.y_train))
     with torch.no_grad():
         x = torch.as_tensor(run.data.x_train[:n])
         logits = torch.cat([teacher(x[i:i + 512]) for i in range(0, len(x), 512)])
