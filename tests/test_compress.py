@@ -163,3 +163,27 @@ def test_the_cli_prints_every_variant(capsys):
     assert set(out["pareto"]) <= set(names) and out["distillation"]["seeds"] == [0]
     assert out["sparsity_curve"]["sparsity"] == [0.0, 0.5, 0.7, 0.8, 0.9, 0.95]
     assert main(["compress", "--preset", "names_lstm_char_lm", "--steps", "1", "--json"]) == 2
+
+
+def test_the_figures_pass_plotly_validation_and_mark_the_front():
+    import plotly.graph_objects as go
+
+    from engine.records import Distillation, SparsityCurve, Variant
+    from viz import compress as vc
+    f32 = lambda v: np.asarray(v, np.float32)
+    curve = SparsityCurve(f32([0, 0.5, 0.9]), f32([0, 0.5, 0.9]), f32([0.9, 0.88, 0.5]), f32([0.9, 0.9, 0.8]),
+                          "layer", "channel", 20)
+    dist = Distillation("Linear 16, ReLU, Linear 10", 4810, 1210, 0.97, np.array([10, 20]), f32([[0.5, 0.8], [0.6, 0.85]]),
+                        f32([[0.5, 0.7], [0.55, 0.75]]), (0, 1), 4.0, 0.7, 100)
+    vs = [("run", Variant(n, k, a, b, b, 10, 10, 1.0, 256)) for n, k, a, b in
+          [("o", "original", 0.9, 1000), ("p", "pruned", 0.8, 400), ("q", "quantized", 0.9, 300), ("s", "student", 0.7, 500)]]
+    front = C.pareto_front([(v.accuracy, v.bytes) for _, v in vs])
+    assert front == [2]                                                  # int8: as accurate, smaller than all
+    for fig in (vc.sparsity_figure(curve, 0.9, 0.5), vc.distill_figure(dist), vc.pareto_figure(vs, front)):
+        d = fig.to_dict()
+        assert go.Figure(d).to_dict() == d
+        assert d["layout"]["title"]["text"] and d["layout"]["xaxis"]["title"]["text"]
+        assert d["layout"]["yaxis"]["title"]["text"] and all(t.get("name") or t.get("showlegend") is False
+                                                            for t in d["data"])
+    ring = vc.pareto_figure(vs, front).to_dict()["data"][-1]
+    assert ring["name"].startswith("Pareto front") and ring["x"] == [round(300 / 1024, 2)]
