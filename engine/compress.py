@@ -24,7 +24,6 @@ from torch import nn
 from torch.nn.utils import prune
 
 from .build import build_model, describe
-from .layers import LAYERS
 from .optim import make_optimizer, predict
 from .records import Distillation, SparsityCurve, Variant
 from .spec import LayerSpec
@@ -378,7 +377,7 @@ def kind(run) -> str | None:
     d = run.data
     if run.spec.task != "classification" or d.token_input or d.x_train.ndim not in (2, 4):
         return f"this page compresses classifiers of images, tables or 2-D points; this is a {run.spec.task} run"
-    if not any(LAYERS[l.kind] and l.kind in ("linear", "conv2d") for l in run.spec.layers):
+    if not any(l.kind in ("linear", "conv2d") for l in run.spec.layers):
         return "this network has no Linear or Conv2d layer to compress"
     return None
 
