@@ -27,6 +27,7 @@ PAGES = {
         st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
         st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:"),
         st.Page("app_pages/explain.py", title="Explain a prediction", icon=":material/manage_search:"),
+        st.Page("app_pages/compress.py", title="Compress a model", icon=":material/compress:"),
         st.Page("app_pages/sequences.py", title="Sequences & text", icon=":material/text_fields:"),
         st.Page("app_pages/gan.py", title="GAN lab", icon=":material/theater_comedy:"),
     ],

@@ -5,6 +5,7 @@
     python -m engine run SPEC.json | --preset NAME [--epochs N | --steps N] [--json]
     python -m engine export SPEC.json | --preset NAME [--format F] [--run ID] [-o FILE]
     python -m engine explain SPEC.json | --preset NAME [--steps N] [--examples K] [--json]
+    python -m engine compress SPEC.json | --preset NAME [--steps N] [--sparsity S] [--json]
     python -m engine bench [--json] [--quick] [--browser]
     python -m engine runs list [--json] [--page P] | show ID [--json] | export ID... [-o F] | delete ID...
 
@@ -205,6 +206,46 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compress(args: argparse.Namespace) -> int:
+    """Train the spec headless (not saved), then prune, quantize and distil it (engine.compress)."""
+    from .compress import DistillConfig, PruneConfig, summary
+    from .tasks import build_run
+    from .trainer import validate
+    spec = _spec(args)
+    if args.steps:
+        spec = replace(spec, steps=args.steps)
+    if problems := validate(spec):
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return 1
+    run = build_run(spec)
+    for _ in range(run.total_steps):
+        run.step()
+    prune_cfg = PruneConfig(args.sparsity, args.scope, args.structure, args.finetune_steps)
+    distill_cfg = None if args.no_distill else DistillConfig(
+        args.shrink, args.temperature, args.alpha, args.distill_steps, tuple(range(args.seeds)), args.labels)
+    try:
+        out = summary(run, prune_cfg, distill_cfg)
+    except ValueError as e:
+        raise SpecError([str(e)]) from None
+    out = {"preset": args.preset or "", "steps": run.step_count} | out
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"trained {run.step_count:,} steps; CPU latency per batch of {out['variants'][0]['batch']} "
+          f"on {out['threads']} thread(s); bytes: {out['size']}")
+    for v in out["variants"]:
+        print(f"{v['name'][:60]:60s} acc {v['accuracy']:.3f}  {v['bytes']:>9,} B  {v['nonzero']:>8,} non-zero  "
+              f"{v['latency_ms']:.2f} ms" + ("  *" if v["name"] in out["pareto"] else ""))
+    print("* on the Pareto front (no variant is both smaller and at least as accurate)")
+    if d := out.get("distillation"):
+        print(f"distillation ({d['student']}, {d['train_examples']} labels, {d['steps']} steps): with the teacher "
+              f"{d['with_teacher']}, alone {d['alone']}; gain {d['gain_mean']:+.3f} on average")
+    for what, note in out.get("notes", {}).items():
+        print(f"{what}: {note}")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from .store import RunStore
     store = RunStore()
@@ -260,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn, help in (("check", cmd_check, "print the layer table or the problems"),
                            ("run", cmd_run, "train a spec headless"),
                            ("export", cmd_export, "print a standalone PyTorch script"),
-                           ("explain", cmd_explain, "train a spec headless, then explain its predictions")):
+                           ("explain", cmd_explain, "train a spec headless, then explain its predictions"),
+                           ("compress", cmd_compress, "train a spec headless, then prune, quantize and distil it")):
         p = sub.add_parser(name, help=help)
         p.add_argument("spec", nargs="?", help="RunSpec JSON file")
         p.add_argument("--preset", help="a bundled preset name instead of a file")
@@ -282,6 +324,23 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--baseline", default="zeros", choices=["zeros", "blurred", "mean"],
                            help="Integrated Gradients' reference image (also what Occlusion puts in)")
             p.add_argument("--ig-steps", type=int, default=64, help="Integrated Gradients' steps (default 64)")
+            p.add_argument("--json", action="store_true", help="print one JSON object")
+        if name == "compress":
+            p.add_argument("--steps", type=int, help="train this many steps instead of the spec's")
+            p.add_argument("--sparsity", type=float, default=0.8, help="share of the weights pruned (default 0.8)")
+            p.add_argument("--scope", default="global", choices=["global", "layer"],
+                           help="one magnitude threshold for all layers, or the same share in each")
+            p.add_argument("--structure", default="unstructured", choices=["unstructured", "channel"],
+                           help="prune single weights, or whole output channels (L2 norm)")
+            p.add_argument("--finetune-steps", type=int, default=50, help="fine-tune steps after pruning (default 50)")
+            p.add_argument("--shrink", type=int, default=4, help="the student's hidden widths divided by this")
+            p.add_argument("--temperature", type=float, default=4.0, help="distillation temperature (default 4)")
+            p.add_argument("--alpha", type=float, default=0.7, help="weight of the soft loss (default 0.7)")
+            p.add_argument("--distill-steps", type=int, default=300, help="training steps of each student")
+            p.add_argument("--labels", type=int, default=100,
+                           help="labelled training examples the students see (0: all; default 100)")
+            p.add_argument("--seeds", type=int, default=3, help="student pairs, seeds 0..N-1 (default 3)")
+            p.add_argument("--no-distill", action="store_true", help="skip distillation")
             p.add_argument("--json", action="store_true", help="print one JSON object")
     b = sub.add_parser("bench", help="samples/s of the engine vs a bare PyTorch loop")
     b.add_argument("--json", action="store_true", help="print the results as JSON")

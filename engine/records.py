@@ -287,3 +287,53 @@ class GradientField:
     points: np.ndarray                  # (N, 2) float32 raw test points
     labels: np.ndarray                  # (N,) int test classes
     class_names: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- the Compress page (engine/compress.py)
+@dataclass(frozen=True)
+class Variant:
+    """One version of a trained model, measured the same way as every other."""
+    name: str                           # "pruned 80% (global, unstructured)"
+    kind: str                           # original | pruned | fine-tuned | quantized | student | distilled
+    accuracy: float                     # test accuracy, 0-1
+    bytes: int                          # the state_dict saved by torch.save, then zlib-compressed (level 9)
+    dense_bytes: int                    # ... the same file before compression
+    nonzero: int                        # parameters (weights and biases) that are not exactly zero
+    params: int                         # all parameters (a quantized weight counts as one each)
+    latency_ms: float                   # median CPU time of one forward pass over `batch` test examples
+    batch: int                          # examples per timed forward pass
+    note: str = ""                      # what else to know ("conv layers stay float32")
+
+
+@dataclass(frozen=True)
+class SparsityCurve:
+    """Test accuracy of the pruned model against the sparsity asked for (one scope and structure)."""
+    sparsity: np.ndarray                # (K,) float32 share of the prunable weights set to zero, asked for
+    measured: np.ndarray                # (K,) float32 share of them really zero afterwards
+    accuracy: np.ndarray                # (K,) float32 test accuracy right after pruning
+    finetuned: np.ndarray | None        # (K,) float32 ... after the short fine-tune (mask kept); None if 0 steps
+    scope: str                          # global | layer
+    structure: str                      # unstructured | channel
+    finetune_steps: int
+
+
+@dataclass(frozen=True)
+class Distillation:
+    """A small student trained with the teacher's soft targets, against the same student
+    (same initial weights, same batches) trained alone on the hard labels, over seeds."""
+    student: str                        # "Linear 16, ReLU, Linear 10"
+    teacher_params: int
+    student_params: int
+    teacher_accuracy: float
+    steps: np.ndarray                   # (K,) int steps at which the students were evaluated
+    with_teacher: np.ndarray            # (S, K) float32 test accuracy per seed
+    alone: np.ndarray                   # (S, K) float32 the same student without the teacher
+    seeds: tuple[int, ...]
+    temperature: float
+    alpha: float                        # the soft loss's weight; the hard loss gets 1 - alpha
+    train_examples: int                 # labelled training examples the students saw
+
+    @property
+    def gain(self) -> np.ndarray:
+        """(S,) final accuracy with the teacher minus alone, per seed."""
+        return self.with_teacher[:, -1] - self.alone[:, -1]

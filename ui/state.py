@@ -10,6 +10,7 @@ import streamlit as st
 from engine.presets import load_preset
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
+from ui.compress import COMPRESS_DEFAULTS
 from ui.gan import GAN_DEFAULTS
 from ui.explain import EXPLAIN_DEFAULTS
 from ui.runs import RUNS_DEFAULTS
@@ -63,6 +64,8 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     **GAN_DEFAULTS,
     # Explain a prediction (ui/explain.py): which run, which example, the methods' settings
     **EXPLAIN_DEFAULTS,
+    # Compress a model (ui/compress.py): which run, the pruning, quantization and distillation settings
+    **COMPRESS_DEFAULTS,
 }
 
 
