@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui.playground as pg
 from engine.compress import CONV_NOTE, QUANT_MODES, SCOPES, STRUCTURES, kind, pareto_front
 from engine.data import DATASETS
-from ui import builder
 from ui import compress as uc
-from ui.live import follow, settle
 from ui.state import init_defaults
 from viz import compress as vc
 
@@ -20,62 +17,8 @@ st.caption("A trained network is often bigger and slower than it needs to be. Ma
            "see what each costs: pruning (set weights to zero), quantization (store them in 8 bits) and "
            "distillation (teach a smaller network). The trained run itself is never changed.")
 
-
-def on_train_here() -> None:
-    if builder.clicked("cx_train"):
-        uc.start_training()
-        settle(uc.trainer(), lambda s: s.active)
-
-
-def train_here(where) -> None:
-    """Pick a small preset and train it on this page (a few seconds), with a progress bar."""
-    t = uc.trainer()
-    busy = t is not None and t.snapshot().active
-    a, b = where.columns([3, 1.2], vertical_alignment="bottom")
-    a.selectbox("Preset to train here", list(uc.START_PRESETS), key="cx_preset",
-                format_func=lambda n: f"{uc.START_PRESETS[n][0]} ({uc.START_PRESETS[n][1]:,} steps)",
-                help="A ready-made dataset and network, trained for a few seconds on this page only.")
-    b.button("Train it now", type="primary", disabled=busy, icon=":material/model_training:", key="cx_train",
-             width="stretch", on_click=on_train_here, help="Train the preset headless here; it is saved to Runs.")
-
-    def progress(_t, snap) -> None:
-        if snap.run is not None:
-            st.progress(min(1.0, snap.run.step / max(1, snap.run.total_steps)),
-                        text=f"Training: step {snap.run.step:,} of {snap.run.total_steps:,}")
-        if snap.state == "error":
-            st.error(snap.error)
-    if t is not None and busy:
-        follow(uc.trainer, t.snapshot().state, 0.5, progress)
-
-
-# ---------------------------------------------------------------- which run
-runs = {slot: t for slot, t in (("playground", pg.trainer()), (uc.SLOT, uc.trainer())) if t is not None
-        and (slot == "playground" or t.snapshot().state in ("done", "paused", "idle"))}
-if not runs:
-    st.info("There is no trained network in this session yet. Train one on the **Playground**, or train a "
-            "small preset right here.", icon=":material/lightbulb:")
-    train_here(st)
-    st.stop()
-if len(runs) > 1:
-    st.radio("Which run", list(runs), key="cx_source", horizontal=True,
-             format_func={"playground": "the Playground's run", uc.SLOT: "the preset trained here"}.get,
-             help="This page compresses a network trained in this browser session.")
-source = st.session_state["cx_source"] if st.session_state["cx_source"] in runs else next(iter(runs))
-t = runs[source]
+t = uc.STUDY.pick()   # the Playground's paused run or a preset trained here (ui/study.py)
 snap = t.snapshot()
-with st.expander("Train a small preset here instead", icon=":material/inventory_2:"):
-    train_here(st)
-if snap.active or snap.state == "error":
-    if snap.state == "error":
-        st.error(f"The Playground's run stopped with an error: {snap.error}. Change it on the Playground.")
-    elif snap.state == "preparing":
-        st.info("The Playground's run is being prepared: press Train there, pause it, then come back.")
-    else:
-        st.info("The Playground's run is training. Pause it to compress the weights it has now.",
-                icon=":material/pause_circle:")
-        st.button("Pause it", on_click=pg.on_train, key="cx_pause", icon=":material/pause:", type="primary",
-                  help="Pause the Playground's run; press Train there (or here again) to go on.")
-    st.stop()
 run = t.runs()[0]
 if why := kind(run):
     st.warning(f"Nothing to compress: {why}. Train a preset here or change the Playground's run.",

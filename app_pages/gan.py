@@ -12,13 +12,13 @@ import streamlit as st
 
 from engine.export import export_script
 from engine.optim import OPTIMIZERS
-from engine.records import GanImages, GanPlane, ViewError
+from engine.records import GanImages, GanPlane
 from engine.spec import NOISE
 from engine.tasks.gan import DISCRIMINATOR, GAN_LOSSES, GENERATOR, diagnosis, gan_loss
 from ui import builder
 from ui import gan as gn
+from ui import live
 from ui.canvas import digit_canvas
-from ui.live import follow
 from ui.state import init_defaults
 from viz import gan as vz
 
@@ -42,30 +42,6 @@ shown = snap.state if snap else "none"
 if st.session_state["gan_error"]:
     st.error(st.session_state["gan_error"])
     st.session_state["gan_error"] = ""
-
-
-def chart(fig, name: str, static: bool) -> None:
-    st.plotly_chart(fig, key=f"gan_chart_{name}", config={"staticPlot": True, "displayModeBar": False} if static
-                    else {"displayModeBar": False})
-
-
-def live(every: float, draw) -> None:
-    """draw(snap, run, static) now and, while the run trains, every `every` seconds."""
-    redrawn = f"gan_redrawn_{draw.__name__}"
-    st.session_state[redrawn] = False
-
-    def panel(t, s) -> None:
-        if s.run is not None:
-            draw(s, s.run, st.session_state[redrawn] and s.state == "running")
-        st.session_state[redrawn] = True
-    follow(gn.trainer, shown, every, panel)
-
-
-def view(run, name: str, record_type):
-    rec = run.views.get(name)
-    if isinstance(rec, ViewError):
-        st.error(f"This view failed: {rec.message}. Training goes on.")
-    return rec if isinstance(rec, record_type) else None
 
 
 # ---------------------------------------------------------------- settings
@@ -182,33 +158,33 @@ def numbers(s, run, static: bool) -> None:
 
 
 def picture(s, run, static: bool) -> None:
-    if (rec := view(run, "plane", GanPlane)) is not None:
-        chart(vz.plane_figure(rec, tuple(st.session_state["gan_show"])), "plane", static)
-    elif (rec := view(run, "images", GanImages)) is not None:
-        chart(vz.samples_figure(rec), "samples", static)
+    if (rec := live.record(run, "plane", GanPlane)) is not None:
+        live.chart(vz.plane_figure(rec, tuple(st.session_state["gan_show"])), "gan_chart_plane", static)
+    elif (rec := live.record(run, "images", GanImages)) is not None:
+        live.chart(vz.samples_figure(rec), "gan_chart_samples", static)
 
 
 def walk(s, run, static: bool) -> None:
-    if (rec := view(run, "images", GanImages)) is not None:
-        chart(vz.walk_figure(rec, st.session_state["gan_walk"]), "walk", static)
+    if (rec := live.record(run, "images", GanImages)) is not None:
+        live.chart(vz.walk_figure(rec, st.session_state["gan_walk"]), "gan_chart_walk", static)
 
 
 def curves(s, run, static: bool) -> None:
     ev = run.evals
     c1, c2 = st.columns(2)
     with c1:
-        chart(vz.losses_figure(ev), "losses", static)
+        live.chart(vz.losses_figure(ev), "gan_chart_losses", static)
         st.caption("Each network's loss on fixed batches. In a healthy game neither wins: the losses level off "
                    "instead of one falling to 0 (a discriminator that always wins leaves its generator no signal).")
     with c2:
-        chart(vz.distance_figure(ev, run.last_eval.get("distance_floor")), "distance", static)
+        live.chart(vz.distance_figure(ev, run.last_eval.get("distance_floor")), "gan_chart_distance", static)
         st.caption(gn.distance_caption(run.last_eval.get("distance_floor")))
     if "modes_total" in run.last_eval:
-        chart(vz.modes_figure(ev, run.last_eval["modes_total"]), "modes", static)
+        live.chart(vz.modes_figure(ev, run.last_eval["modes_total"]), "gan_chart_modes", static)
         st.caption("Mode collapse shows here first: a generator that puts all its samples on a few modes "
                    "fools the discriminator there, and the count stays low.")
     elif "judge_confidence" in run.last_eval:
-        chart(vz.judge_figure(ev), "judge", static)
+        live.chart(vz.judge_figure(ev), "gan_chart_judge", static)
         st.caption(f"A logistic-regression digit classifier trained on the real digits (right on "
                    f"{run.last_eval['judge_acc']:.0%} of held-out ones) reads each sample: how sure it is, and "
                    "how many different digits it sees among them.")
@@ -250,11 +226,11 @@ with right:
         st.error(problem, icon=":material/block:")
     if trainer is not None and trainer.history_error:
         st.warning(f"Note: {trainer.history_error}.")
-    live(FAST_S, numbers)
+    live.part(gn.trainer, shown, FAST_S, numbers, "gan")
     if gn.is_plane(data):
         st.pills("Show", vz.LAYERS, selection_mode="multi", key="gan_show", default=st.session_state["gan_show"],
                  help="The parts of the picture: hide some to see the others.")   # default: drawn late, it keeps them
-    live(SLOW_S, picture)
+    live.part(gn.trainer, shown, SLOW_S, picture, "gan")
     if gn.is_plane(data):
         st.caption("Green: real samples. Purple: generated ones, from the same fixed noise at every step. The "
                    "background is the discriminator's opinion (green: real, purple: fake); each purple line points "
@@ -262,8 +238,8 @@ with right:
                    "the plane of noise onto the data.")
     elif data is not None:
         st.slider("Walk position", 0, 8, key="gan_walk", help="Which frame of the walk between noise a and b is framed.")
-        live(SLOW_S, walk)
+        live.part(gn.trainer, shown, SLOW_S, walk, "gan")
         st.caption("The generator's output as its noise moves in a straight line from one vector to another: "
                    "a smooth walk means it has learned a continuous space of digits rather than copies.")
 st.divider()
-live(SLOW_S, curves)
+live.part(gn.trainer, shown, SLOW_S, curves, "gan")

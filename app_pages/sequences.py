@@ -12,7 +12,7 @@ from engine.records import Forecast, Inside, NextChars, Samples, SequenceClasses
 from engine.tasks import TASKS
 from engine.tasks.language import TASK as LANGUAGE_MODEL
 from ui import sequences as sq
-from ui.live import follow
+from ui import live
 from ui.state import init_defaults
 from viz import sequences as vz
 
@@ -35,24 +35,6 @@ shown = snap.state if snap else "none"
 if st.session_state["seq_error"]:
     st.error(st.session_state["seq_error"])
     st.session_state["seq_error"] = ""
-
-
-def chart(fig, key: str, static: bool) -> None:
-    """A live chart; while training, the fragment's own redraws draw it as a picture (no hover)."""
-    st.plotly_chart(fig, key=key, config={"staticPlot": True, "displayModeBar": False} if static
-                    else {"displayModeBar": False})
-
-
-def live(every: float, draw) -> None:
-    """draw(snap, run, static) now and, while the run trains, every `every` seconds (ui.live.follow)."""
-    redrawn = f"seq_redrawn_{draw.__name__}"
-    st.session_state[redrawn] = False                  # a full run of the page: charts interactive
-
-    def panel(t, s) -> None:
-        if s.run is not None:
-            draw(s, s.run, st.session_state[redrawn] and s.state == "running")
-        st.session_state[redrawn] = True
-    follow(sq.trainer, shown, every, panel)
 
 
 # ---------------------------------------------------------------- live parts
@@ -85,44 +67,37 @@ def numbers(s, run, static: bool) -> None:
 def loss_chart(s, run, static: bool) -> None:
     title, y = sq.loss_labels(kind)
     base = run.last_eval.get("baseline_loss") if kind == LANGUAGE_MODEL else None
-    chart(vz.loss_figure(run.evals, run.batches, base, title, y), "seq_loss", static)
+    live.chart(vz.loss_figure(run.evals, run.batches, base, title, y), "seq_loss", static)
 
 
 def accuracy_chart(s, run, static: bool) -> None:
-    chart(vz.score_figure(run.evals, "acc", "accuracy", True), "seq_acc", static)
-
-
-def view(run, name: str, record_type):
-    rec = run.views.get(name)
-    if isinstance(rec, ViewError):
-        st.error(f"This view failed: {rec.message}. Training goes on.")
-    return rec if isinstance(rec, record_type) else None
+    live.chart(vz.score_figure(run.evals, "acc", "accuracy", True), "seq_acc", static)
 
 
 def samples(s, run, static: bool) -> None:
-    if (rec := view(run, "samples", Samples)) is not None:
+    if (rec := live.record(run, "samples", Samples)) is not None:
         with st.container(key="seq_samples_box"):
             st.markdown(sq.samples_heading(rec))
             st.markdown(sq.samples_markdown(rec))
 
 
 def next_chars(s, run, static: bool) -> None:
-    if (rec := view(run, "next_chars", NextChars)) is not None:
-        chart(vz.next_char_figure(rec), "seq_next", static)
+    if (rec := live.record(run, "next_chars", NextChars)) is not None:
+        live.chart(vz.next_char_figure(rec), "seq_next", static)
         if note := sq.dropped_note(rec):
             st.caption(note)
 
 
 def classes(s, run, static: bool) -> None:
-    if (rec := view(run, "classes", SequenceClasses)) is not None:
-        chart(vz.classes_figure(rec), "seq_classes", static)
+    if (rec := live.record(run, "classes", SequenceClasses)) is not None:
+        live.chart(vz.classes_figure(rec), "seq_classes", static)
         if note := sq.dropped_note(rec):
             st.caption(note)
 
 
 def forecast(s, run, static: bool) -> None:
-    if (rec := view(run, "forecast", Forecast)) is not None:
-        chart(vz.forecast_figure(rec), "seq_forecast", static)
+    if (rec := live.record(run, "forecast", Forecast)) is not None:
+        live.chart(vz.forecast_figure(rec), "seq_forecast", static)
 
 
 # ---------------------------------------------------------------- the run: preset, network, buttons
@@ -155,8 +130,8 @@ with right:
         st.error(problem, icon=":material/block:")
     if trainer is not None and trainer.history_error:
         st.warning(f"Note: {trainer.history_error}.")
-    live(FAST_S, numbers)
-    live(FAST_S, loss_chart)
+    live.part(sq.trainer, shown, FAST_S, numbers, "seq")
+    live.part(sq.trainer, shown, FAST_S, loss_chart, "seq")
     st.caption(sq.loss_caption(kind))
 
 # ---------------------------------------------------------------- what the model does
@@ -170,7 +145,7 @@ def language_model_part() -> None:
                    help="Draw only among the k most likely characters; 0 = among all of them.")
     c.button("New samples", key="seq_new_samples", on_click=sq.on_new_samples, icon=":material/casino:",
              width="stretch", help="Other random draws from the same model.")
-    live(SLOW_S, samples)
+    live.part(sq.trainer, shown, SLOW_S, samples, "seq")
     st.caption("Names the model makes up, one letter at a time, each drawn from its next-letter probabilities. "
                "The random draws stay the same, so what changes is the network; grey ones copy a name it "
                "trained on.")
@@ -182,13 +157,13 @@ def language_model_part() -> None:
               "temperature 1; *end* = the name stops here) and, when the temperature or top-k change it, what "
               "sampling draws from (orange).")
     with b:
-        live(SLOW_S, next_chars)
+        live.part(sq.trainer, shown, SLOW_S, next_chars, "seq")
 
 
 def classifier_part() -> None:
     c1, c2 = st.columns(2, gap="large")
     with c1:
-        live(SLOW_S, accuracy_chart)
+        live.part(sq.trainer, shown, SLOW_S, accuracy_chart, "seq")
         n = len(data.class_names)
         st.caption(f"Accuracy = the share of held-out examples the network gets right; with {n} classes, "
                    f"guessing is right {100 / n:.0f}% of the time.")
@@ -197,7 +172,7 @@ def classifier_part() -> None:
             st.text_input("Type a word", key="seq_text", max_chars=60, placeholder="e.g. bonjour",
                           help="The network reads it letter by letter and gives each class a probability; "
                                "empty = the first held-out word.")
-            live(SLOW_S, classes)
+            live.part(sq.trainer, shown, SLOW_S, classes, "seq")
             st.caption("Try words that are in no list: the network has learned each language's spelling habits, "
                        "not a dictionary.")
 
@@ -207,7 +182,7 @@ def forecast_part() -> None:
     with c1:
         st.number_input("Held-out window", 1, len(data.x_test), key="seq_window",
                         help="Which of the series the network never trains on to forecast.")
-        live(SLOW_S, forecast)
+        live.part(sq.trainer, shown, SLOW_S, forecast, "seq")
     with c2:
         st.markdown("**Reading the forecast**")
         st.caption("Blue: the values the network reads. Green: what really came next. Orange: its forecast; "
@@ -217,35 +192,35 @@ def forecast_part() -> None:
 
 # ---------------------------------------------------------------- inside the model, for one example
 def states_view(s, run, static: bool) -> None:
-    if (rec := view(run, "inside", Inside)) is not None and rec.states is not None:
-        chart(vz.states_figure(rec.states, sq.step_word(data)), "seq_in_states", static)
+    if (rec := live.record(run, "inside", Inside)) is not None and rec.states is not None:
+        live.chart(vz.states_figure(rec.states, sq.step_word(data)), "seq_in_states", static)
         if rec.states.gates:
-            chart(vz.gates_figure(rec.states), "seq_in_gates", static)
+            live.chart(vz.gates_figure(rec.states), "seq_in_gates", static)
 
 
 def connectivity_view(s, run, static: bool) -> None:
-    if (rec := view(run, "inside", Inside)) is not None and rec.connectivity is not None:
-        chart(vz.connectivity_figure(rec.connectivity, sq.inside_row(rec), sq.step_word(data)), "seq_in_conn",
+    if (rec := live.record(run, "inside", Inside)) is not None and rec.connectivity is not None:
+        live.chart(vz.connectivity_figure(rec.connectivity, sq.inside_row(rec), sq.step_word(data)), "seq_in_conn",
               static)
         st.caption(sq.connectivity_caption(rec.connectivity, sq.step_word(data)))
 
 
 def attention_view(s, run, static: bool) -> None:
-    if (rec := view(run, "inside", Inside)) is not None and rec.attention is not None:
-        chart(vz.attention_figure(rec.attention), "seq_in_attn", static)
+    if (rec := live.record(run, "inside", Inside)) is not None and rec.attention is not None:
+        live.chart(vz.attention_figure(rec.attention), "seq_in_attn", static)
 
 
 def embedding_view(s, run, static: bool) -> None:
-    if (rec := view(run, "inside", Inside)) is not None and rec.embedding is not None:
+    if (rec := live.record(run, "inside", Inside)) is not None and rec.embedding is not None:
         chosen = int(st.session_state["seq_inside_char"]) % len(rec.embedding.labels)
-        chart(vz.embedding_figure(rec.embedding, chosen), "seq_in_emb", static)
+        live.chart(vz.embedding_figure(rec.embedding, chosen), "seq_in_emb", static)
         st.markdown(sq.neighbours_markdown(rec, chosen))
 
 
 def gradients_view(s, run, static: bool) -> None:
-    if (rec := view(run, "inside", Inside)) is not None and rec.gradients is not None:
+    if (rec := live.record(run, "inside", Inside)) is not None and rec.gradients is not None:
         row = sq.inside_row(rec)
-        chart(vz.time_gradients_figure(rec.gradients, row, sq.step_word(data)), "seq_in_grads", static)
+        live.chart(vz.time_gradients_figure(rec.gradients, row, sq.step_word(data)), "seq_in_grads", static)
         st.caption(sq.gradients_caption(rec.gradients, row))
 
 
@@ -284,7 +259,7 @@ def inside_part() -> None:
                 st.selectbox("Character", list(range(len(labels))), key="seq_inside_char",
                              format_func=lambda i: labels[i], help="Its nearest neighbours are joined to it "
                              "and listed under the map.")
-            live(SLOW_S, INSIDE_VIEWS[name])
+            live.part(sq.trainer, shown, SLOW_S, INSIDE_VIEWS[name], "seq")
             if caption := sq.inside_caption(name, rec, data):
                 st.caption(caption)
     for line in sq.inside_not_shown(rec):

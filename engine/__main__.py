@@ -172,9 +172,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
-    """Train the spec headless (not saved), then explain its first test examples (engine.explain)."""
-    from .explain import ExplainConfig, summary
+def _trained(args: argparse.Namespace):
+    """The spec's run trained headless (`--steps` shortens it; not saved to the history), or
+    None after printing why it cannot train."""
     from .tasks import build_run
     from .trainer import validate
     spec = _spec(args)
@@ -183,12 +183,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if problems := validate(spec):
         for p in problems:
             print(f"error: {p}", file=sys.stderr)
-        return 1
+        return None
     run = build_run(spec)
     for i in range(run.total_steps):
         run.step()
         if not args.json and (i + 1) % 50 == 0:
             sys.stderr.write(f"\rtraining: step {i + 1:,} of {run.total_steps:,} ")
+    return run
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Train the spec headless (not saved), then explain its first test examples (engine.explain)."""
+    from .explain import ExplainConfig, summary
+    if (run := _trained(args)) is None:
+        return 1
     ev = run.evaluate(full=True)
     try:
         out = summary(run, args.examples, ExplainConfig(baseline=args.baseline, ig_steps=args.ig_steps))
@@ -209,18 +217,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_compress(args: argparse.Namespace) -> int:
     """Train the spec headless (not saved), then prune, quantize and distil it (engine.compress)."""
     from .compress import DistillConfig, PruneConfig, summary
-    from .tasks import build_run
-    from .trainer import validate
-    spec = _spec(args)
-    if args.steps:
-        spec = replace(spec, steps=args.steps)
-    if problems := validate(spec):
-        for p in problems:
-            print(f"error: {p}", file=sys.stderr)
+    if (run := _trained(args)) is None:
         return 1
-    run = build_run(spec)
-    for _ in range(run.total_steps):
-        run.step()
     prune_cfg = PruneConfig(args.sparsity, args.scope, args.structure, args.finetune_steps)
     distill_cfg = None if args.no_distill else DistillConfig(
         args.shrink, args.temperature, args.alpha, args.distill_steps, tuple(range(args.seeds)), args.labels)

@@ -8,10 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from engine.presets import load_preset
-from engine.store import default_store
 from engine.trainer import Trainer
-from ui.session import workers
+from ui.study import Study
 
 SLOT = "compress"
 # presets this page can train by itself: label, and the steps it trains them for (a few seconds on a CPU)
@@ -41,16 +39,7 @@ COMPRESS_DEFAULTS: dict[str, Any] = {
 CACHE_SIZE = 12                       # results kept per session
 
 
-def trainer() -> Trainer | None:
-    return workers().get(SLOT)
-
-
-def start_training() -> None:
-    """Train the chosen preset for its few steps, headless in a worker; saved to the history."""
-    name = st.session_state["cx_preset"]
-    spec = load_preset(name).with_(steps=START_PRESETS[name][1])
-    workers().put(SLOT, Trainer(spec, autostart=True, history=default_store(), page="compress"))
-    st.session_state["cx_source"] = SLOT
+STUDY = Study(SLOT, "cx", "compress", START_PRESETS)   # which run: ui/study.py
 
 
 def run_key(t: Trainer) -> tuple:

@@ -7,10 +7,8 @@ from typing import Any
 
 import streamlit as st
 
-from engine.presets import load_preset
-from engine.store import default_store
 from engine.trainer import Trainer
-from ui.session import workers
+from ui.study import Study
 
 SLOT = "explain"
 # presets this page can train by itself: label, and the steps it trains them for (a few seconds on a CPU)
@@ -38,18 +36,11 @@ EXPLAIN_DEFAULTS: dict[str, Any] = {
 }
 
 
-def trainer() -> Trainer | None:
-    return workers().get(SLOT)
-
-
-def start_training() -> None:
-    """Train the chosen preset for its few steps, headless in a worker; saved to the history."""
-    name = st.session_state["ex_preset"]
-    spec = load_preset(name)
-    spec = spec.with_(steps=START_PRESETS[name][1])
-    workers().put(SLOT, Trainer(spec, autostart=True, history=default_store(), page="explain"))
+def _forget() -> None:
     st.session_state["ex_result"] = None
-    st.session_state["ex_source"] = SLOT
+
+
+STUDY = Study(SLOT, "ex", "explain", START_PRESETS, on_start=_forget)   # which run: ui/study.py
 
 
 def config(methods: tuple[str, ...], target: int | None, sanity: bool = True):

@@ -144,18 +144,7 @@ def _report(message: str) -> None:
 safe = live.safe_callback(_report)
 
 
-def _with_trainer(command: Callable[[Trainer], None]) -> Callable[[], None]:
-    @safe
-    def run_it() -> None:
-        if (t := trainer()) is not None:
-            command(t)
-    run_it.__name__ = f"on_{command.__name__}"
-    return run_it
-
-
-on_train = _with_trainer(live.train_or_pause)
-on_step = _with_trainer(live.step_once)
-on_reset = _with_trainer(live.reset)
+on_train, on_step, on_reset = live.buttons(trainer, safe)
 
 
 @safe

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from engine.records import ViewError
 from engine.trainer import Snapshot, State, Trainer
 
 ACTIVE = (State.PREPARING, State.RUNNING)
@@ -93,3 +94,44 @@ def reset(t: Trainer) -> None:
     before = t.snapshot().state
     t.reset()
     settle(t, lambda s: s.state != before)
+
+
+def buttons(trainer: Callable[[], Trainer | None], safe: Callable) -> tuple[Callable[[], None], ...]:
+    """Train / Pause, Step and Reset callbacks for a page's one run (`trainer()` finds it), each
+    wrapped in `safe` (a `safe_callback` decorator that reports on the page)."""
+    def command(fn: Callable[[Trainer], None]) -> Callable[[], None]:
+        @safe
+        def run_it() -> None:
+            if (t := trainer()) is not None:
+                fn(t)
+        run_it.__name__ = f"on_{fn.__name__}"
+        return run_it
+    return command(train_or_pause), command(step_once), command(reset)
+
+
+# ---------------------------------------------------------------- live parts of a page
+def chart(fig: Any, key: str, static: bool) -> None:
+    """A live chart; while training, the fragment's own redraws draw it as a picture (no hover)."""
+    st.plotly_chart(fig, key=key, config={"staticPlot": True, "displayModeBar": False} if static
+                    else {"displayModeBar": False})
+
+
+def part(trainer: Callable[[], Trainer | None], shown: str, every: float, draw: Callable, prefix: str) -> None:
+    """draw(snap, run, static) now and, while the run trains, every `every` seconds (`follow`);
+    `static` is true on the fragment's own redraws, false on a full run of the page."""
+    redrawn = f"{prefix}_redrawn_{draw.__name__}"
+    st.session_state[redrawn] = False
+
+    def panel(t: Trainer, s: Snapshot) -> None:
+        if s.run is not None:
+            draw(s, s.run, st.session_state[redrawn] and s.state == "running")
+        st.session_state[redrawn] = True
+    follow(trainer, shown, every, panel)
+
+
+def record(run: Any, name: str, record_type: type) -> Any:
+    """A run's published view record of this type, or None; a failed view is said on the page."""
+    rec = run.views.get(name)
+    if isinstance(rec, ViewError):
+        st.error(f"This view failed: {rec.message}. Training goes on.")
+    return rec if isinstance(rec, record_type) else None
