@@ -125,15 +125,8 @@ def trainer() -> Trainer | None:
 
 def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
     """The session's run follows the spec: a new trainer for a new spec, none when it cannot train."""
-    t = trainer()
-    if not ok:
-        if t is not None:
-            workers().put(SLOT, None)
-        return None
-    if t is None or t.specs[0] != s or not t.alive:
-        t = Trainer(s, names=[SLOT], views=gan_views(), history=default_store(), page=PAGE)
-        workers().put(SLOT, t)
-    return t
+    return workers().follow(SLOT, s, ok, lambda: Trainer(s, names=[SLOT], views=gan_views(), history=default_store(),
+                                                          page=PAGE))
 
 
 # ---------------------------------------------------------------- callbacks (the script thread)

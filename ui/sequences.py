@@ -103,27 +103,20 @@ def view_settings() -> dict[str, Any]:
             "inside": {"text": _setting("seq_inside_text").strip(), "index": max(0, int(_setting("seq_window")) - 1)}}
 
 
-def start_run(s: RunSpec) -> Trainer:
-    """A fresh trainer for `s` in the page's slot (the old one is stopped); saved to the history."""
+def new_trainer(s: RunSpec) -> Trainer:
+    """A fresh trainer for `s` with the views' current settings; saved to the history."""
     settings = view_settings()
     views = sequence_views(**settings["samples"], prefix=settings["next_chars"]["prefix"],
                            **settings["classes"], **settings["forecast"], inside_text=settings["inside"]["text"],
                            inside_index=settings["inside"]["index"])
-    t = Trainer(s, names=[SLOT], views=views, history=default_store(), page=PAGE)
-    workers().put(SLOT, t)
-    return t
+    return Trainer(s, names=[SLOT], views=views, history=default_store(), page=PAGE)
 
 
 def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
     """The session's run follows the spec: a new trainer for a new spec, none when it cannot train."""
-    t = trainer()
-    if not ok:
-        if t is not None:
-            workers().put(SLOT, None)
-        return None
-    if t is None or t.specs[0] != s or not t.alive:
-        return start_run(s)
-    push_settings(t)
+    t = workers().follow(SLOT, s, ok, lambda: new_trainer(s))
+    if t is not None:
+        push_settings(t)
     return t
 
 

@@ -28,6 +28,19 @@ class SessionWorkers:
         if old is not None and old is not trainer:
             old.stop(timeout=2)
 
+    def follow(self, slot: str, spec, ok: bool, make) -> Trainer | None:
+        """The slot's trainer follows a page's spec: kept while it trains this spec, a new one
+        from `make()` for another spec (or after it stopped), none when the spec cannot train."""
+        t = self.get(slot)
+        if not ok:
+            if t is not None:
+                self.put(slot, None)
+            return None
+        if t is None or t.specs[0] != spec or not t.alive:
+            t = make()
+            self.put(slot, t)
+        return t
+
     def stop_all(self) -> None:
         with self._lock:
             trainers, self._trainers = list(self._trainers.values()), {}
