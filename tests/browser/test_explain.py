@@ -1,6 +1,8 @@
 """Explain a prediction in a browser: with no run in the session, train the shapes preset from the
 page, read the maps, the checks and the curves, switch to the latest misclassified example, and
 keep a screenshot (screenshots/explain.png)."""
+import re
+
 from .conftest import assert_no_exception, open_page, shot, wait_idle
 from .test_inside import _shot_all
 
@@ -37,9 +39,10 @@ def _train_preset(page, label: str, wait_for: str) -> None:
     box = page.locator("[data-testid='stSelectbox']").filter(has_text="Preset to train here")
     if not box.is_visible():
         page.get_by_text("Train a small preset here instead").click()
+        box.wait_for(state="visible")
+        page.wait_for_timeout(600)                                      # the expander's opening animation
     box.click()
-    page.keyboard.type(label)
-    page.keyboard.press("Enter")
+    page.get_by_role("option", name=re.compile(re.escape(label))).click()    # waits for the open list
     wait_idle(page)
     page.get_by_role("button", name="Train it now").click()
     page.wait_for_function(f"() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
