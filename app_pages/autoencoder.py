@@ -146,11 +146,13 @@ def numbers(s, run, static: bool) -> None:
     ev = run.last_eval
     c = st.columns(4)
     c[0].metric("Step", f"{run.step:,}", help=f"Updates so far, of {run.total_steps:,}.")
-    c[1].metric("Test reconstruction loss", f"{ev['test_recon_loss']:.1f}" if "test_recon_loss" in ev else "—",
-                help=f"How far the rebuilt test images are from the originals, per image; always predicting the mean "
+    c[1].metric("Test loss", f"{ev['test_recon_loss']:.1f}" if "test_recon_loss" in ev else "—",
+                help=f"Reconstruction loss: how far the rebuilt test images are from the originals, per image; always "
+                     f"predicting the mean "
                      f"image scores {ev.get('mean_loss', float('nan')):.1f}.")
-    c[2].metric("kNN accuracy of the codes", f"{ev['knn_acc']:.0%}" if "knn_acc" in ev else "—",
-                help="Share of test images whose 5 nearest training codes have the same class.")
+    c[2].metric("kNN accuracy", f"{ev['knn_acc']:.0%}" if "knn_acc" in ev else "—",
+                help="How well the codes sort the classes: the share of test images whose 5 nearest training codes "
+                     "have the same class.")
     if "test_kl" in ev:
         c[3].metric("KL (VAE)", f"{ev['test_kl']:.2f}", help="How far the codes' distribution is from N(0, 1), in nats.")
     if note := ae.knn_note(ev, len(data.class_names) if data else 10):
@@ -162,8 +164,8 @@ def numbers(s, run, static: bool) -> None:
 def rebuilt(s, run, static: bool) -> None:
     if (rec := view(run, "reconstructions", AeReconstructions)) is not None:
         chart(vz.reconstructions_figure(rec), "reconstructions", static)
-        st.caption("Top: test images the autoencoder never trained on; below: what it rebuilds from their codes "
-                   "(the number is each one's loss). A 2-number code keeps the shape of a digit, not its details.")
+        st.caption("Top: test images the autoencoder never trained on, with their class; below: what it rebuilds "
+                   "from their codes, with each one's loss. A 2-number code keeps the shape of a digit, not its details.")
 
 
 def plane(s, run, static: bool) -> None:
@@ -252,7 +254,10 @@ with right:
     live(SLOW_S, rebuilt)
 st.divider()
 st.subheader("The code plane")
-live(SLOW_S, plane)
+if shown in ("running", "preparing"):
+    live(SLOW_S, plane)
+elif snap is not None and snap.run is not None:
+    plane(snap, snap.run, False)              # outside a fragment: a click on the plane reruns the page
 live(SLOW_S, walk)
 st.divider()
 live(SLOW_S, curves)

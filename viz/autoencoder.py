@@ -13,7 +13,7 @@ from viz.style import CLASS_COLORS, GRAY, LIVE_MARGIN, TEST_COLOR, TRAIN_COLOR, 
 
 BASELINE = "#7f7f7f"              # the numbers to beat, dashed
 KL_COLOR = "#9467bd"
-CHOSEN = "#d62728"
+CHOSEN = "#000000"                # the chosen point: black, no class has it
 PICK = 25                         # the plane's invisible click targets: PICK x PICK points
 
 
@@ -37,8 +37,8 @@ def losses_figure(evals: dict) -> go.Figure:
             _line(evals, "mean_loss", "predict the mean image", BASELINE, "dash")]
     if evals.get("test_kl"):
         data.append(_line(evals, "test_kl", "test KL (VAE)", KL_COLOR, "dot"))
-    return figure(data, layout("Reconstruction loss", "training step", "loss per example (sum over pixels)",
-                               margin=LIVE_MARGIN))
+    return figure(data, layout("Reconstruction loss", "training step", "loss per image (log scale)",
+                               yaxis={"type": "log"}, margin=LIVE_MARGIN))
 
 
 def knn_figure(evals: dict) -> go.Figure:
@@ -59,9 +59,9 @@ def knn_figure(evals: dict) -> go.Figure:
 def reconstructions_figure(rec: AeReconstructions) -> go.Figure:
     """Inputs on the top row, what the autoencoder rebuilds of each under it."""
     k = len(rec.inputs)
-    names = [f"input {label}".strip() for label in rec.labels] + [f"rebuilt · {loss:.0f}" for loss in rec.losses]
+    names = [label or f"#{i + 1}" for i, label in enumerate(rec.labels)] + [f"{loss:.0f}" for loss in rec.losses]
     return images_figure(np.concatenate([rec.inputs, rec.outputs]), list(range(2 * k)), names, per_row=k,
-                         row_px=120, title=f"Test images (top) and their reconstructions (below), step {rec.step:,}")
+                         row_px=120, title=f"Test images and their reconstructions, step {rec.step:,}")
 
 
 def latent_figure(rec: AeLatent, chosen: tuple[float, float] | None = None, height: int = 520) -> go.Figure:
@@ -83,11 +83,11 @@ def latent_figure(rec: AeLatent, chosen: tuple[float, float] | None = None, heig
                      "hovertemplate": f"class {name}<br>({ax[0]} %{{x:.2f}}, {ax[1]} %{{y:.2f}})<extra></extra>"})
     if chosen is not None:
         data.append({"type": "scatter", "x": [chosen[0]], "y": [chosen[1]], "mode": "markers", "name": "chosen point",
-                     "marker": {"symbol": "x", "size": 14, "color": CHOSEN, "line": {"width": 2, "color": "white"}},
+                     "marker": {"symbol": "x", "size": 14, "color": CHOSEN, "line": {"width": 1, "color": "white"}},
                      "hovertemplate": "chosen (%{x:.2f}, %{y:.2f})<extra></extra>"})
     return figure(data, layout(f"Test examples at their codes, step {rec.step:,}", ax[0], ax[1], height,
-                               hovermode="closest", margin=LIVE_MARGIN | {"t": 80}, clickmode="event+select",
-                               legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0,
+                               hovermode="closest", margin=LIVE_MARGIN | {"r": 110},
+                               legend={"orientation": "v", "yanchor": "top", "y": 1.0, "xanchor": "left", "x": 1.02,
                                        "title": {"text": "class"}}))
 
 
