@@ -200,7 +200,7 @@ def plane(s, run, static: bool) -> None:
         if picked is None:
             st.caption("Pause the run to decode a chosen point (while it trains the weights move under it).")
         else:
-            st.caption("The red cross on the plane marks it. Points far from every dot decode to images the "
+            st.caption("The black cross on the plane marks it. Points far from every dot decode to images the "
                        "decoder was never asked to make.")
 
 
@@ -250,6 +250,9 @@ with right:
         st.error(problem, icon=":material/block:")
     if trainer is not None and trainer.history_error:
         st.warning(f"Note: {trainer.history_error}.")
+    if shown == "preparing":
+        st.info("Preparing the run: loading the images and building both networks (a few seconds)…",
+                icon=":material/hourglass_top:")
     live(FAST_S, numbers)
     live(SLOW_S, rebuilt)
 st.divider()

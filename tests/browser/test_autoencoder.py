@@ -35,6 +35,9 @@ def test_train_the_mnist_autoencoder_and_decode_a_clicked_point(page, app_url):
     train = page.locator(".st-key-ae_train button").first
     page.wait_for_function("() => { const b = document.querySelector('.st-key-ae_train button'); return b && !b.disabled; }",
                            timeout=60_000)
+    page.wait_for_function("() => document.body.innerText.includes('Run: ready')", timeout=60_000)
+    wait_idle(page)
+    assert "Preparing the run" not in page.inner_text("body")
     _shot_all(page, "autoencoder_untrained")
     train.click()
     page.wait_for_function("() => document.querySelector('.st-key-ae_train button').innerText.includes('Pause')")
@@ -61,3 +64,24 @@ def test_train_the_mnist_autoencoder_and_decode_a_clicked_point(page, app_url):
     wait_idle(page)
     assert_no_exception(page)
     _shot_all(page, "autoencoder_mnist")
+
+
+def test_the_vae_preset_trains_and_shows_its_kl(page, app_url):
+    open_page(page, app_url, "autoencoder")
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Preset").first.click()
+    page.get_by_role("option", name=re.compile("variational")).click()
+    page.wait_for_function("() => document.body.innerText.includes('Run: ready')", timeout=60_000)
+    wait_idle(page)
+    train = page.locator(".st-key-ae_train button").first
+    train.click()
+    page.wait_for_function("() => /KL \\(VAE\\)\\s*[\\d.]+/.test(document.body.innerText)", timeout=60_000)
+    end = time.monotonic() + 90
+    while _knn(page) < 40 and time.monotonic() < end:
+        time.sleep(0.5)
+    train.click()
+    page.wait_for_function("() => document.body.innerText.includes('Run: paused')")
+    wait_idle(page)
+    assert_no_exception(page)
+    assert _knn(page) >= 40, page.inner_text("body")[:2000]
+    assert any("test KL" in t or "Reconstruction loss" in t for t in page.evaluate(TITLES))
+    _shot_all(page, "autoencoder_vae")
