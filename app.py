@@ -30,6 +30,7 @@ PAGES = {
         st.Page("app_pages/compress.py", title="Compress a model", icon=":material/compress:"),
         st.Page("app_pages/sequences.py", title="Sequences & text", icon=":material/text_fields:"),
         st.Page("app_pages/gan.py", title="GAN lab", icon=":material/theater_comedy:"),
+        st.Page("app_pages/autoencoder.py", title="Autoencoders", icon=":material/compress:"),
     ],
     "Learn": [
         st.Page("app_pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),

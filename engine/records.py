@@ -207,6 +207,44 @@ class GanImages:
     walk: np.ndarray                    # (S, H, W) float32 in [0, 1], noise a to noise b in S even steps
 
 
+# ---------------------------------------------------------------- autoencoders (engine/autoencoder_views.py)
+@dataclass(frozen=True)
+class AeReconstructions:
+    """Fixed test examples (one of each class first) next to what the autoencoder rebuilds of them."""
+    step: int
+    inputs: np.ndarray                  # (K, H, W) float32 in [0, 1]
+    outputs: np.ndarray                 # (K, H, W) float32 in [0, 1], from the (mean) code
+    labels: tuple[str, ...]             # (K,) each example's class name
+    losses: np.ndarray                  # (K,) float32 each example's reconstruction loss
+
+
+@dataclass(frozen=True)
+class AeLatent:
+    """The test examples' codes on a plane (the code itself when it has 2 numbers, else its first
+    two principal axes), with the decoder's images over a grid of that plane. A plane point (u, v)
+    is the code centre + u * axes[0] + v * axes[1]."""
+    step: int
+    dim: int                            # numbers in the code
+    points: np.ndarray                  # (N, 2) float32 test codes on the plane
+    labels: np.ndarray                  # (N,) int64 their classes
+    class_names: tuple[str, ...]
+    centre: np.ndarray                  # (dim,) float32 the plane's origin in code space
+    axes: np.ndarray                    # (2, dim) float32 the plane's directions
+    explained: tuple[float, float] | None   # share of the codes' variance on each axis (PCA), None for 2 numbers
+    grid_u: np.ndarray                  # (G,) float32 plane coordinates of the grid's columns ...
+    grid_v: np.ndarray                  # (G,) float32 ... and rows
+    grid: np.ndarray | None             # (G, G, H, W) float32 in [0, 1] decoded images, row = v, column = u
+
+
+@dataclass(frozen=True)
+class AeTraversal:
+    """One code number varied at a time, the others held at the test codes' mean."""
+    step: int
+    dims: tuple[int, ...]               # (D,) which code numbers (0-based)
+    values: np.ndarray                  # (D, S) float32 the values each takes, mean - 2 std to mean + 2 std
+    images: np.ndarray                  # (D, S, H, W) float32 in [0, 1]
+
+
 # ---------------------------------------------------------------- the Explain page (engine/explain.py)
 @dataclass(frozen=True)
 class Curve:

@@ -92,6 +92,18 @@ class GanSpec:
     gp_weight: float = _f(10.0, 0.0, 100.0, help="Wasserstein loss: weight of the gradient penalty.")
 
 
+AE_KINDS = ("plain", "variational")
+
+
+@dataclass(frozen=True)
+class AutoencoderSpec:
+    """The autoencoder task's settings (engine/tasks/autoencoder.py); other tasks ignore them."""
+    kind: str = _f("plain", choices=AE_KINDS, help="plain: the encoder outputs the code; variational (VAE): "
+                   "a mean and a log-variance per code number, and the code is drawn from them.")
+    latent_dim: int = _f(2, 1, 64, help="Numbers in the code the encoder squeezes each example into.")
+    beta: float = _f(1.0, 0.0, 20.0, help="VAE: weight of the KL term that pulls the codes toward N(0, 1).")
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     """One network of a run: its layer stack, input to output, and the optimizer that trains it."""
@@ -117,6 +129,7 @@ class RunSpec:
     seed: int = _f(0, 0, 2**31 - 1, help="Seeds data, initial weights and batch order.")
     device: str = _f("auto", choices=DEVICES, help="auto = cuda, then mps, then cpu.")
     gan: GanSpec = field(default_factory=GanSpec)
+    autoencoder: AutoencoderSpec = field(default_factory=AutoencoderSpec)
 
     @staticmethod
     def make(layers: tuple = (), optim: OptimSpec | None = None, **fields_: Any) -> "RunSpec":
@@ -156,7 +169,7 @@ class RunSpec:
 
 # ---------------------------------------------------------------- dict <-> spec
 def _plain(obj: Any) -> Any:
-    if isinstance(obj, (DataSpec, OptimSpec, GanSpec)):
+    if isinstance(obj, (DataSpec, OptimSpec, GanSpec, AutoencoderSpec)):
         return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, tuple):
         return [_plain(v) for v in obj]
@@ -301,6 +314,7 @@ def from_dict(raw: Any) -> RunSpec:
         raise SpecError(problems)
     data = _scalars(DataSpec, raw.get("data", {}), "data", problems)
     gan = _scalars(GanSpec, raw.get("gan", {}), "gan", problems)
+    ae = _scalars(AutoencoderSpec, raw.get("autoencoder", {}), "autoencoder", problems)
     if "name" in data and data["name"] not in DATASETS:
         problems.append(f"data.name: {DATASETS.unknown(data['name'])}")
     task = TASKS.get(top.get("task", RunSpec.task))
@@ -325,7 +339,8 @@ def from_dict(raw: Any) -> RunSpec:
                 networks[role] = n
     if problems:
         raise SpecError(problems)
-    return RunSpec(**top, data=DataSpec(**data), networks=networks, gan=GanSpec(**gan))
+    return RunSpec(**top, data=DataSpec(**data), networks=networks, gan=GanSpec(**gan),
+                   autoencoder=AutoencoderSpec(**ae))
 
 
 MAX_DEPTH = 20                  # a spec nests 4 levels deep; JSON deeper than this is refused

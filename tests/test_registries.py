@@ -19,6 +19,7 @@ from engine.layers import LAYERS
 from engine.optim import LOSSES, OPTIMIZERS, SCHEDULE_CODE, make_optimizer
 from engine.spec import NetworkSpec, SCHEDULES, DataSpec, LayerSpec, OptimSpec, RunSpec, from_dict, to_dict
 from engine.surfaces import path_optimizers
+from engine.tasks.autoencoder import AE_LOSSES
 from engine.tasks.gan import GAN_LOSSES
 from engine.tasks import TASKS, build_run, problems
 from ui import builder
@@ -122,6 +123,13 @@ def test_every_loss_computes_exports_and_names_real_tasks(name):
         assert torch.isfinite(info.fn(r, f)) and torch.isfinite(gan.g(f))
         ast.parse(gan.d_code, mode="eval"), ast.parse(gan.g_code, mode="eval")
         assert name in TASKS["gan"].losses
+        return
+    if info.tasks == ("autoencoder",):                  # a reconstruction of [0, 1] values, summed per example
+        ae = AE_LOSSES[name]
+        x = torch.rand(5, 6)
+        assert torch.isfinite(info.fn(torch.randn(5, 6), x)) and ae.per_example(torch.randn(5, 6), x).shape == (5,)
+        ast.parse(ae.code, mode="eval")
+        assert name in TASKS["autoencoder"].losses
         return
     assert torch.isfinite(info.fn(out, y))
     ctor, out_expr, y_expr = info.code

@@ -11,6 +11,7 @@ from engine.presets import load_preset
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
 from ui.compress import COMPRESS_DEFAULTS
+from ui.autoencoder import AE_DEFAULTS
 from ui.gan import GAN_DEFAULTS
 from ui.explain import EXPLAIN_DEFAULTS
 from ui.runs import RUNS_DEFAULTS
@@ -62,6 +63,8 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     **SEQ_DEFAULTS,
     # GAN lab (ui/gan.py): the spec being edited, its widget generation, the views' choices
     **GAN_DEFAULTS,
+    # Autoencoders (ui/autoencoder.py): the spec being edited, its widget generation, the chosen code-plane point
+    **AE_DEFAULTS,
     # Explain a prediction (ui/explain.py): which run, which example, the methods' settings
     **EXPLAIN_DEFAULTS,
     # Compress a model (ui/compress.py): which run, the pruning, quantization and distillation settings

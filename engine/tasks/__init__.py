@@ -140,4 +140,5 @@ def task_for(spec: RunSpec, data: Dataset) -> str:
     return next((t.name for t in TASKS.values() if t.data_task == want and t.roles == task.roles), task.name)
 
 
-from . import supervised, language, gan  # noqa: E402,F401  (register classification, regression, language_model, gan)
+from . import supervised, language, gan, autoencoder  # noqa: E402,F401  (register classification, regression,
+#                                                      language_model, gan, autoencoder)
