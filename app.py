@@ -20,8 +20,11 @@ st.set_page_config(page_title="Deep-learning playground", page_icon=str(Path(__f
 init_defaults()
 
 PAGES = {
+    "Start": [
+        st.Page("app_pages/start.py", title="Course map", icon=":material/map:", default=True),
+    ],
     "Train": [
-        st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:", default=True),
+        st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:"),
         st.Page("app_pages/inside.py", title="Inside the network", icon=":material/biotech:"),
         st.Page("app_pages/arena.py", title="Optimizer arena", icon=":material/sports_score:"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),

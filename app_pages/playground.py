@@ -13,6 +13,7 @@ import streamlit as st
 from engine.data import DATASETS, Dataset, datasets_by_group
 from engine.data.files import csv_columns
 from engine.data.folder import data_folder
+from engine.init import INITS
 from engine.optim import LOSSES, OPTIMIZERS
 from engine.presets import PLAYGROUND_GROUPS, SUPERVISED, all_presets
 from engine.records import Boundary, Images, Neurons
@@ -217,6 +218,9 @@ def training_panel(s: RunSpec) -> None:
     field_widget(st.selectbox, "Loss", "loss", s.loss, list(TASKS[s.task].losses), format_func=loss_label,
                  help="What the network minimises: cross-entropy for classes, mean squared error for "
                       "numbers; auto picks the right one.")                 # full width: the names are long
+    field_widget(st.selectbox, "Initialisation", "init", s.init, list(INITS), format_func=lambda n: INITS[n].label,
+                 help="How the weights start before the first step (Linear and Conv layers): the same network can "
+                      "learn or stall by this alone. " + "  \n".join(f"**{i.label}**: {i.help}" for i in INITS.values()))
     c1, c2 = st.columns(2)
     with c1:
         field_widget(st.selectbox, "Regularisation", "regularization", s.regularization, REGULARISATION,
@@ -393,6 +397,8 @@ def numbers(snap, run, task: str, static: bool) -> None:
         st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Replay this run.")
     if run.status == "diverged":
         st.error(run.message)
+    if hint := pg.too_small_hint(snap.state, task, run.last_eval, sum(r.n_params for r in rows)):
+        st.info(hint, icon=":material/lightbulb:")
     metrics_row(snap, run, task)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .init import apply as init_weights
 from .layers import LAYERS, LayerKind, Shape, ShapeError, dims
 from .optim import LOSSES, resolve_loss
 from .spec import LayerSpec, RunSpec
@@ -104,7 +105,8 @@ def check(spec: RunSpec, input_shape: Shape, n_outputs: int, data_task: str,
         if n_outputs != 2 or out[0] != 1:
             problems.append(f"loss: {label('bce')} needs 2 classes and 1 output unit; {last} for "
                             f"{n_outputs} classes: choose {label('cross_entropy')} (or auto), or 1 unit")
-    elif out[0] != n_outputs:
+    elif out[0] != n_outputs and not (loss == "mse" and spec.task == "classification"
+                                      and n_outputs == 2 and out[0] == 1):   # one output toward -1 / +1
         what = "classes" if spec.task == "classification" else "targets"
         problems.append(f"{last} but the data has {n_outputs} {what}; "
                         f"set the last Linear layer to {n_outputs} units")
@@ -141,15 +143,17 @@ def budget(spec: RunSpec, rows: list[LayerInfo], n_train: int | None = None) -> 
     return problems
 
 
-def build_model(layers: tuple[LayerSpec, ...], input_shape: Shape) -> nn.Sequential:
-    """The torch model for a stack that `infer_shapes` accepts (raises ShapeError otherwise)."""
+def build_model(layers: tuple[LayerSpec, ...], input_shape: Shape, init: str = "default") -> nn.Sequential:
+    """The torch model for a stack that `infer_shapes` accepts (raises ShapeError otherwise),
+    its Linear and Conv2d layers initialised by engine.init.INITS[init] from torch's global
+    RNG (seed it first: same seed, same weights)."""
     modules, shape = [], tuple(input_shape)
     for row, layer in zip(infer_shapes(layers, input_shape), layers):
         if row.error:
             raise ShapeError(row.error)
         modules.append(LAYERS[layer.kind].build(shape, layer.params))
         shape = row.out_shape
-    return nn.Sequential(*modules)
+    return init_weights(nn.Sequential(*modules), init)
 
 
 def count_params(model: nn.Module) -> int:

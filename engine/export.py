@@ -17,6 +17,7 @@ from torch import nn
 
 from .build import infer_shapes
 from .data import DATASETS, load_dataset
+from .init import script_code
 from .layers import LAYERS
 from .optim import LOSSES, OPTIMIZERS, SCHEDULE_CODE, resolve_loss
 from .run import output_units
@@ -164,15 +165,17 @@ def supervised_script(spec: RunSpec) -> str:
     optim = OPTIMIZERS[o.name].code(o, "model.parameters()")
     sched = SCHEDULE_CODE[o.schedule].format(lr=o.lr, step_size=o.step_size, gamma=o.gamma)
     loss_ctor, out_expr, y_expr = LOSSES[loss].code
+    one_out = output_units(spec, data) == 1
     if loss == "mse" and spec.task == "classification":
-        y_expr = "nn.functional.one_hot(y, out.shape[-1]).float()"
+        y_expr = ("(2 * y - 1).float().unsqueeze(-1)" if one_out       # -1 / +1 targets for one output
+                  else "nn.functional.one_hot(y, out.shape[-1]).float()")
     helpers = helper_source(spec.layers)
     helpers = f"\n{helpers}\n\n" if helpers else ""                # the layer classes the model uses
     penalty = {"none": "0.0", "l1": f"{spec.reg_rate} * sum(w.abs().sum() for w in weights)",
                "l2": f"{spec.reg_rate} * sum((w * w).sum() for w in weights)"}[
         spec.regularization if spec.reg_rate > 0 else "none"]
     classify = spec.task == "classification"
-    if loss == "bce":
+    if loss == "bce" or loss == "mse" and one_out:
         pred = "(out.squeeze(-1) > 0).long()"
     else:
         pred = "out.argmax(-1)"
@@ -204,7 +207,7 @@ x_train, y_train, x_test, y_test = (torch.as_tensor(a) for a in load_data())
 {"" if classify else "y_train, y_test = y_train.reshape(len(y_train), -1), y_test.reshape(len(y_test), -1)"}
 torch.manual_seed(SEED)                      # same initial weights as the playground
 model = {model_source(spec.layers, data.input_shape)}
-loss_fn = {loss_ctor}
+{script_code(spec.init)}loss_fn = {loss_ctor}
 opt = {optim}
 BATCH_SIZE = min(BATCH_SIZE, len(x_train))
 STEPS_PER_EPOCH = math.ceil(len(x_train) / BATCH_SIZE)

@@ -15,7 +15,7 @@ and the output gradients of the mean losses over a batch of B examples are
 
     bce             (σ(out) - y) / B
     cross_entropy   (softmax(out) - onehot(y)) / B
-    mse             2 (out - y) / out.size
+    mse             2 (out - y) / out.size     (class labels: one-hot y; -1 / +1 for one output)
 
 plus the penalty's gradient on the weights: rate·sign(W) for L1, 2·rate·W for L2.
 That is the arithmetic autograd does. The weights stay torch parameters and the update is
@@ -81,6 +81,7 @@ class FastMLP:
         self.layers = layers
         self.first = next(i for i, l in enumerate(layers) if l.weight is not None)   # first Linear
         self.loss_name = loss_name
+        self.n_out = n_out
         self._eye = np.eye(n_out, dtype=np.float32)                  # (C, C): rows are one-hot targets
         self._params = [p for l in layers for p in (l.weight, l.bias) if p is not None]
         self._bound: list[tuple] = []                                # (param, its .grad, data pointer)
@@ -149,7 +150,10 @@ class FastMLP:
             z, y = out[:, 0], y.astype(out.dtype)
             loss = (np.logaddexp(0, z) - z * y).sum() / len(z)          # softplus(z) - z y
             return loss, ((_sigmoid(z) - y) / len(z))[:, None]
-        target = self._eye[y] if y.dtype == np.int64 else y          # (B, O)
+        if y.dtype == np.int64 and self.n_out == 1:
+            target = (2 * y - 1).astype(out.dtype)[:, None]          # (B, 1): -1 / +1, one output
+        else:
+            target = self._eye[y] if y.dtype == np.int64 else y      # (B, O)
         if self.loss_name == "cross_entropy":
             s = out - out.max(1, keepdims=True)                      # log-softmax, shifted for exp
             e = np.exp(s)

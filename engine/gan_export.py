@@ -6,6 +6,7 @@ import math
 
 from .data import load_dataset
 from .export import _data_code, _packages, helper_source, model_source
+from .init import script_code
 from .optim import OPTIMIZERS
 from .spec import RunSpec
 from .tasks.gan import DISCRIMINATOR, GENERATOR, gan_loss
@@ -54,8 +55,8 @@ SHAPE = {shape}
 x_train, _, x_test, _ = (torch.as_tensor(a) for a in load_data())
 torch.manual_seed(SEED)                      # same initial weights as the playground
 G = {model_source(nets[0].layers, (g.latent_dim,))}
-D = {model_source(nets[1].layers, shape)}
-opt_g = {OPTIMIZERS[nets[0].optim.name].code(nets[0].optim, "G.parameters()")}
+{script_code(spec.init, "G")}D = {model_source(nets[1].layers, shape)}
+{script_code(spec.init, "D")}opt_g = {OPTIMIZERS[nets[0].optim.name].code(nets[0].optim, "G.parameters()")}
 opt_d = {OPTIMIZERS[nets[1].optim.name].code(nets[1].optim, "D.parameters()")}
 gen = torch.Generator().manual_seed(SEED)    # batches and noise, in the playground's order
 fixed = torch.Generator().manual_seed(SEED + 1)

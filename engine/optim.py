@@ -110,8 +110,9 @@ def _bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    if y.dtype == torch.long:                     # classification scored by MSE on one-hot targets
-        y = F.one_hot(y, out.shape[-1]).to(out.dtype)
+    if y.dtype == torch.long:                     # classification scored by MSE: on one-hot targets, or
+        y = (2 * y - 1).to(out.dtype)[:, None] if out.shape[-1] == 1 \
+            else F.one_hot(y, out.shape[-1]).to(out.dtype)   # -1 / +1 for one output (TF Playground's)
     return F.mse_loss(out, y)
 
 
@@ -145,5 +146,8 @@ def predict(loss: str, out: torch.Tensor) -> torch.Tensor:
     """Model outputs -> class probabilities (N, C) for classification losses."""
     if loss == "bce":
         p1 = torch.sigmoid(out.squeeze(-1))
+        return torch.stack([1 - p1, p1], -1)
+    if loss == "mse" and out.shape[-1] == 1:     # one output trained toward -1 / +1: its sign is the class
+        p1 = ((out.squeeze(-1) + 1) / 2).clamp(0, 1)
         return torch.stack([1 - p1, p1], -1)
     return torch.softmax(out, -1)

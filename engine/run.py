@@ -48,7 +48,7 @@ class Run(OneOptimizer):
         self.n_out = d.n_outputs
         with _SEED_LOCK:
             torch.manual_seed(spec.seed)
-            self.model = build_model(spec.layers, d.input_shape).to(self.device)
+            self.model = build_model(spec.layers, d.input_shape, spec.init).to(self.device)
         # conv nets on the CPU keep their images and conv weights channels-last (N, H, W, C in
         # memory): the same numbers to float rounding, and oneDNN's pooling and convolution run
         # 2-3x faster that way; with engine.layers.Flatten, whole steps up to 2x (README, Performance)

@@ -23,6 +23,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 PREPROCESSING = ("auto", "none", "unit", "symmetric", "standardize")
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
+INITS = ("default", "xavier", "he", "tf_playground")   # engine/init.py's registry, in its order
 
 
 class SpecError(ValueError):
@@ -127,6 +128,8 @@ class RunSpec:
     eval_every: int = _f(0, 0, 100_000, help="Steps between evaluations; 0 = once per epoch (at most every 100 steps), "
                                          "or less often where one would see over 1 example per 8 trained.")
     seed: int = _f(0, 0, 2**31 - 1, help="Seeds data, initial weights and batch order.")
+    init: str = _f("default", choices=INITS, help="How Linear and Conv2d weights start: PyTorch's default, "
+                   "Xavier/Glorot, He/Kaiming or TensorFlow Playground's uniform ±0.5 (engine/init.py).")
     device: str = _f("auto", choices=DEVICES, help="auto = cuda, then mps, then cpu.")
     gan: GanSpec = field(default_factory=GanSpec)
     autoencoder: AutoencoderSpec = field(default_factory=AutoencoderSpec)

@@ -71,7 +71,8 @@ def test_run_steps_override_and_failure_exit_code():
     assert cli("run", "--preset", "no_such").returncode == 2
 
 
-@pytest.mark.parametrize("preset, epochs", [("tf_playground", 4), ("mlp_digits", 2), ("linear_neuron", 3)])
+@pytest.mark.parametrize("preset, epochs", [("tf_playground", 4), ("mlp_digits", 2), ("linear_neuron", 3),
+                                            ("tf_playground_spiral_6x8", 3)])
 def test_exported_script_trains_and_reproduces_the_engine(tmp_path, preset, epochs):
     spec = load_preset(preset).with_(epochs=epochs)
     script = tmp_path / "model.py"

@@ -15,6 +15,7 @@ from engine.bench import tf_playground_spec
 from engine.build import build_model
 from engine.fastmlp import plan
 from engine.optim import LOSSES
+from engine.presets import load_preset
 from engine.probes import Recorder
 from engine.run import Run
 from engine.spec import DataSpec, LayerSpec, OptimSpec, RunSpec
@@ -24,7 +25,8 @@ ACTIVATIONS = {"tanh": {}, "sigmoid": {}, "relu": {}, "leaky_relu": {"slope": 0.
                "identity": {}}
 # loss, output units, targets: class labels (B,) int64 or regression targets (B, T) float
 TARGETS = {"bce-1": ("bce", 1, "labels"), "ce-3": ("cross_entropy", 3, "labels"),
-           "mse-1": ("mse", 1, "values"), "mse-2": ("mse", 2, "values"), "mse-labels-3": ("mse", 3, "labels")}
+           "mse-1": ("mse", 1, "values"), "mse-2": ("mse", 2, "values"), "mse-labels-3": ("mse", 3, "labels"),
+           "mse-labels-1": ("mse", 1, "labels")}          # one output toward -1 / +1 (TF Playground's)
 B, N_IN = 12, 3
 
 
@@ -204,6 +206,7 @@ def _twins(spec: RunSpec) -> tuple[Run, Run]:
 
 TRAINING = {
     "tf_playground": tf_playground_spec().with_(device="cpu"),
+    "tf_playground_spiral_6x8": load_preset("tf_playground_spiral_6x8").with_(device="cpu"),
     "adam-relu-ce-l1-cosine": _spec([L("linear", units=8), L("relu"), L("linear", units=8), L("relu"),
                                      L("linear", units=2)], data="spiral", regularization="l1", reg_rate=0.003,
                                     optim=OptimSpec("adam", lr=0.01, beta1=0.8, schedule="cosine"), epochs=30),

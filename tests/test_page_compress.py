@@ -25,7 +25,7 @@ def _page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     spec = load_preset("tf_playground")
     at.session_state["pg_spec"] = spec.with_(layers=(*spec.layers[:-1], LayerSpec.make("linear", units=3)))
-    at.run()
+    at.switch_page("app_pages/playground.py").run()
     assert not trainer_mod.live_trainers()
     at.switch_page("app_pages/compress.py")
     return at

@@ -25,7 +25,7 @@ def _page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     spec = load_preset("tf_playground")
     at.session_state["pg_spec"] = spec.with_(layers=(*spec.layers[:-1], LayerSpec.make("linear", units=3)))
-    at.run()
+    at.switch_page("app_pages/playground.py").run()
     assert not trainer_mod.live_trainers()
     at.switch_page("app_pages/inside.py")
     return at
@@ -121,7 +121,7 @@ def test_a_vanishing_gradient_network_gets_the_warning():
     bad = spec.with_(layers=(*layers, LayerSpec.make("linear", units=1)))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["pg_spec"] = bad
-    at.run()                                                   # the Playground makes the run
+    at.switch_page("app_pages/playground.py").run()            # the Playground makes the run
     at.switch_page("app_pages/inside.py")
     at.session_state["inside_section"] = "Gradient flow"
     at.run()
@@ -140,7 +140,7 @@ def test_the_example_picker_works_on_a_finished_run():
     example, or the latest one it gets wrong, still shows that example."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["pg_spec"] = load_preset("tf_playground").with_(epochs=3)
-    at.run()
+    at.switch_page("app_pages/playground.py").run()            # the Playground makes the run
     at.switch_page("app_pages/inside.py").run()
     t = _trainer()
     at.button(key="inside_train").click().run()
@@ -163,7 +163,7 @@ def test_starting_a_preset_from_the_popover_closes_it():
     """Issue 21.9: the "Start a preset" popover stayed open over the page after its button."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["pg_spec"] = load_preset("tf_playground").with_(epochs=3)
-    at.run()
+    at.switch_page("app_pages/playground.py").run()            # the Playground makes the run
     at.switch_page("app_pages/inside.py").run()
     at.session_state["inside_presets"] = True                  # the user opened it
     at.session_state["inside_preset"] = "tf_playground"

@@ -25,10 +25,11 @@ pytestmark = pytest.mark.usefixtures("stop_trainers")
 
 
 def _app(query: dict | None = None) -> AppTest:
+    """The app on the Playground (the course map is the default page)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for k, v in (query or {}).items():
         at.query_params[k] = v
-    at.run()
+    at.switch_page("app_pages/playground.py").run()
     assert not at.exception, at.exception[0].message
     return at
 

@@ -194,7 +194,7 @@ def test_the_playground_offers_them_and_trains_the_new_task(plugins):
     assert "hardtanh" in builder.kind_options()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["spec"] = encode_spec(_supervised())
-    at.run()
+    at.switch_page("app_pages/playground.py").run()
     assert not at.exception, at.exception[0].message
     select = lambda suffix: next(w for w in at.selectbox if w.key and w.key.endswith(suffix))
     assert "HardTanh  ·  Activation" in select("_add_kind").options
@@ -214,7 +214,7 @@ def test_the_playground_offers_them_and_trains_the_new_task(plugins):
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["spec"] = encode_spec(_reconstruct())
-    at.run()
+    at.switch_page("app_pages/playground.py").run()
     assert not at.exception, at.exception[0].message
     assert at.session_state["pg_spec"].task == "reconstruction"
     assert not at.button(key="pg_train").disabled

@@ -445,6 +445,21 @@ def preview_images(data: Dataset, n: int = 16) -> tuple[np.ndarray, list[int]]:
     return np.stack([_display(i) for i in x]), [int(v) for v in data.y_train[:n]]
 
 
+SMALL_NET = 100              # weights below which a stalled classifier may simply be too small
+STALLED_ACC = 0.85           # ... and the train accuracy it stalls under
+
+
+def too_small_hint(state: str, task: str, last_eval: dict, n_params: int) -> str | None:
+    """A sentence when a finished classification run stalled at a low train accuracy with few
+    weights (the spiral on a 4-2 net stops near 63%): more capacity, not more epochs, is the fix."""
+    acc = last_eval.get("train_acc")
+    if state != "done" or task != "classification" or acc is None or acc >= STALLED_ACC or n_params >= SMALL_NET:
+        return None
+    return (f"Training finished at {acc:.0%} train accuracy with only {n_params} weights: the network may be too "
+            "small to draw this boundary. Add neurons or a layer (or input features such as x1², sin(x1)) and "
+            "train again; more epochs alone rarely help.")
+
+
 def state_text(snap: Snapshot | None) -> str:
     if snap is None:
         return "no run"

@@ -116,7 +116,7 @@ class BareLoop:
     def __init__(self, spec: RunSpec, device: torch.device):
         data = load_dataset(spec.data, spec.seed)
         torch.manual_seed(spec.seed)
-        self.model = build_model(spec.layers, data.input_shape).to(device)
+        self.model = build_model(spec.layers, data.input_shape, spec.init).to(device)
         self.loss_fn = LOSSES[resolve_loss(spec.loss, spec.task, output_units(spec, data))].fn
         self.x = torch.as_tensor(data.x_train, device=device)              # (N, *input_shape)
         self.y = torch.as_tensor(data.y_train, device=device)              # (N,) | (N, T)
@@ -174,8 +174,8 @@ class BareGanLoop(BareLoop):
         from ..tasks.gan import DISCRIMINATOR, GENERATOR, gan_loss
         data = load_dataset(spec.data, spec.seed)
         torch.manual_seed(spec.seed)
-        self.G = build_model(spec.net(GENERATOR).layers, (spec.gan.latent_dim,)).to(device)
-        self.D = build_model(spec.net(DISCRIMINATOR).layers, data.input_shape).to(device)
+        self.G = build_model(spec.net(GENERATOR).layers, (spec.gan.latent_dim,), spec.init).to(device)
+        self.D = build_model(spec.net(DISCRIMINATOR).layers, data.input_shape, spec.init).to(device)
         self.opt_g = make_optimizer(self.G.parameters(), spec.net(GENERATOR).optim)
         self.opt_d = make_optimizer(self.D.parameters(), spec.net(DISCRIMINATOR).optim)
         self.loss, self.d_steps, self.latent = gan_loss(spec), spec.gan.d_steps, spec.gan.latent_dim

@@ -171,8 +171,8 @@ class GanRun:
         g = spec.gan
         with _SEED_LOCK:
             torch.manual_seed(spec.seed)
-            self.G = build_model(spec.net(GENERATOR).layers, (g.latent_dim,)).to(device)
-            self.D = build_model(spec.net(DISCRIMINATOR).layers, self.shape).to(device)
+            self.G = build_model(spec.net(GENERATOR).layers, (g.latent_dim,), spec.init).to(device)
+            self.D = build_model(spec.net(DISCRIMINATOR).layers, self.shape, spec.init).to(device)
         self.opt_g = make_optimizer(self.G.parameters(), spec.net(GENERATOR).optim)
         self.opt_d = make_optimizer(self.D.parameters(), spec.net(DISCRIMINATOR).optim)
         # each optimizer's own update without its profiling wrapper (engine.run does the same)

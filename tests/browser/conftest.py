@@ -68,7 +68,11 @@ def wait_idle(page, timeout: float = 60_000) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
-def open_page(page, app_url: str, path: str = "", timeout: float = 60_000) -> None:
+def open_page(page, app_url: str, path: str = "playground", timeout: float = 60_000) -> None:
+    """Open a page by its URL path; the Playground by default ("" is the course map, the app's
+    root; a bare "?spec=..." goes to the Playground)."""
+    if path.startswith("?"):
+        path = "playground" + path
     page.goto(f"{app_url}/{path}")
     wait_idle(page, timeout)
 
