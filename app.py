@@ -41,7 +41,7 @@ PAGES = {
         st.Page("app_pages/backprop.py", title="Backprop step by step", icon=":material/replay:"),
     ],
 }
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, expanded=True)     # every page listed: no 'View more' fold
 
 with st.sidebar:
     dev = pick_device()

@@ -113,7 +113,7 @@ def serve_app(log: Any = None, timeout_s: float = 90):
 
 def _measure_wait(page: Any, url: str, watch_s: float) -> dict:
     page.set_default_timeout(90_000)
-    page.goto(url)
+    page.goto(url.rstrip("/") + "/playground")              # the app opens on the course map
     idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
     page.wait_for_selector(idle)
     page.wait_for_function("() => document.querySelector('.st-key-pg_train button') && "

@@ -77,7 +77,9 @@ def test_the_digits_gan_shows_a_grid_of_samples(page, app_url):
                            timeout=60_000)
     train.click()
     page.wait_for_function("() => /Looks like a digit\\s*\\d+%/.test(document.body.innerText)", timeout=60_000)
-    time.sleep(8)
+    end = time.monotonic() + 60
+    while _step(page) < 1000 and time.monotonic() < end:               # pause well before its 6,000 steps
+        time.sleep(0.2)
     train.click()
     page.wait_for_function("() => document.body.innerText.includes('Run: paused')")
     wait_idle(page)
@@ -109,7 +111,9 @@ def test_a_drawn_density_becomes_the_target_and_trains(page, app_url):
     assert "draw the points the generator should learn" not in page.inner_text("body")
     train = page.locator(".st-key-gan_train button").first
     train.click()
-    time.sleep(8)
+    end = time.monotonic() + 60
+    while _step(page) < 600 and time.monotonic() < end:                # pause well before its 3,000 steps
+        time.sleep(0.2)
     train.click()
     page.wait_for_function("() => document.body.innerText.includes('Run: paused')")
     wait_idle(page)
