@@ -91,7 +91,8 @@ def test_shapes_dataset_has_four_balanced_classes():
 
 
 def test_every_registered_dataset_has_a_group_and_task():
-    assert {"2d", "tabular", "images", "files", "sequences"} == {i.group for i in DATASETS.values()}
+    assert {"2d", "tabular", "images", "files", "sequences", "distributions"} == {i.group for i in DATASETS.values()}
+    assert {i.task for i in DATASETS.values() if i.group == "distributions"} == {"generative"}   # the GAN lab's
     assert {"circle", "xor", "gaussian", "spiral", "moons", "plane", "multi_gaussian", "iris", "wine",
             "breast_cancer", "mnist", "digits", "shapes", "mnist_idx", "fashion_idx", "cifar10",
             "csv"} <= set(DATASETS)
