@@ -10,13 +10,12 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.data import DATASETS
-from engine.optim import OPTIMIZERS
-from engine.records import AeLatent, AeReconstructions, AeTraversal, ViewError
+from engine.records import AeLatent, AeReconstructions, AeTraversal
 from engine.spec import AE_KINDS
 from engine.tasks.autoencoder import AE_LOSSES, DECODER, ENCODER, recon_loss
 from ui import autoencoder as ae
 from ui import builder
-from ui.live import follow
+from ui import live
 from ui.state import init_defaults
 from viz import autoencoder as vz
 
@@ -41,40 +40,8 @@ if st.session_state["ae_error"]:
     st.session_state["ae_error"] = ""
 
 
-def chart(fig, name: str, static: bool, **kw) -> None:
-    st.plotly_chart(fig, key=f"ae_chart_{name}", config={"staticPlot": True, "displayModeBar": False} if static
-                    else {"displayModeBar": False}, **kw)
-
-
-def live(every: float, draw) -> None:
-    """draw(snap, run, static) now and, while the run trains, every `every` seconds."""
-    redrawn = f"ae_redrawn_{draw.__name__}"
-    st.session_state[redrawn] = False
-
-    def panel(t, s) -> None:
-        if s.run is not None:
-            draw(s, s.run, st.session_state[redrawn] and s.state == "running")
-        st.session_state[redrawn] = True
-    follow(ae.trainer, shown, every, panel)
-
-
-def view(run, name: str, record_type):
-    rec = run.views.get(name)
-    if isinstance(rec, ViewError):
-        st.error(f"This view failed: {rec.message}. Training goes on.")
-    return rec if isinstance(rec, record_type) else None
-
-
 # ---------------------------------------------------------------- settings
-def field(widget, label: str, path: tuple, value, *args, redraw: bool = False, **kw):
-    k = ae.key("_".join(path))
-    start = builder.seed(k, value, widget, args[0] if args else None)
-    return widget(label, *args, key=k, on_change=ae.on_field, args=(path, k, redraw), **start, **kw)
-
-
-def number(label: str, path: tuple, value, lo, hi, redraw: bool = False, **kw) -> None:
-    k = ae.key("_".join(path))
-    builder.number_box(label, lo, hi, k, value, on_change=ae.on_field, args=(path, k, redraw), **kw)
+field, number = ae.EDITOR.field, ae.EDITOR.number          # widgets bound to the spec's fields
 
 
 def code_settings() -> None:
@@ -107,34 +74,16 @@ def code_settings() -> None:
 
 
 def network_editor(role: str) -> None:
-    s, net = spec, spec.net(role)
-    c1, c2 = st.columns(2)
-    with c1:
-        field(st.selectbox, "Optimizer", (role, "optim", "name"), net.optim.name, list(OPTIMIZERS),
-              format_func=lambda n: OPTIMIZERS[n].label, help=OPTIMIZERS[net.optim.name].help)
-    with c2:
-        field(st.select_slider, "Learning rate", (role, "optim", "lr"), net.optim.lr,
-              sorted({*LEARNING_RATES, net.optim.lr}), format_func=lambda v: f"{v:g}",
-              help="This network's step size (each network has its own optimizer).")
-    if data is None:
-        return
-    rows = ae.shape_rows(s, role, data)
-    code = s.autoencoder.latent_dim
-    out = f"{2 * code} numbers (a mean and a log-variance per code number)" if s.autoencoder.kind == "variational" \
-        else f"the code ({code} numbers)"
-    what = (f"an image ({builder.shape_text(data.input_shape)}) → {out}" if role == ENCODER
-            else f"the code ({code} numbers) → an image ({builder.shape_text(data.input_shape)}, or its pixels in a row)")
-    st.caption(f"{ae.ROLES[role]}: {what}.")
-    for i, layer in enumerate(net.layers):
-        builder.layer_card(i, len(net.layers), layer, rows[i] if i < len(rows) else None, ae.key(f"{role}_L{i}"),
-                           ae.on_stack(role), ae.on_layer_param(role))
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    kinds = builder.kind_options(exclude=builder.SEQUENCE_GROUPS)
-    k = ae.key(f"{role}_add")
-    c1.selectbox("Add a layer at the end", kinds, key=k, format_func=builder.kind_label,
-                 **builder.seed(k, "linear", st.selectbox, kinds))
-    bk = ae.key(f"{role}_add_button")
-    c2.button("Add", key=bk, on_click=ae.on_add_layer, args=(role, bk), width="stretch")
+    what = ""
+    if data is not None:
+        code = spec.autoencoder.latent_dim
+        out = (f"{2 * code} numbers (a mean and a log-variance per code number)"
+               if spec.autoencoder.kind == "variational" else f"the code ({code} numbers)")
+        what = (f"an image ({builder.shape_text(data.input_shape)}) → {out}" if role == ENCODER else
+                f"the code ({code} numbers) → an image ({builder.shape_text(data.input_shape)}, or its pixels in a row)")
+    ae.EDITOR.network(role, spec.net(role), ae.shape_rows(spec, role, data) if data is not None else None,
+                      "This network's step size (each network has its own optimizer).", f"{ae.ROLES[role]}: {what}.",
+                      LEARNING_RATES)
 
 
 # ---------------------------------------------------------------- live parts
@@ -158,18 +107,18 @@ def numbers(s, run, static: bool) -> None:
     if note := ae.knn_note(ev, len(data.class_names) if data else 10):
         st.caption(note)
     st.caption(f"{s.samples_per_s:,.0f} images/s on {s.device}" if s.state == "running" else
-               f"Run: **{ae.state_text(s.state)}** · saved to the run history whenever it stops")
+               f"Run: **{live.state_text(s.state)}** · saved to the run history whenever it stops")
 
 
 def rebuilt(s, run, static: bool) -> None:
-    if (rec := view(run, "reconstructions", AeReconstructions)) is not None:
-        chart(vz.reconstructions_figure(rec), "reconstructions", static)
+    if (rec := live.record(run, "reconstructions", AeReconstructions)) is not None:
+        live.chart(vz.reconstructions_figure(rec), "ae_chart_reconstructions", static)
         st.caption("Top: test images the autoencoder never trained on, with their class; below: what it rebuilds "
                    "from their codes, with each one's loss. A 2-number code keeps the shape of a digit, not its details.")
 
 
 def plane(s, run, static: bool) -> None:
-    rec = view(run, "latent", AeLatent)
+    rec = live.record(run, "latent", AeLatent)
     if rec is None:
         return
     c1, c2 = st.columns(2)
@@ -177,21 +126,21 @@ def plane(s, run, static: bool) -> None:
     with c1:
         fig = vz.latent_figure(rec, (u, v))
         if static:
-            chart(fig, "latent", True)
+            live.chart(fig, "ae_chart_latent", True)
         else:
             st.plotly_chart(fig, key=ae.PICK_KEY, on_select=ae.on_pick, selection_mode="points",
                             config={"displayModeBar": False})
         st.caption(ae.latent_caption(rec))
     with c2:
         if rec.grid is not None:
-            chart(vz.grid_figure(rec), "grid", static)
+            live.chart(vz.grid_figure(rec), "ae_chart_grid", static)
             st.caption("The decoder's image for each point of a grid over the same plane: the map of what each "
                        "region of codes means. Neighbouring codes decode to similar images.")
     picked = ae.decoded(trainer, rec, u, v) if trainer is not None else None
     c1, c2 = st.columns([1, 2], vertical_alignment="center")
     with c1:
         if picked is not None and rec.grid is not None:
-            chart(vz.decoded_figure(*picked), "decoded", True)
+            live.chart(vz.decoded_figure(*picked), "ae_chart_decoded", True)
     with c2:
         st.markdown("**Decode a point.** Click the code plane, or type the point:")
         a, b = st.columns(2)
@@ -205,8 +154,8 @@ def plane(s, run, static: bool) -> None:
 
 
 def walk(s, run, static: bool) -> None:
-    if (rec := view(run, "traversal", AeTraversal)) is not None:
-        chart(vz.traversal_figure(rec), "traversal", static)
+    if (rec := live.record(run, "traversal", AeTraversal)) is not None:
+        live.chart(vz.traversal_figure(rec), "ae_chart_traversal", static)
         st.caption("Each row changes one number of the code, the others held at their average: what that number "
                    "controls (slant, width, which digit).")
 
@@ -214,11 +163,11 @@ def walk(s, run, static: bool) -> None:
 def curves(s, run, static: bool) -> None:
     c1, c2 = st.columns(2)
     with c1:
-        chart(vz.losses_figure(run.evals), "losses", static)
+        live.chart(vz.losses_figure(run.evals), "ae_chart_losses", static)
         st.caption("The reconstruction loss on training and test images; the dashed line is what always predicting "
                    "the average image scores. A VAE also shows its KL term (dotted).")
     with c2:
-        chart(vz.knn_figure(run.evals), "knn", static)
+        live.chart(vz.knn_figure(run.evals), "ae_chart_knn", static)
         st.caption("How often a test image's 5 nearest training codes share its class: the codes' quality as one "
                    "number. Dashed: the same for a linear code (PCA of the pixels) with as many numbers.")
 
@@ -253,14 +202,14 @@ with right:
     if shown == "preparing":
         st.info("Preparing the run: loading the images and building both networks (a few seconds)…",
                 icon=":material/hourglass_top:")
-    live(FAST_S, numbers)
-    live(SLOW_S, rebuilt)
+    live.part(ae.trainer, shown, FAST_S, numbers, "ae")
+    live.part(ae.trainer, shown, SLOW_S, rebuilt, "ae")
 st.divider()
 st.subheader("The code plane")
 if shown in ("running", "preparing"):
-    live(SLOW_S, plane)
+    live.part(ae.trainer, shown, SLOW_S, plane, "ae")
 elif snap is not None and snap.run is not None:
     plane(snap, snap.run, False)              # outside a fragment: a click on the plane reruns the page
-live(SLOW_S, walk)
+live.part(ae.trainer, shown, SLOW_S, walk, "ae")
 st.divider()
-live(SLOW_S, curves)
+live.part(ae.trainer, shown, SLOW_S, curves, "ae")

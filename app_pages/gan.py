@@ -11,7 +11,6 @@ import functools
 import streamlit as st
 
 from engine.export import export_script
-from engine.optim import OPTIMIZERS
 from engine.records import GanImages, GanPlane
 from engine.spec import NOISE
 from engine.tasks.gan import DISCRIMINATOR, GAN_LOSSES, GENERATOR, diagnosis, gan_loss
@@ -23,7 +22,6 @@ from ui.state import init_defaults
 from viz import gan as vz
 
 FAST_S, SLOW_S = 0.5, 0.8            # seconds between redraws: numbers / pictures and curves
-LEARNING_RATES = (1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1)
 
 init_defaults()
 
@@ -45,15 +43,7 @@ if st.session_state["gan_error"]:
 
 
 # ---------------------------------------------------------------- settings
-def field(widget, label: str, path: tuple, value, *args, **kw):
-    k = gn.key("_".join(path))
-    start = builder.seed(k, value, widget, args[0] if args else None)
-    return widget(label, *args, key=k, on_change=gn.on_field, args=(path, k), **start, **kw)
-
-
-def number(label: str, path: tuple, value: int, lo: int, hi: int, **kw) -> None:
-    k = gn.key("_".join(path))
-    builder.number_box(label, lo, hi, k, value, on_change=gn.on_field, args=(path, k), **kw)
+field, number = gn.EDITOR.field, gn.EDITOR.number          # widgets bound to the spec's fields
 
 
 def game_settings() -> None:
@@ -102,32 +92,14 @@ def own_points() -> None:
 
 
 def network_editor(role: str) -> None:
-    s, net = spec, spec.net(role)
-    c1, c2 = st.columns(2)
-    with c1:
-        field(st.selectbox, "Optimizer", (role, "optim", "name"), net.optim.name, list(OPTIMIZERS),
-              format_func=lambda n: OPTIMIZERS[n].label, help=OPTIMIZERS[net.optim.name].help)
-    with c2:
-        field(st.select_slider, "Learning rate", (role, "optim", "lr"), net.optim.lr,
-              sorted({*LEARNING_RATES, net.optim.lr}), format_func=lambda v: f"{v:g}",
-              help="This network's step size. A discriminator much faster than its generator often wins too "
-                   "easily: the generator's gradient then vanishes or it collapses onto a few modes.")
-    if data is None:
-        return
-    rows = gn.shape_rows(s, role, data)
-    what = (f"noise ({s.gan.latent_dim} numbers) → a sample ({builder.shape_text(data.input_shape)})"
-            if role == GENERATOR else f"a sample ({builder.shape_text(data.input_shape)}) → one score")
-    st.caption(f"{gn.ROLES[role]}: {what}.")
-    for i, layer in enumerate(net.layers):
-        builder.layer_card(i, len(net.layers), layer, rows[i] if i < len(rows) else None, gn.key(f"{role}_L{i}"),
-                           gn.on_stack(role), gn.on_layer_param(role))
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    kinds = builder.kind_options(exclude=builder.SEQUENCE_GROUPS)
-    k = gn.key(f"{role}_add")
-    c1.selectbox("Add a layer at the end", kinds, key=k, format_func=builder.kind_label,
-                 **builder.seed(k, "linear", st.selectbox, kinds))
-    bk = gn.key(f"{role}_add_button")
-    c2.button("Add", key=bk, on_click=gn.on_add_layer, args=(role, bk), width="stretch")
+    what = ""
+    if data is not None:
+        what = (f"noise ({spec.gan.latent_dim} numbers) → a sample ({builder.shape_text(data.input_shape)})"
+                if role == GENERATOR else f"a sample ({builder.shape_text(data.input_shape)}) → one score")
+    gn.EDITOR.network(role, spec.net(role), gn.shape_rows(spec, role, data) if data is not None else None,
+                      "This network's step size. A discriminator much faster than its generator often wins too "
+                      "easily: the generator's gradient then vanishes or it collapses onto a few modes.",
+                      f"{gn.ROLES[role]}: {what}.")
 
 
 # ---------------------------------------------------------------- live parts
@@ -154,7 +126,7 @@ def numbers(s, run, static: bool) -> None:
     if note := diagnosis(ev):
         st.warning(note, icon=":material/warning:")
     st.caption(f"{s.samples_per_s:,.0f} samples/s on {s.device}" if s.state == "running" else
-               f"Run: **{gn.state_text(s.state)}** · saved to the run history whenever it stops")
+               f"Run: **{live.state_text(s.state)}** · saved to the run history whenever it stops")
 
 
 def picture(s, run, static: bool) -> None:

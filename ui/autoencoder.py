@@ -2,16 +2,15 @@
 layer cards), its run (a Trainer in the session's "autoencoder" slot with engine.autoencoder_views),
 the buttons' callbacks, the click on the code plane, and the sentences the page shows.
 
-State (AE_DEFAULTS, set by ui.state): `ae_spec` is the spec being edited; every widget's key
-starts with `ae{ae_gen}_`, and `ae_gen` is bumped whenever the spec is replaced or a stack
-changes shape, so the widgets are drawn afresh from the new spec. `ae_u`, `ae_v` are the chosen
-point of the code plane (set by a click on it or typed).
+State (AE_DEFAULTS, set by ui.state): `ae_spec` is the spec being edited, with `ae_gen` and
+`ae_error`, kept by EDITOR (ui/networks.py: the keys, the layer cards' callbacks, the bound
+widgets). `ae_u`, `ae_v` are the chosen point of the code plane (set by a click on it or typed).
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -22,11 +21,12 @@ from engine.data import DATASETS, DataError, Dataset
 from engine.presets import load_preset, preset_names
 from engine.records import AeLatent
 from engine.run import load_dataset
-from engine.spec import LayerSpec, RunSpec
+from engine.spec import RunSpec
 from engine.store import default_store
 from engine.tasks.autoencoder import DECODER, ENCODER, TASK, default_networks, fit_code
 from engine.trainer import Trainer, validate
-from ui import builder, live
+from ui import live
+from ui.networks import NetworksEditor, with_optim
 from ui.session import workers
 
 SLOT = PAGE = "autoencoder"
@@ -49,24 +49,6 @@ AE_DEFAULTS: dict[str, Any] = {
 @functools.lru_cache(maxsize=1)
 def presets() -> dict[str, RunSpec]:
     return {n: load_preset(n) for n in preset_names(tasks=(TASK,))}
-
-
-def spec() -> RunSpec:
-    return st.session_state["ae_spec"]
-
-
-def key(name: str) -> str:
-    return f"ae{st.session_state['ae_gen']}_{name}"
-
-
-def current(widget_key: str) -> bool:
-    return widget_key.startswith(f"ae{st.session_state['ae_gen']}_")
-
-
-def set_spec(s: RunSpec, redraw: bool = False) -> None:
-    st.session_state["ae_spec"] = s
-    if redraw:
-        st.session_state["ae_gen"] += 1
 
 
 def dataset(s: RunSpec) -> Dataset | None:
@@ -93,12 +75,14 @@ def set_path(s: RunSpec, path: tuple, value: Any) -> RunSpec:
     """`s` with the field at `path` set: ("loss",), ("autoencoder", "beta"), (role, "optim", "lr");
     the code's kind and size also resize the encoder's output."""
     if path[0] in s.networks:
-        role, _, name = path
-        net = s.networks[role]
-        return s.with_(networks={**s.networks, role: replace(net, optim=replace(net.optim, **{name: value}))})
+        return with_optim(s, path[0], path[2], value)
     if path[0] == "autoencoder":
         return fit_code(s, **{path[1]: value})
     return s.with_(**{path[0]: value})
+
+
+EDITOR = NetworksEditor("ae", set_path)
+spec, key, current, set_spec, safe = EDITOR.spec, EDITOR.key, EDITOR.current, EDITOR.set_spec, EDITOR.safe
 
 
 def shape_rows(s: RunSpec, role: str, data: Dataset) -> list[LayerInfo]:
@@ -117,15 +101,8 @@ def trainer() -> Trainer | None:
 
 def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
     """The session's run follows the spec: a new trainer for a new spec, none when it cannot train."""
-    t = trainer()
-    if not ok:
-        if t is not None:
-            workers().put(SLOT, None)
-        return None
-    if t is None or t.specs[0] != s or not t.alive:
-        t = Trainer(s, names=[SLOT], views=autoencoder_views(), history=default_store(), page=PAGE)
-        workers().put(SLOT, t)
-    return t
+    return workers().follow(SLOT, s, ok, lambda: Trainer(s, names=[SLOT], views=autoencoder_views(),
+                                                          history=default_store(), page=PAGE))
 
 
 def decoded(t: Trainer, rec: AeLatent, u: float, v: float) -> tuple[np.ndarray, list[float]] | None:
@@ -137,25 +114,7 @@ def decoded(t: Trainer, rec: AeLatent, u: float, v: float) -> tuple[np.ndarray, 
 
 
 # ---------------------------------------------------------------- callbacks (the script thread)
-def _report(message: str) -> None:
-    st.session_state["ae_error"] = message
-
-
-safe = live.safe_callback(_report)
-
-
-def _with_trainer(command: Callable[[Trainer], None]) -> Callable[[], None]:
-    @safe
-    def run_it() -> None:
-        if (t := trainer()) is not None:
-            command(t)
-    run_it.__name__ = f"on_{command.__name__}"
-    return run_it
-
-
-on_train = _with_trainer(live.train_or_pause)
-on_step = _with_trainer(live.step_once)
-on_reset = _with_trainer(live.reset)
+on_train, on_step, on_reset = live.buttons(trainer, safe)
 
 
 @safe
@@ -177,61 +136,7 @@ def on_data(widget_key: str) -> None:
         set_spec(with_data(spec(), st.session_state[widget_key]), redraw=True)
 
 
-@safe
-def on_field(path: tuple, widget_key: str, redraw: bool = False) -> None:
-    if current(widget_key) and (value := st.session_state[widget_key]) is not None:
-        set_spec(set_path(spec(), path, value), redraw=redraw)
-
-
-def on_stack(role: str) -> Callable[[str, int, str], None]:
-    @safe
-    def act(action: str, i: int, button_key: str) -> None:
-        if not (current(button_key) and builder.clicked(button_key)):
-            return
-        s = spec()
-        layers = s.net(role).layers
-        layers = {"up": lambda: builder.move(layers, i, -1), "down": lambda: builder.move(layers, i, +1),
-                  "duplicate": lambda: builder.duplicate(layers, i),
-                  "delete": lambda: builder.delete(layers, i) if len(layers) > 1 else layers}[action]()
-        set_spec(_with_layers(s, role, layers), redraw=True)
-    return act
-
-
-def on_layer_param(role: str) -> Callable[[int, str, str], None]:
-    @safe
-    def change(i: int, name: str, widget_key: str) -> None:
-        s = spec()
-        layers = s.net(role).layers
-        if not current(widget_key) or i >= len(layers):
-            return
-        layer = layers[i]
-        new = LayerSpec(layer.kind, {**layer.params, name: st.session_state[widget_key]})
-        set_spec(_with_layers(s, role, (*layers[:i], new, *layers[i + 1:])))
-    return change
-
-
-@safe
-def on_add_layer(role: str, button_key: str) -> None:
-    if not (current(button_key) and builder.clicked(button_key)):
-        return
-    s = spec()
-    layers = s.net(role).layers
-    set_spec(_with_layers(s, role, (*layers, LayerSpec.make(st.session_state[key(f"{role}_add")]))), redraw=True)
-
-
-def _with_layers(s: RunSpec, role: str, layers: tuple) -> RunSpec:
-    return s.with_(networks={**s.networks, role: replace(s.networks[role], layers=tuple(layers))})
-
-
 # ---------------------------------------------------------------- reading for the page
-STATE_TEXT = {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
-              "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}
-
-
-def state_text(state: str | None) -> str:
-    return STATE_TEXT.get(state, "no run") if state else "no run"
-
-
 def knn_note(ev: dict, n_classes: int) -> str:
     """What the kNN accuracy of the codes says, against PCA's and chance."""
     if "knn_acc" not in ev:

@@ -2,17 +2,16 @@
 (a Trainer in the session's "gan" slot with engine.gan_views), the buttons' callbacks and the
 sentences the page shows.
 
-State (GAN_DEFAULTS, set by ui.state): `gan_spec` is the spec being edited; every widget's key
-starts with `gan{gan_gen}_`, and `gan_gen` is bumped whenever the spec is replaced or a stack
-changes shape, so the widgets are drawn afresh from the new spec (a message from the browser
-that crossed the change names an old key and is ignored).
+State (GAN_DEFAULTS, set by ui.state): `gan_spec` is the spec being edited, with `gan_gen` and
+`gan_error`, kept by EDITOR (ui/networks.py: the keys, the layer cards' callbacks, the bound
+widgets); the rest are the views' choices and the drawing or upload last used as the target.
 """
 from __future__ import annotations
 
 import base64
 import functools
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import streamlit as st
 
@@ -24,11 +23,12 @@ from engine.digits import DigitError, read_drawing
 from engine.gan_views import gan_views
 from engine.presets import load_preset, preset_names
 from engine.run import load_dataset
-from engine.spec import DataSpec, LayerSpec, RunSpec
+from engine.spec import DataSpec, RunSpec
 from engine.store import default_store
 from engine.tasks.gan import DISCRIMINATOR, GENERATOR, TASK, default_networks
 from engine.trainer import Trainer, validate
-from ui import builder, live
+from ui import live
+from ui.networks import NetworksEditor, with_optim
 from ui.session import workers
 
 SLOT = PAGE = "gan"
@@ -54,24 +54,6 @@ GAN_DEFAULTS: dict[str, Any] = {
 @functools.lru_cache(maxsize=1)
 def presets() -> dict[str, RunSpec]:
     return {n: load_preset(n) for n in preset_names(tasks=(TASK,))}
-
-
-def spec() -> RunSpec:
-    return st.session_state["gan_spec"]
-
-
-def key(name: str) -> str:
-    return f"gan{st.session_state['gan_gen']}_{name}"
-
-
-def current(widget_key: str) -> bool:
-    return widget_key.startswith(f"gan{st.session_state['gan_gen']}_")
-
-
-def set_spec(s: RunSpec, redraw: bool = False) -> None:
-    st.session_state["gan_spec"] = s
-    if redraw:
-        st.session_state["gan_gen"] += 1
 
 
 def dataset(s: RunSpec) -> Dataset | None:
@@ -101,12 +83,15 @@ def with_target(s: RunSpec, name: str) -> RunSpec:
 def set_path(s: RunSpec, path: tuple, value: Any) -> RunSpec:
     """`s` with the field at `path` set: ("loss",), ("gan", "d_steps"), (role, "optim", "lr")."""
     if path[0] in s.networks:
-        role, _, name = path
-        net = s.networks[role]
-        return s.with_(networks={**s.networks, role: replace(net, optim=replace(net.optim, **{name: value}))})
+        return with_optim(s, path[0], path[2], value)
     if len(path) == 1:
         return s.with_(**{path[0]: value})
     return s.with_(**{path[0]: replace(getattr(s, path[0]), **{path[1]: value})})
+
+
+EDITOR = NetworksEditor("gan", set_path)
+spec, key, current, set_spec, safe, _report = (EDITOR.spec, EDITOR.key, EDITOR.current, EDITOR.set_spec,
+                                               EDITOR.safe, EDITOR.report)
 
 
 def shape_rows(s: RunSpec, role: str, data: Dataset) -> list[LayerInfo]:
@@ -130,13 +115,6 @@ def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
 
 
 # ---------------------------------------------------------------- callbacks (the script thread)
-def _report(message: str) -> None:
-    st.session_state["gan_error"] = message
-
-
-safe = live.safe_callback(_report)
-
-
 on_train, on_step, on_reset = live.buttons(trainer, safe)
 
 
@@ -156,52 +134,6 @@ def on_preset() -> None:
 def on_target(widget_key: str) -> None:
     if current(widget_key):
         set_spec(with_target(spec(), st.session_state[widget_key]), redraw=True)
-
-
-@safe
-def on_field(path: tuple, widget_key: str) -> None:
-    if current(widget_key) and (value := st.session_state[widget_key]) is not None:
-        set_spec(set_path(spec(), path, value))
-
-
-def on_stack(role: str) -> Callable[[str, int, str], None]:
-    @safe
-    def act(action: str, i: int, button_key: str) -> None:
-        if not (current(button_key) and builder.clicked(button_key)):
-            return
-        s = spec()
-        layers = s.net(role).layers
-        layers = {"up": lambda: builder.move(layers, i, -1), "down": lambda: builder.move(layers, i, +1),
-                  "duplicate": lambda: builder.duplicate(layers, i),
-                  "delete": lambda: builder.delete(layers, i) if len(layers) > 1 else layers}[action]()
-        set_spec(_with_layers(s, role, layers), redraw=True)
-    return act
-
-
-def on_layer_param(role: str) -> Callable[[int, str, str], None]:
-    @safe
-    def change(i: int, name: str, widget_key: str) -> None:
-        s = spec()
-        layers = s.net(role).layers
-        if not current(widget_key) or i >= len(layers):
-            return
-        layer = layers[i]
-        new = LayerSpec(layer.kind, {**layer.params, name: st.session_state[widget_key]})
-        set_spec(_with_layers(s, role, (*layers[:i], new, *layers[i + 1:])))
-    return change
-
-
-@safe
-def on_add_layer(role: str, button_key: str) -> None:
-    if not (current(button_key) and builder.clicked(button_key)):
-        return
-    s = spec()
-    layers = s.net(role).layers
-    set_spec(_with_layers(s, role, (*layers, LayerSpec.make(st.session_state[key(f"{role}_add")]))), redraw=True)
-
-
-def _with_layers(s: RunSpec, role: str, layers: tuple) -> RunSpec:
-    return s.with_(networks={**s.networks, role: replace(s.networks[role], layers=tuple(layers))})
 
 
 def use_points(raw: bytes, suffix: str) -> bool:
@@ -239,14 +171,6 @@ def take_upload(file_id: str, raw: bytes) -> bool:
 
 
 # ---------------------------------------------------------------- reading for the page
-STATE_TEXT = {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
-              "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}
-
-
-def state_text(state: str | None) -> str:
-    return STATE_TEXT.get(state, "no run") if state else "no run"
-
-
 def target_label(name: str) -> str:
     group = "2-D" if DATASETS[name].group == "distributions" else "images"
     return f"{DATASETS[name].label} ({group})"

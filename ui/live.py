@@ -135,3 +135,12 @@ def record(run: Any, name: str, record_type: type) -> Any:
     if isinstance(rec, ViewError):
         st.error(f"This view failed: {rec.message}. Training goes on.")
     return rec if isinstance(rec, record_type) else None
+
+
+STATE_TEXT = {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
+              "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}
+
+
+def state_text(state: str | None) -> str:
+    """A worker's state as the pages say it; 'no run' without one."""
+    return STATE_TEXT.get(state, "no run") if state else "no run"

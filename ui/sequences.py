@@ -199,12 +199,8 @@ def layer_notes(rows: list[LayerInfo]) -> str:
     return " ".join(f"**{label}**: {text}." for label, text in seen.items())
 
 
-STATE_TEXT = {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
-              "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}
-
-
 def state_text(snap: Snapshot | None) -> str:
-    return STATE_TEXT[snap.state] if snap is not None else "no run"
+    return live.state_text(snap.state if snap is not None else None)
 
 
 def loss_labels(k: str) -> tuple[str, str]:
