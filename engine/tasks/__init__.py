@@ -63,6 +63,41 @@ class OneOptimizer:
             g["lr"] = lr
 
 
+class SeveralOptimizers:
+    """epoch, lr and set_lr for a Steppable whose networks train with one optimizer each,
+    `self.optimizers` in role order (lr reads the first; set_lr sets them all, the pages set each
+    network's own when they build the run); and `next_batch(x)`: one shuffled pass over the rows of
+    x after another, `self.batch_size` at a time, ordered by `self._gen`."""
+    optimizers: tuple[torch.optim.Optimizer, ...]
+    step_count: int
+    steps_per_epoch: int
+    batch_size: int
+    device: torch.device
+    _gen: torch.Generator
+    _perm: torch.Tensor | None = None
+    _pos: int = 0
+
+    @property
+    def epoch(self) -> float:
+        return self.step_count / self.steps_per_epoch
+
+    @property
+    def lr(self) -> float:
+        return self.optimizers[0].param_groups[0]["lr"]
+
+    def set_lr(self, lr: float) -> None:
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+    def next_batch(self, x: torch.Tensor) -> torch.Tensor:
+        if self._perm is None or self._pos >= len(x):
+            self._perm, self._pos = torch.randperm(len(x), generator=self._gen).to(self.device), 0
+        idx = self._perm[self._pos:self._pos + self.batch_size]
+        self._pos += self.batch_size
+        return x[idx]
+
+
 @dataclass(frozen=True)
 class Score:
     """A task's headline number, evaluated on both splits as `train_<key>` and `test_<key>`."""

@@ -32,7 +32,7 @@ from ..data import Dataset
 from ..layers import dims
 from ..optim import LOSSES, LossInfo, make_optimizer
 from ..spec import AutoencoderSpec, LayerSpec, RunSpec
-from . import Task, register
+from . import SeveralOptimizers, Task, register
 
 TASK = "autoencoder"
 ENCODER, DECODER = "encoder", "decoder"
@@ -178,7 +178,7 @@ def fit_code(spec: RunSpec, **changes) -> RunSpec:
 
 
 # ---------------------------------------------------------------- the run
-class AutoencoderRun:
+class AutoencoderRun(SeveralOptimizers):
     """An encoder and a decoder, one optimizer each, one dataset; stepped deterministically."""
 
     def __init__(self, spec: RunSpec, data: Dataset, device: torch.device):
@@ -194,6 +194,7 @@ class AutoencoderRun:
             self.decoder = build_model(spec.net(DECODER).layers, (self.ae.latent_dim,)).to(device)
         self.opt_e = make_optimizer(self.encoder.parameters(), spec.net(ENCODER).optim)
         self.opt_d = make_optimizer(self.decoder.parameters(), spec.net(DECODER).optim)
+        self.optimizers = (self.opt_e, self.opt_d)
         self.x = torch.as_tensor(data.x_train, device=device)
         self.x_test = torch.as_tensor(data.x_test, device=device)
         self.labelled = data.task == "classification"
@@ -206,7 +207,6 @@ class AutoencoderRun:
         self.eval_every = spec.eval_every or eval_cadence(self.steps_per_epoch, self.batch_size,
                                                           self.n_train + 2 * EVAL_N, self.total_steps)
         self._gen = torch.Generator().manual_seed(spec.seed)               # batches and the VAE's draws
-        self._perm, self._pos = torch.empty(0, dtype=torch.long), self.n_train
         self.baselines = self._baselines()
         self.step_count = 0
 
@@ -216,27 +216,6 @@ class AutoencoderRun:
         return {ENCODER: self.encoder, DECODER: self.decoder}
 
     # ------------------------------------------------------------ Steppable
-    @property
-    def epoch(self) -> float:
-        return self.step_count / self.steps_per_epoch
-
-    @property
-    def lr(self) -> float:
-        return self.opt_e.param_groups[0]["lr"]
-
-    def set_lr(self, lr: float) -> None:
-        """Both networks' learning rate (the page sets each network's when it builds the run)."""
-        for opt in (self.opt_e, self.opt_d):
-            for group in opt.param_groups:
-                group["lr"] = lr
-
-    def _batch(self) -> torch.Tensor:
-        if self._pos >= self.n_train:
-            self._perm, self._pos = torch.randperm(self.n_train, generator=self._gen).to(self.device), 0
-        idx = self._perm[self._pos:self._pos + self.batch_size]
-        self._pos += self.batch_size
-        return self.x[idx]
-
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean code, log-variance) of a VAE, (code, None) of a plain autoencoder. (B, ...) -> (B, L)."""
         h = self.encoder(x)
@@ -260,7 +239,7 @@ class AutoencoderRun:
         """One update of both networks on one batch: reconstruction + beta x KL, averaged."""
         if not (self.encoder.training and self.decoder.training):
             self.encoder.train(), self.decoder.train()
-        recon, kl = self.losses(self._batch(), sample=True)
+        recon, kl = self.losses(self.next_batch(self.x), sample=True)
         loss = (recon + self.ae.beta * kl).mean() if self.variational else recon.mean()
         self.opt_e.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)

@@ -30,7 +30,7 @@ from ..distances import DistanceToReal, bandwidths, mode_counts, modes_covered
 from ..layers import dims
 from ..optim import LOSSES, LossInfo, make_optimizer
 from ..spec import LayerSpec, NetworkSpec, RunSpec
-from . import Task, register
+from . import SeveralOptimizers, Task, register
 
 TASK = "gan"
 GENERATOR, DISCRIMINATOR = "generator", "discriminator"
@@ -160,7 +160,7 @@ def digit_judge(data: Dataset):
 
 
 # ---------------------------------------------------------------- the run
-class GanRun:
+class GanRun(SeveralOptimizers):
     """Two networks, two optimizers, one dataset; stepped deterministically."""
 
     def __init__(self, spec: RunSpec, data: Dataset, device: torch.device):
@@ -175,8 +175,9 @@ class GanRun:
             self.D = build_model(spec.net(DISCRIMINATOR).layers, self.shape, spec.init).to(device)
         self.opt_g = make_optimizer(self.G.parameters(), spec.net(GENERATOR).optim)
         self.opt_d = make_optimizer(self.D.parameters(), spec.net(DISCRIMINATOR).optim)
+        self.optimizers = (self.opt_g, self.opt_d)
         # each optimizer's own update without its profiling wrapper (engine.run does the same)
-        self._raw_step = {id(o): internals.unwrapped(type(o).step) for o in (self.opt_g, self.opt_d)}
+        self._raw_step = {id(o): internals.unwrapped(type(o).step) for o in self.optimizers}
         self.real = torch.as_tensor(data.x_train, device=device)
         self.n_train = len(self.real)
         self.batch_size = min(spec.batch_size, self.n_train)
@@ -186,7 +187,6 @@ class GanRun:
         self.eval_every = spec.eval_every or eval_cadence(self.steps_per_epoch, self.batch_size, 4 * EVAL_N,
                                                           self.total_steps)
         self._gen = torch.Generator().manual_seed(spec.seed)              # batches and noise
-        self._perm, self._pos = torch.empty(0, dtype=torch.long), self.n_train
         fixed = torch.Generator().manual_seed(spec.seed + 1)
         self.fixed_noise = self.noise(EVAL_N, fixed)                        # the samples every view shows
         self.eval_real = torch.as_tensor(data.x_test[:EVAL_N], device=device)
@@ -203,20 +203,6 @@ class GanRun:
         return {GENERATOR: self.G, DISCRIMINATOR: self.D}
 
     # ------------------------------------------------------------ Steppable
-    @property
-    def epoch(self) -> float:
-        return self.step_count / self.steps_per_epoch
-
-    @property
-    def lr(self) -> float:
-        return self.opt_g.param_groups[0]["lr"]
-
-    def set_lr(self, lr: float) -> None:
-        """Both networks' learning rate (the page sets each network's when it builds the run)."""
-        for opt in (self.opt_g, self.opt_d):
-            for group in opt.param_groups:
-                group["lr"] = lr
-
     def noise(self, n: int, gen: torch.Generator | None = None) -> torch.Tensor:
         shape = (n, self.spec.gan.latent_dim)
         z = torch.randn(shape, generator=gen) if self.spec.gan.noise == "gaussian" else torch.rand(shape, generator=gen) * 2 - 1
@@ -226,16 +212,9 @@ class GanRun:
         """The generator's samples for noise z, shaped like the data."""
         return self.G(z).reshape(len(z), *self.shape)
 
-    def _real_batch(self) -> torch.Tensor:
-        if self._pos >= self.n_train:
-            self._perm, self._pos = torch.randperm(self.n_train, generator=self._gen).to(self.device), 0
-        idx = self._perm[self._pos:self._pos + self.batch_size]
-        self._pos += self.batch_size
-        return self.real[idx]
-
     def d_step(self) -> torch.Tensor:
         """One discriminator update on a real batch and a generated one (the generator untouched)."""
-        real = self._real_batch()
+        real = self.next_batch(self.real)
         with torch.no_grad():
             fake = self.generate(self.noise(len(real), self._gen))
         loss = self.loss.d(self.D(real).squeeze(-1), self.D(fake).squeeze(-1))
