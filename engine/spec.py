@@ -65,6 +65,10 @@ class DataSpec:
     window: int = _f(32, 2, 512, help="Sequences: time steps the model reads (a series' past, a text's characters).")
     horizon: int = _f(8, 1, 256, help="Forecasting: how many steps ahead the model predicts.")
     lag: int = _f(10, 1, 200, help="Delay task: how many steps back the symbol to recall was seen.")
+    classes: str = _f("", help="Only these classes, by name: '0-4' or '5,7,9' (a range of numbered classes "
+                      "or a list); empty = all. The labels are renumbered 0, 1, ... in that order.")
+    labels: int = _f(0, 0, 100_000, help="Train on only this many labelled examples (the classes in turn, "
+                     "from the shuffled training split); the test split stays whole. 0 = all.")
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,36 @@ class AutoencoderSpec:
 
 
 @dataclass(frozen=True)
+class AugmentSpec:
+    """Random changes to each training batch of images (engine/augment.py), drawn anew every step
+    from the run's seed; evaluation sees the images as they are. All zero = off."""
+    flip: float = _f(0.0, 0.0, 1.0, help="Chance that an image is mirrored left to right.")
+    shift: int = _f(0, 0, 16, help="Most pixels an image moves up/down and left/right (the gap is filled with 0).")
+    rotate: float = _f(0.0, 0.0, 180.0, help="Most degrees an image turns, either way.")
+    scale: float = _f(0.0, 0.0, 0.5, help="Most an image zooms in or out, as a share of its size (0.1 = ±10%).")
+    noise: float = _f(0.0, 0.0, 1.0, help="Standard deviation of the Gaussian noise added to every pixel.")
+    cutout: int = _f(0, 0, 64, help="Side of a square of pixels blanked at a random place (0 = off).")
+    mixup: float = _f(0.0, 0.0, 2.0, help="Mixup: blend each image and its label with another's, by a share "
+                      "drawn from Beta(a, a) with this a (0 = off; 0.2-0.4 is usual).")
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    """Start the main network from another run's weights (engine/transfer.py): every layer whose
+    weights fit, except the last one with weights (the head, new for the new task)."""
+    source: str = _f("", help="Where the pretrained weights come from: a run's id in the run history, or a "
+                     "state_dict file (.pt) in the data folder. Empty = train from scratch.")
+    freeze: tuple = _f((), 0, 255, help="Indices of layers whose pretrained weights stay as they are "
+                       "(not trained, not changed by a single bit).")
+    body_lr: float = _f(1.0, 0.0, 10.0, help="Learning rate of the pretrained layers that are not frozen, as a "
+                        "multiple of the optimizer's (the new head trains at the optimizer's own).")
+
+
+@dataclass(frozen=True)
 class NetworkSpec:
     """One network of a run: its layer stack, input to output, and the optimizer that trains it."""
     layers: tuple = ()                                            # tuple[LayerSpec, ...]
@@ -133,6 +167,10 @@ class RunSpec:
     device: str = _f("auto", choices=DEVICES, help="auto = cuda, then mps, then cpu.")
     gan: GanSpec = field(default_factory=GanSpec)
     autoencoder: AutoencoderSpec = field(default_factory=AutoencoderSpec)
+    augment: AugmentSpec = field(default_factory=AugmentSpec)
+    transfer: TransferSpec = field(default_factory=TransferSpec)
+    early_stop: int = _f(0, 0, 10_000, help="Early stopping: end the run when the test loss has not improved "
+                         "for this many evaluations, and put back the weights of its best one (0 = off).")
 
     @staticmethod
     def make(layers: tuple = (), optim: OptimSpec | None = None, **fields_: Any) -> "RunSpec":
@@ -172,7 +210,7 @@ class RunSpec:
 
 # ---------------------------------------------------------------- dict <-> spec
 def _plain(obj: Any) -> Any:
-    if isinstance(obj, (DataSpec, OptimSpec, GanSpec, AutoencoderSpec)):
+    if isinstance(obj, (OptimSpec, *SECTIONS.values())):
         return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, tuple):
         return [_plain(v) for v in obj]
@@ -196,6 +234,9 @@ def _v1_to_v2(raw: dict) -> dict:
 
 
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}    # version -> its successor
+# RunSpec's fields that are groups of settings: name -> their dataclass
+SECTIONS = {"data": DataSpec, "gan": GanSpec, "autoencoder": AutoencoderSpec, "augment": AugmentSpec,
+            "transfer": TransferSpec}
 
 
 def version_of(raw: dict) -> Any:
@@ -229,7 +270,14 @@ def _scalars(cls: type, raw: Any, where: str, problems: list[str]) -> dict:
         p: Param | None = f.metadata.get("param")
         if p is None:
             continue                                   # nested: the caller handles it
-        if isinstance(p.default, tuple):
+        if isinstance(p.default, tuple) and p.lo is not None:      # a list of whole numbers (indices)
+            if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and p.lo <= v <= p.hi for v in value):
+                problems.append(f"{name}: must be a list of whole numbers from {p.lo:g} to {p.hi:g}, "
+                                f"got {excerpt(value)}")
+                continue
+            value = tuple(value)
+        elif isinstance(p.default, tuple):
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                 problems.append(f"{name}: must be a list of names, got {excerpt(value)}")
                 continue
@@ -315,9 +363,8 @@ def from_dict(raw: Any) -> RunSpec:
     top = _scalars(RunSpec, raw, "", problems)
     if not isinstance(raw, dict):
         raise SpecError(problems)
-    data = _scalars(DataSpec, raw.get("data", {}), "data", problems)
-    gan = _scalars(GanSpec, raw.get("gan", {}), "gan", problems)
-    ae = _scalars(AutoencoderSpec, raw.get("autoencoder", {}), "autoencoder", problems)
+    sections = {name: _scalars(cls, raw.get(name, {}), name, problems) for name, cls in SECTIONS.items()}
+    data = sections["data"]
     if "name" in data and data["name"] not in DATASETS:
         problems.append(f"data.name: {DATASETS.unknown(data['name'])}")
     task = TASKS.get(top.get("task", RunSpec.task))
@@ -342,8 +389,7 @@ def from_dict(raw: Any) -> RunSpec:
                 networks[role] = n
     if problems:
         raise SpecError(problems)
-    return RunSpec(**top, data=DataSpec(**data), networks=networks, gan=GanSpec(**gan),
-                   autoencoder=AutoencoderSpec(**ae))
+    return RunSpec(**top, networks=networks, **{name: cls(**sections[name]) for name, cls in SECTIONS.items()})
 
 
 MAX_DEPTH = 20                  # a spec nests 4 levels deep; JSON deeper than this is refused

@@ -7,12 +7,12 @@ numpy arrays, split and preprocessed; the trainer moves them to the device once.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, TYPE_CHECKING
 
 import numpy as np
 
-from ..schema import Registry
+from ..schema import Registry, clip
 
 if TYPE_CHECKING:
     from ..spec import DataSpec                 # types only: the spec reads this registry when it parses
@@ -153,7 +153,58 @@ def make_dataset(spec: DataSpec, seed: int = 0) -> Dataset:
     info = DATASETS.get(spec.name)
     if info is None:
         raise DataError(DATASETS.unknown(spec.name))
-    return info.load(spec, seed)
+    data = info.load(spec, seed)
+    if spec.classes:
+        data = only_classes(data, parse_classes(spec.classes, data.class_names))
+    return few_labels(data, spec.labels, seed) if spec.labels else data
+
+
+def parse_classes(text: str, names: list[str]) -> list[int]:
+    """The class indices `text` names: '0-4' (a range of numbered classes, both ends in) or
+    '5,7,9', in that order; DataError naming what does not fit."""
+    if not names:
+        raise DataError("data.classes: this dataset has no classes to choose from")
+    picked: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        lo, dash, hi = part.partition("-")
+        ends = (lo, hi) if dash else (lo, lo)
+        if not all(e in names for e in ends):
+            raise DataError(f"data.classes: {clip(part, 20)!r} is not a class or a range of classes "
+                            f"(the classes: {clip(', '.join(names))})")
+        i, j = names.index(ends[0]), names.index(ends[1])
+        picked += [k for k in range(min(i, j), max(i, j) + 1) if k not in picked]
+    if len(picked) < 2:
+        raise DataError("data.classes: name at least two classes, e.g. '0-4'")
+    return picked
+
+
+def only_classes(data: Dataset, keep: list[int]) -> Dataset:
+    """The examples of the classes `keep`, relabelled 0, 1, ... in that order."""
+    relabel = np.full(len(data.class_names), -1, dtype=np.int64)
+    relabel[keep] = np.arange(len(keep))
+    tr, te = relabel[data.y_train] >= 0, relabel[data.y_test] >= 0
+    return replace(data, x_train=data.x_train[tr], y_train=relabel[data.y_train[tr]], x_test=data.x_test[te],
+                   y_test=relabel[data.y_test[te]], class_names=[data.class_names[k] for k in keep],
+                   points_train=None if data.points_train is None else data.points_train[tr],
+                   points_test=None if data.points_test is None else data.points_test[te])
+
+
+def few_labels(data: Dataset, n: int, seed: int) -> Dataset:
+    """The first `n` training examples taking the classes in turn (as balanced as the data allows),
+    from a seeded shuffle; the test split is unchanged. Preprocessing statistics stay those of the
+    whole training split (the unlabelled images are there; only their labels are not)."""
+    if n >= len(data.x_train):
+        return data
+    if data.task != "classification":
+        raise DataError("data.labels: only classification data has labels to count; use n_samples instead")
+    order = np.random.default_rng(seed + 7).permutation(len(data.x_train))
+    y = data.y_train[order]
+    rank = np.empty(len(y), dtype=np.int64)                 # an example's place among its class's
+    for c in np.unique(y):
+        rank[y == c] = np.arange(int((y == c).sum()))
+    keep = order[np.lexsort((np.arange(len(y)), rank))[:n]]  # every class's first, then every class's second, ...
+    pts = None if data.points_train is None else data.points_train[keep]
+    return replace(data, x_train=data.x_train[keep], y_train=data.y_train[keep], points_train=pts)
 
 
 @functools.lru_cache(maxsize=8)
