@@ -51,7 +51,7 @@ class Run(OneOptimizer):
             self.model = build_model(spec.layers, d.input_shape, spec.init).to(self.device)
         # conv nets on the CPU keep their images and conv weights channels-last (N, H, W, C in
         # memory): the same numbers to float rounding, and oneDNN's pooling and convolution run
-        # 2-3x faster that way; with engine.layers.Flatten, whole steps up to 2x (README, Performance)
+        # 2-3x faster that way; with engine.layers.Flatten, whole steps up to 2x (docs/performance.md)
         nhwc = self.device.type == "cpu" and any(isinstance(m, torch.nn.Conv2d) for m in self.model.modules())
         if nhwc:
             self.model.to(memory_format=torch.channels_last)

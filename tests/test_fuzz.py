@@ -35,7 +35,7 @@ from engine.tasks import build_run, problems
 from engine.teach.conv import ConvError, read_upload
 from ui.url import decode_spec
 
-MESSAGE_LIMIT = 320              # characters in one refusal (the longest seen while fuzzing: README)
+MESSAGE_LIMIT = 320              # characters in one refusal (the longest seen while fuzzing: docs/reliability.md)
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SECRET = "TOP-SECRET-first-line"

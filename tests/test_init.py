@@ -112,7 +112,7 @@ def test_the_spiral_is_tf_playgrounds():
 def test_the_engine_learns_tf_playgrounds_spiral_as_fast_as_tf_playground():
     """Issue 21: 6x8 tanh, TF Playground's initialisation and squared error, 90% test accuracy
     within the epochs TF Playground itself (its nn.ts, ported to numpy) needs on the same data:
-    seed 0, 460 epochs for TF Playground, 395 for the engine (README)."""
+    seed 0, 460 epochs for TF Playground, 395 for the engine (docs/spec.md)."""
     d = load_dataset(load_preset(PRESET).data, 0)
     tf = tf_train(d.x_train, d.y_train, d.x_test, d.y_test, epochs=500, seed=0)
     tf_epochs = first_epoch(tf)

@@ -1,5 +1,5 @@
 """What recording costs training: the Trainer with and without the probes Recorder, taking turns
-(the README's figure). `python -m engine.bench.overhead [--rounds N] [--window S]`."""
+(docs/performance.md's figure). `python -m engine.bench.overhead [--rounds N] [--window S]`."""
 from __future__ import annotations
 
 import math
@@ -63,7 +63,7 @@ def measure_overhead(spec: Any, rounds: int = 15, window_s: float = 1.5) -> dict
 
 
 def _main() -> None:
-    """python -m engine.bench.overhead [--rounds N] [--window S]: the overhead figure of the README."""
+    """python -m engine.bench.overhead [--rounds N] [--window S]: the overhead figure of docs/performance.md."""
     import argparse
     from ..presets import load_preset
     p = argparse.ArgumentParser(description=_main.__doc__)

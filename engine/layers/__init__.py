@@ -184,7 +184,7 @@ class Flatten(nn.Flatten):
     """nn.Flatten (the same numbers) that hands a channels-last input's gradient back
     channels-last. nn.Flatten's gradient comes back channels-first, and torch's CPU max-pool
     backward then converts its channels-last input and result to that layout: two full-size
-    copies that were half of a CNN's training step (README, Performance; conv nets train
+    copies that were half of a CNN's training step (docs/performance.md; conv nets train
     channels-last on the CPU, see engine.run.Run)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
