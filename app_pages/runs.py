@@ -7,6 +7,7 @@ import json
 
 import streamlit as st
 
+from engine.tracking import ENV as MLFLOW_ENV
 from ui import runs as ur
 from ui.state import init_defaults
 from viz import runs as vr
@@ -25,6 +26,11 @@ if store is None:
     st.stop()
 if store.warning:
     st.warning(store.warning)
+if store.mirror_error:
+    st.warning(f"MLflow: {store.mirror_error}.")
+elif store.mirror is not None:
+    st.caption(f"Every run is also logged to the MLflow tracking store in `{MLFLOW_ENV}` "
+               f"(experiment “{store.mirror.experiment}”).")
 if notice := st.session_state["runs_notice"]:
     st.success(notice)
     st.session_state["runs_notice"] = ""

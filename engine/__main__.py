@@ -85,10 +85,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"error: {p}", file=sys.stderr)
         return 1
-    from .store import RunStore
-    store = RunStore()
-    if store.warning:
-        print(f"warning: {store.warning}", file=sys.stderr)
+    from .store import open_store
+    store = open_store()
+    for warning in (store.warning, store.mirror_error):
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     trainer = Trainer(spec, autostart=True, history=store, page="cli")
     printed = 0
     try:
@@ -111,6 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
              "run_id": trainer.record_ids()[0] or ""}
     if trainer.history_error:
         final["history_error"] = trainer.history_error
+    if store.mirror_error:
+        final["mlflow_error"] = store.mirror_error
     if run:
         final |= {k: v for k, v in run.last_eval.items() if not isinstance(v, list)}
         final["step"], final["epoch"] = run.step, round(run.epoch, 4)
@@ -245,8 +248,8 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .store import RunStore
-    store = RunStore()
+    from .store import open_store
+    store = open_store()
     if store.warning:
         print(f"warning: {store.warning}", file=sys.stderr)
     if args.action == "list":

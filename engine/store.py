@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import tracking
 from .schema import clip
 from .spec import MAIN
 
@@ -54,17 +55,26 @@ def runs_folder() -> Path:
 
 
 def default_store() -> RunStore | None:
-    """The history in the configured runs folder, one per folder and process; None (runs are not
-    kept, nothing breaks) when the folder cannot be written."""
-    return _store_at(runs_folder())
+    """The history in the configured runs folder, one per folder and process, mirrored to MLflow
+    when PLAYGROUND_MLFLOW_URI says where (engine/tracking.py); None (runs are not kept, nothing
+    breaks) when the folder cannot be written."""
+    return _store_at(runs_folder(), os.environ.get(tracking.ENV, ""))
 
 
 @functools.lru_cache(maxsize=4)
-def _store_at(folder: Path) -> RunStore | None:
+def _store_at(folder: Path, mlflow_uri: str) -> RunStore | None:
     try:
-        return RunStore(folder)
+        return open_store(folder)
     except (OSError, sqlite3.Error):
         return None
+
+
+def open_store(folder: Path | None = None) -> RunStore:
+    """The history in `folder` (by default the configured runs folder), mirrored to MLflow when
+    PLAYGROUND_MLFLOW_URI says where; raises OSError / sqlite3.Error when it cannot be opened."""
+    store = RunStore(folder or runs_folder())
+    store.mirror, store.mirror_error = tracking.from_env()
+    return store
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,8 @@ def _plain_numbers(d: dict) -> dict:
 class RunStore:
     folder: Path = field(default_factory=runs_folder)
     warning: str = ""               # set when a damaged database was moved aside
+    mirror: tracking.MlflowMirror | None = None    # also log every save to MLflow (engine/tracking.py)
+    mirror_error: str = ""          # why the last save did not reach MLflow ('' when it did)
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -177,16 +189,31 @@ class RunStore:
                 "series = excluded.series, final = excluded.final, best = excluded.best, "
                 "weights = CASE WHEN excluded.weights != '' THEN excluded.weights ELSE runs.weights END",
                 row)
+        self._mirror("save", run_id, spec=spec, series=series, state=state, page=page, name=row[4],
+                     weights=self.folder / wfile if wfile else None)
         return run_id
+
+    def _mirror(self, what: str, run_id: str, *args: Any, **kwargs: Any) -> None:
+        """Pass a change on to MLflow; a failure is kept in mirror_error, never raised."""
+        if self.mirror is None:
+            return
+        try:
+            getattr(self.mirror, what)(run_id, *args, **kwargs)
+            self.mirror_error = ""
+        except Exception as e:  # noqa: BLE001 - the history has the run; MLflow is a copy
+            self.mirror_error = (f"run {run_id[:8]} is kept here but MLflow did not get it "
+                                 f"({type(e).__name__}: {clip(str(e).splitlines()[0] if str(e) else '', 160)})")
 
     def rename(self, run_id: str, name: str) -> None:
         with self._connect() as con:
             con.execute("UPDATE runs SET name = ? WHERE id = ?", (name[:200], run_id))
+        self._mirror("rename", run_id, name[:200])
 
     def tag(self, run_id: str, tags: list[str]) -> None:
         clean = sorted({t.strip()[:40] for t in tags if t.strip()})
         with self._connect() as con:
             con.execute("UPDATE runs SET tags = ? WHERE id = ?", (json.dumps(clean), run_id))
+        self._mirror("tag", run_id, clean)
 
     def delete(self, run_id: str) -> bool:
         """Remove the run and its weights file; False when there is no such run."""
@@ -197,6 +224,7 @@ class RunStore:
             con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         if rec.weights:
             (self.folder / rec.weights).unlink(missing_ok=True)
+        self._mirror("delete", run_id)
         return True
 
     # ------------------------------------------------------------ reading
