@@ -1,6 +1,6 @@
 """Runs: every run of every page, kept across restarts (engine.store). Compare the selected
 runs (only the settings that differ, their curves overlaid, their best epochs), rename, tag,
-delete, reopen on the Playground, export as CSV. Layout only: logic in ui.runs, figures in viz.runs."""
+delete, reopen on the page that trains it, export as CSV. Layout only: logic in ui.runs, figures in viz.runs."""
 from __future__ import annotations
 
 import json
@@ -87,8 +87,9 @@ name_col.button("Rename", key="runs_do_rename", on_click=ur.on_rename)
 tag_col.text_input("Tags (comma-separated)", key="runs_tags", placeholder=", ".join(target.tags) or "baseline, tuned")
 tag_col.button("Save tags", key="runs_do_tags", on_click=ur.on_tags)
 open_col, spec_col, del_col = st.columns(3)
-if open_col.button("Open on the Playground", key="runs_open", icon=":material/open_in_new:",
-                   help="Load this run's settings on the Playground (train it again, change it)."):
+home = ur.home(target)[0]
+if open_col.button(f"Open in {home}", key="runs_open", icon=":material/open_in_new:",
+                   help=f"Load this run's settings on the {home} page (train it again, change it)."):
     if (page := ur.reopen(target)) is not None:
         st.switch_page(page)
     st.rerun()

@@ -113,3 +113,32 @@ def test_the_curves_figure_rings_each_best_epoch():
     fig = curves_figure([R()], "test_loss").to_plotly_json()
     assert fig["data"][0]["y"] == [1.0, 0.5, 0.7] and fig["data"][1]["x"] == [10]
     assert fig["data"][0]["line"]["color"] == fig["data"][1]["marker"]["color"] == run_color("abc123")
+
+
+@pytest.mark.parametrize("preset, key", [("ring8_gan", "gan_spec"), ("digits_autoencoder", "ae_spec"),
+                                         ("names_lstm_char_lm", "seq_preset")])
+def test_a_run_reopens_on_the_page_that_trains_it(tmp_path, monkeypatch, preset, key):
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path))
+    spec = load_preset(preset)
+    spec = spec.with_(epochs=spec.epochs + 3, steps=0 if key == "seq_preset" else spec.steps + 7)
+    page = {"gan_spec": "gan", "ae_spec": "autoencoder", "seq_preset": "sequences"}[key]
+    RunStore(tmp_path).save(spec=to_dict(spec), series={"step": [0]}, final={}, state="done", page=page, name="mine")
+    at = _page()
+    title = {"gan": "GAN lab", "autoencoder": "Autoencoders", "sequences": "Sequences & text"}[page]
+    assert at.button(key="runs_open").label == f"Open in {title}"
+    at.button(key="runs_open").click().run()
+    # a lone page under AppTest has no navigation to switch to: only that may be missing
+    assert all("Could not find page: `app_pages/" in e.message for e in at.exception)
+    if key == "seq_preset":                           # the preset it came from, with its epochs
+        assert at.session_state["seq_preset"] == preset and at.session_state["seq_epochs"] == spec.epochs
+    else:
+        assert at.session_state[key] == spec
+
+
+def test_a_sequence_run_unlike_every_preset_says_why_it_cannot_reopen(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_RUNS_DIR", str(tmp_path))
+    spec = load_preset("names_lstm_char_lm").with_(seed=99)
+    RunStore(tmp_path).save(spec=to_dict(spec), series={"step": [0]}, final={}, state="done", page="sequences")
+    at = _page()
+    at.button(key="runs_open").click().run()
+    assert at.success[0].value.startswith("Not on the Sequences & text page: this page trains its presets as they are")

@@ -89,16 +89,41 @@ def on_delete() -> None:
         st.session_state["runs_notice"] = f"Deleted **{r.name}** and its weights file."
 
 
+def home(r: RunRecord) -> tuple[str, str]:
+    """(title, page file) of the page that trains a run like `r`: the GAN lab, the Autoencoders
+    page, the Sequences page for its sequence presets, else the Playground."""
+    task = r.spec.get("task")
+    if task in ("gan", "autoencoder"):
+        return {"gan": ("GAN lab", "app_pages/gan.py"), "autoencoder": ("Autoencoders", "app_pages/autoencoder.py")}[task]
+    if r.page == "sequences":
+        return "Sequences & text", "app_pages/sequences.py"
+    return "Playground", "app_pages/playground.py"
+
+
 def reopen(r: RunRecord) -> str | None:
-    """Put the run's spec on the Playground; the page to switch to, or None with a notice."""
-    from ui import playground as pg
+    """Put the run's spec on its page (home); the page to switch to, or None with a notice."""
     try:
         spec = from_dict(r.spec)
     except SpecError as e:
         st.session_state["runs_notice"] = "This run's spec can no longer be read: " + "; ".join(e.problems)
         return None
-    if problems := pg.not_offered(spec):
-        st.session_state["runs_notice"] = "Not on the Playground: " + problems[0]
-        return None
-    pg.replace_spec(spec, f"Reopened the run **{r.name}** from the run history.")
-    return "app_pages/playground.py"
+    title, page = home(r)
+    done = f"Reopened the run **{r.name}** from the run history."
+    if page == "app_pages/gan.py":
+        from ui import gan
+        gan.set_spec(spec, redraw=True)
+    elif page == "app_pages/autoencoder.py":
+        from ui import autoencoder
+        autoencoder.set_spec(spec, redraw=True)
+    elif page == "app_pages/sequences.py":
+        from ui import sequences
+        if (why := sequences.reopen(spec)) is not None:
+            st.session_state["runs_notice"] = f"Not on the {title} page: {why}"
+            return None
+    else:
+        from ui import playground as pg
+        if problems := pg.not_offered(spec):
+            st.session_state["runs_notice"] = "Not on the Playground: " + problems[0]
+            return None
+        pg.replace_spec(spec, done)
+    return page

@@ -63,6 +63,17 @@ def spec() -> RunSpec:
     return base.with_(epochs=int(st.session_state["seq_epochs"] or base.epochs))
 
 
+def reopen(s: RunSpec) -> str | None:
+    """Show a saved run here: the preset it was made from, with its epochs; None when done, else
+    why it cannot be (the page trains its presets as they are, apart from the epochs)."""
+    for name, preset in presets().items():
+        if preset.with_(epochs=s.epochs) == s:
+            st.session_state["seq_preset"], st.session_state["seq_epochs"] = name, s.epochs
+            return None
+    return ("this page trains its presets as they are (only their epochs change), and this run's settings "
+            "differ from every one; download its spec and run it with `python -m engine run`")
+
+
 def dataset(s: RunSpec) -> Dataset:
     return load_dataset(s.data, s.seed)
 

@@ -22,6 +22,6 @@ def test_a_playground_run_appears_on_the_runs_page_and_reopens(page, app_url):
     title = page.locator(".js-plotly-plot .gtitle").first.text_content()
     assert title.endswith("of the selected runs"), title
     shot(page, "runs")
-    page.get_by_role("button", name="Open on the Playground").first.click()
+    page.get_by_role("button", name="Open in Playground").first.click()
     page.wait_for_function("() => document.body.innerText.includes('Reopened the run')")
     assert_no_exception(page)
