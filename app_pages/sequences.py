@@ -108,6 +108,16 @@ with left:
                  format_func=lambda n: presets[n].name or n,
                  help="A ready-made dataset, network and training settings for sequences.")
     st.caption(sq.dataset_help(spec))
+    if spec.task == LANGUAGE_MODEL:
+        up = st.file_uploader("…or train it on your own text (UTF-8 .txt, at most 2 MB)", type=["txt"],
+                              key="seq_text_file", max_upload_size=2,
+                              help="Any plain text: a book chapter, song lyrics, code. The model learns to continue "
+                                   "it one character at a time; the file stays on this server.")
+        if up is not None and sq.take_text(up.file_id, up.name, up.getvalue()):
+            st.rerun()                                   # the run above was drawn for the spec before
+        if st.session_state["seq_own_text"]:
+            st.button("Back to the preset's data", key="seq_preset_text", on_click=sq.on_preset_text,
+                      icon=":material/undo:", help="Train on the preset's own dataset again.")
     rows = sq.shape_rows(spec, data)
     st.dataframe(sq.layer_table(rows, data), hide_index=True,
                  column_config={"parameters": st.column_config.NumberColumn(format="localized")})
@@ -146,12 +156,13 @@ def language_model_part() -> None:
     c.button("New samples", key="seq_new_samples", on_click=sq.on_new_samples, icon=":material/casino:",
              width="stretch", help="Other random draws from the same model.")
     live.part(sq.trainer, shown, SLOW_S, samples, "seq")
-    st.caption("Names the model makes up, one letter at a time, each drawn from its next-letter probabilities. "
-               "The random draws stay the same, so what changes is the network; grey ones copy a name it "
-               "trained on.")
+    item = "name" if sq.names(data) else "text"
+    st.caption(f"{item.capitalize()}s the model makes up, one letter at a time, each drawn from its next-letter "
+               "probabilities. The random draws stay the same, so what changes is the network" +
+               ("; grey ones copy a name it trained on." if item == "name" else "."))
     st.markdown("**What comes next?**")
     a, b = st.columns([1, 3], gap="large")
-    a.text_input("Start of a name", key="seq_prefix", max_chars=40, placeholder="e.g. mar",
+    a.text_input(f"Start of a {item}", key="seq_prefix", max_chars=40, placeholder="e.g. mar",
                  help="The model reads these letters and gives a probability to every letter that could come next.")
     a.caption("The bars show what the model thinks comes next after the letters you typed (blue, at "
               "temperature 1; *end* = the name stops here) and, when the temperature or top-k change it, what "
@@ -266,6 +277,33 @@ def inside_part() -> None:
         st.caption(line)
 
 
+# ---------------------------------------------------------------- the memory race
+def race_view(s, run, static: bool) -> None:
+    chance = 1 / len(sq.race_classes())
+    live.chart(vz.race_figure({r.name: r.evals for r in s.runs}, chance, st.session_state["seq_race_lag"]),
+               "seq_race_chart", static)
+    st.markdown(sq.race_verdict(s))
+
+
+def race_part() -> None:
+    st.subheader("Memory race: plain RNN, GRU and LSTM", anchor="race")
+    st.caption("Each example is a row of random letters; the network must name the letter it saw a number of steps "
+               "(the **lag**) before the end. The same network is built around three kinds of recurrent cell, "
+               "from the same start and on the same batches: only the cell differs.")
+    race = sq.race_run()
+    state = race.snapshot().state
+    a, b, c = st.columns([4, 1.2, 1.2], vertical_alignment="bottom")
+    a.slider("Lag (steps to remember across)", 5, 60, key="seq_race_lag",
+             help="How many letters come after the one to recall. A new lag starts a new race.")
+    running = state == "running"
+    b.button("Pause" if running else "Race", key="seq_race_go", type="primary", on_click=sq.on_race,
+             icon=":material/pause:" if running else ":material/play_arrow:", width="stretch",
+             help="Train the three side by side (1,000 steps each), or pause them.")
+    c.button("Reset", key="seq_race_reset", on_click=sq.on_race_reset, icon=":material/restart_alt:",
+             width="stretch", help="Start the race again from the same start.")
+    live.part(sq.race_trainer, state, FAST_S, race_view, "seq_race")
+
+
 PARTS = {LANGUAGE_MODEL: language_model_part, "classification": classifier_part, "forecast": forecast_part}
 if (part := PARTS.get(kind)) is not None:
     st.divider()
@@ -274,3 +312,6 @@ if trainer is not None:
     st.divider()
     with st.container(key="seq_inside_box"):
         inside_part()
+st.divider()
+with st.container(key="seq_race_box"):
+    race_part()

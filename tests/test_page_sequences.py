@@ -33,7 +33,7 @@ def _page() -> AppTest:
 
 
 def _trainer():
-    (t,) = [t for t in trainer_mod.live_trainers() if t.page == "sequences"]
+    (t,) = [t for t in trainer_mod.live_trainers() if t.page == "sequences" and len(t.specs) == 1]   # not the race
     return t
 
 
@@ -224,3 +224,57 @@ def test_inside_the_model_after_a_few_steps():
     assert any(c.value.startswith("**Hidden state** is not shown") for c in at.caption)
     assert any(c.value.startswith("**Gradient through time** is not shown") for c in at.caption)
     assert not at.exception and not at.error
+
+
+def test_a_text_file_becomes_what_the_language_model_reads(tmp_path, monkeypatch):
+    """What an upload leaves (ui.sequences.take_text): the model's Embedding and output sized for the
+    file's characters, the caption naming it, Step training on it; back to the preset's data."""
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
+    text = tmp_path / "song.txt"
+    text.write_text("row row row your boat, gently down the stream; merrily merrily life is but a dream. " * 20)
+    at = _page()
+    at.session_state["seq_own_text"], at.session_state["seq_own_name"] = str(text), "song.txt"
+    at.run()
+    assert not at.exception
+    caption = next(c.value for c in at.caption if c.value.startswith("Your text **song.txt**"))
+    vocab = len(set(text.read_text())) + 1                          # every character and the pad
+    assert f"{vocab - 1} different characters" in caption
+    layers = at.dataframe[0].value
+    assert layers["parameters"].iloc[1] == vocab * 24              # Embedding(vocab, 24), after the input row
+    at.button(key="seq_step").click().run()
+    (mine,) = [t for t in trainer_mod.live_trainers() if t.page == "sequences" and t.alive
+               and t.specs[0].data.name == "text_file"]            # (the preset's own run may still be stopping)
+    t = _wait(mine, lambda s: s.run is not None and s.run.step == 1)
+    assert t.run.evals["test_loss"][-1] < math.log(vocab) * 1.2     # a next-character loss over this vocabulary
+    at.button(key="seq_preset_text").click().run()
+    assert at.session_state["seq_own_text"] == "" and not any(c.value.startswith("Your text") for c in at.caption)
+
+
+def test_a_file_that_is_not_text_is_refused_with_a_sentence(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(tmp_path))
+    from ui import sequences as sq
+    errors: list[str] = []
+    monkeypatch.setattr(sq, "_report", errors.append)
+    monkeypatch.setattr(sq.st, "session_state", {**{k: (v() if callable(v) else v) for k, v in sq.SEQ_DEFAULTS.items()}})
+    assert sq.take_text("id-1", "photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00binary" * 10)
+    assert sq.st.session_state["seq_own_text"] == ""
+    assert errors == [errors[0]] and errors[0].startswith("That file cannot be used: photo.txt ")
+    assert not sq.take_text("id-1", "photo.txt", b"again")            # each upload is taken once
+
+
+def test_the_memory_race_trains_three_cells_side_by_side():
+    at = _page()
+    assert at.slider(key="seq_race_lag").value == 30
+    at.slider(key="seq_race_lag").set_value(8).run()
+    at.button(key="seq_race_go").click().run()
+    (race,) = [t for t in trainer_mod.live_trainers() if t.page == "sequences" and len(t.specs) == 3 and t.alive]
+    assert [s.data.lag for s in race.specs] == [8, 8, 8]
+    _wait(race, lambda s: all(r.step >= 100 for r in s.runs))
+    race.pause()
+    _wait(race, lambda s: s.state == "paused")
+    at.run()
+    fig = _charts(at)["Who remembers across 8 steps?"]
+    assert [t["name"] for t in fig["data"]] == ["plain RNN", "GRU", "LSTM", "guessing"]
+    assert fig["data"][3]["y"] == [12.5, 12.5]
+    assert all(len(t["y"]) >= 2 for t in fig["data"][:3])
+    assert any(m.value.startswith(("At a lag of 8", "All three", "None recalls")) for m in at.markdown)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -17,10 +18,12 @@ import streamlit as st
 from engine.build import LayerInfo, infer_shapes
 from engine.data import DATASETS, Dataset
 from engine.layers import LAYERS
+from engine.memory_race import CELLS as RACE_CELLS, LABELS as RACE_LABELS, race_specs, verdict
 from engine.presets import load_preset, preset_names
 from engine.records import Connectivity, Inside, NextChars, Samples, SequenceClasses, TimeGradients
 from engine.run import load_dataset
 from engine.sequence_views import sequence_views
+from engine.schema import clip
 from engine.spec import RunSpec
 from engine.store import default_store
 from engine.tasks.language import TASK as LANGUAGE_MODEL, marked
@@ -47,7 +50,13 @@ SEQ_DEFAULTS: dict[str, Any] = {
     "seq_inside_at": -1,             # inside: which prediction of the example (index; -1 = the last)
     "seq_inside_char": -1,           # inside: the embedding map's chosen token (id; -1 = the first letter)
     "seq_error": "",                 # a callback that failed, said once
+    "seq_own_text": "",              # an uploaded text file the language models train on ('' = the preset's data)
+    "seq_own_name": "",              # ... its name as the user's computer called it
+    "seq_upload_id": "",             # the upload last taken (each is taken once)
+    "seq_race_lag": 30,              # the memory race: steps between the symbol and the question
 }
+RACE_SLOT = "sequences_race"         # the memory race's trainer (three runs) in the session's workers
+OWN_TEXT = "text_file"               # the dataset of a text file (engine/data/sequences.py)
 
 
 # ---------------------------------------------------------------- the spec
@@ -58,9 +67,44 @@ def presets() -> dict[str, RunSpec]:
 
 
 def spec() -> RunSpec:
-    """The run the page trains: the chosen preset with the chosen number of epochs."""
+    """The run the page trains: the chosen preset with the chosen number of epochs, and for a
+    language model the user's text file when one was uploaded."""
     base = presets()[st.session_state["seq_preset"]]
-    return base.with_(epochs=int(st.session_state["seq_epochs"] or base.epochs))
+    s = base.with_(epochs=int(st.session_state["seq_epochs"] or base.epochs))
+    own = st.session_state["seq_own_text"]
+    return on_text(s, own) if own and s.task == LANGUAGE_MODEL else s
+
+
+def on_text(s: RunSpec, path: str) -> RunSpec:
+    """A language-model spec reading the text file at `path`, its Embedding and last Linear sized
+    for the file's characters (raises DataError when the file cannot be read)."""
+    from dataclasses import replace
+    from engine.tasks import TASKS
+    data = replace(s.data, name=OWN_TEXT, path=path)
+    return s.with_(data=data, layers=TASKS[LANGUAGE_MODEL].refit(s.layers, load_dataset(data, s.seed)))
+
+
+def take_text(file_id: str, name: str, raw: bytes) -> bool:
+    """An uploaded text file becomes what the language models read, once per upload; a file that
+    cannot be read is said in a sentence and changes nothing. True: the page must be drawn again."""
+    from engine.data import DataError
+    from engine.data.folder import save_upload
+    if file_id == st.session_state["seq_upload_id"]:
+        return False
+    st.session_state["seq_upload_id"] = file_id
+    path = str(save_upload(raw, ".txt"))
+    try:
+        on_text(spec(), path)
+    except DataError as e:
+        _report(f"That file cannot be used: {str(e).replace(clip(Path(path).name), clip(name))}.")
+        return True
+    st.session_state["seq_own_text"], st.session_state["seq_own_name"] = path, name
+    return True
+
+
+def on_preset_text() -> None:
+    """Back to the preset's own data."""
+    st.session_state["seq_own_text"] = st.session_state["seq_own_name"] = ""
 
 
 def reopen(s: RunSpec) -> str | None:
@@ -164,6 +208,32 @@ safe = live.safe_callback(_report)                                   # a callbac
 
 
 on_train, on_step, on_reset = live.buttons(trainer, safe)
+
+
+# ---------------------------------------------------------------- the memory race (engine/memory_race.py)
+def race_run() -> Trainer:
+    """The race's trainer: a plain RNN, a GRU and an LSTM at the chosen lag (a new one for a new lag)."""
+    specs = race_specs(int(st.session_state["seq_race_lag"]))
+    return workers().follow(RACE_SLOT, specs[0], True, lambda: Trainer(
+        specs, names=[RACE_LABELS[c] for c in RACE_CELLS], history=default_store(), page=PAGE))
+
+
+def race_trainer() -> Trainer | None:
+    return workers().get(RACE_SLOT)
+
+
+on_race, _, on_race_reset = live.buttons(race_trainer, safe)
+
+
+def race_classes() -> list[str]:
+    """The symbols the race's network must recall (guessing gets one in this many)."""
+    s = race_specs(int(st.session_state["seq_race_lag"]))[0]
+    return load_dataset(s.data, s.seed).class_names
+
+
+def race_verdict(snap: Snapshot) -> str:
+    accuracies = [r.last_eval.get("test_acc") if r.step else None for r in snap.runs]
+    return verdict(accuracies, int(st.session_state["seq_race_lag"]), len(race_classes()), snap.state == "done")
 
 
 @safe
@@ -270,7 +340,16 @@ def dropped_note(rec: NextChars | SequenceClasses | Inside) -> str:
             f"it reads {reads}).")
 
 
+def names(data: Dataset) -> bool:
+    """The texts are names framed by '.' (the names dataset), not running text."""
+    return marked(data.vocab)
+
+
 def dataset_help(s: RunSpec) -> str:
+    if s.data.name == OWN_TEXT and st.session_state["seq_own_name"]:
+        data = load_dataset(s.data, s.seed)
+        return (f"Your text **{st.session_state['seq_own_name']}**: windows of {s.data.window} characters, "
+                f"{len(data.vocab) - 1} different characters, {len(data.x_train):,} windows to train on.")
     return DATASETS[s.data.name].help
 
 

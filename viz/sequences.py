@@ -51,6 +51,23 @@ def score_figure(evals: dict, key: str = "acc", name: str = "accuracy", percent:
                                yaxis={"range": [0, 101]} if percent else None, margin=LIVE_MARGIN))
 
 
+RACE_COLORS = ("#d62728", "#9467bd", "#2ca02c")     # plain RNN, GRU, LSTM (engine.memory_race.CELLS order)
+
+
+def race_figure(curves: dict[str, dict], chance: float, lag: int) -> go.Figure:
+    """Held-out accuracy against steps for each contestant (name -> its evaluation columns), with
+    chance (guessing) as a dashed line."""
+    data = []
+    for (name, evals), color in zip(curves.items(), RACE_COLORS):
+        px, py = _pairs(evals, "step", "test_acc")
+        data.append(_line(px, [v * 100 for v in py], name, color))
+    end = max((max(e.get("step") or [0]) for e in curves.values()), default=0) or 1
+    data.append({**_line([0, end], [chance * 100] * 2, "guessing", "#7f7f7f", 1.5, "dash"),
+                 "hovertemplate": f"guessing {chance:.1%}<extra></extra>"})
+    return figure(data, layout(f"Who remembers across {lag} steps?", "training step", "held-out accuracy (%)",
+                               yaxis={"range": [0, 101]}, margin=LIVE_MARGIN))
+
+
 def loss_figure(evals: dict, batches: dict | None = None, baseline: float | None = None,
                 title: str = "Loss per character", y_title: str = "loss (nats per character)") -> go.Figure:
     """Train and held-out loss against steps, the batch losses light, and (language models) the

@@ -35,11 +35,16 @@ class Recurrent(nn.Module):
     step, i.e. each direction's output after it has read the whole sequence."""
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bidirectional: bool = False, sequence: bool = True):
+                 bidirectional: bool = False, sequence: bool = True, forget_bias: float = 0.0):
         super().__init__()
         self.rnn = getattr(nn, cell)(input_size, hidden_size, num_layers, batch_first=True,
                                      bidirectional=bidirectional)
         self.sequence = sequence
+        if cell == "LSTM" and forget_bias:       # gates i, f, g, o: the forget gate's bias starts here
+            with torch.no_grad():
+                for name, bias in self.rnn.named_parameters():
+                    if name.startswith("bias_"):
+                        bias[hidden_size:2 * hidden_size] = forget_bias if name.startswith("bias_ih") else 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.rnn(x)                                   # (B, T, H * dirs)
@@ -261,17 +266,24 @@ _RECURRENT_PARAMS = (
 )
 
 
+_FORGET_BIAS = Param("forget_bias", 0.0, 0.0, 5.0, help="Where the forget gate's bias starts: 0 = PyTorch's "
+                     "small random values (the gate half open, so the memory halves at every step); 1 (Keras's "
+                     "default) keeps most of it, the usual fix when the model must remember over many steps.")
+
+
 def _register_recurrent(name: str, cell: str, gates: int) -> None:
     register(LayerKind(
-        name, cell, "sequence", _RECURRENT_HELP[name], _RECURRENT_PARAMS,
+        name, cell, "sequence", _RECURRENT_HELP[name], _RECURRENT_PARAMS + ((_FORGET_BIAS,) if cell == "LSTM" else ()),
         _recurrent_shape, _recurrent_params(gates),
-        lambda s, p: Recurrent(cell, s[1], p["hidden"], p["layers"], p["bidirectional"], p["sequence"]),
+        lambda s, p: Recurrent(cell, s[1], p["hidden"], p["layers"], p["bidirectional"], p["sequence"],
+                               p.get("forget_bias", 0.0)),
         describe=lambda p: (f"{cell} {p['hidden']}" + (f" x{p['layers']}" if p["layers"] > 1 else "")
                             + (" bi" if p["bidirectional"] else "") + ("" if p["sequence"] else " last")),
         note="Each row is the hidden state after one more step: what the layer remembers of the "
              "sequence so far.",
         code=lambda s, p: (f"Recurrent({cell!r}, {s[1]}, {p['hidden']}, num_layers={p['layers']}, "
-                           f"bidirectional={p['bidirectional']}, sequence={p['sequence']})"),
+                           f"bidirectional={p['bidirectional']}, sequence={p['sequence']}"
+                           + (f", forget_bias={p['forget_bias']}" if p.get("forget_bias") else "") + ")"),
         helpers=(Recurrent,),
     ))
 

@@ -89,9 +89,9 @@ def test_train_the_names_model_and_the_samples_change(page, app_url):
     assert _shot_all(page, "sequences_names_lstm").stat().st_size > 50_000
 
 
-def _inside_shot(page, name: str):
-    """A screenshot of the Inside-the-model section alone, once its charts are drawn."""
-    box = page.locator(".st-key-seq_inside_box")
+def _inside_shot(page, name: str, key: str = "seq_inside_box"):
+    """A screenshot of one section alone (Inside the model by default), once its charts are drawn."""
+    box = page.locator(f".st-key-{key}")
     page.add_style_tag(content="[data-testid='stHeader'] {display: none}")     # not over the section
     height = box.bounding_box()["height"]
     page.set_viewport_size({"width": 1400, "height": max(1000, min(int(height) + 200, 4000))})
@@ -152,3 +152,24 @@ def test_inside_the_model_tabs(page, app_url):
     _wait_chart(page, "Attention weights per head")
     assert_no_exception(page)
     assert _inside_shot(page, "sequences_inside_attention").stat().st_size > 10_000
+
+
+def test_your_own_text_and_the_memory_race(page, app_url, tmp_path):
+    open_page(page, app_url, "sequences")
+    text = tmp_path / "rhyme.txt"
+    text.write_text("twinkle twinkle little star, how I wonder what you are. " * 40)
+    page.locator(".st-key-seq_text_file input[type='file']").set_input_files(str(text))
+    page.wait_for_function("() => document.body.innerText.includes('Your text rhyme.txt')", timeout=60_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    assert "Start of a text" in page.locator("body").inner_text()
+    page.locator(".st-key-seq_race_go button").first.click()             # lag 30: the classic gap
+    page.wait_for_function("() => document.body.innerText.includes('the plain RNN stays at chance')",
+                           timeout=180_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    box = page.locator(".st-key-seq_race_box").inner_text()
+    assert "Who remembers across 30 steps?" in page.evaluate(
+        "() => [...document.querySelectorAll('.st-key-seq_race_box .js-plotly-plot')].map(e => e.layout.title.text).join()")
+    assert "LSTM recalls the symbol" in box
+    assert _inside_shot(page, "sequences_race", "seq_race_box").stat().st_size > 10_000
