@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.cli import cli
 from engine.autoencoder_views import code_of, decode_point, latent, reconstructions, traversal
 from engine.export import export_script
 from engine.presets import load_preset
@@ -171,8 +172,7 @@ def test_the_exported_script_reproduces_the_runs_reconstruction_loss(tmp_path):
 
 
 def test_the_cli_runs_the_mnist_autoencoder_headless_and_ends_with_its_loss_and_knn_accuracy():
-    out = subprocess.run([sys.executable, "-m", "engine", "run", "--preset", "mnist_autoencoder", "--steps", "40",
-                          "--json"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    out = cli("run", "--preset", "mnist_autoencoder", "--steps", "40", "--json")
     assert out.returncode == 0, out.stderr[-2000:]
     final = json.loads(out.stdout.strip().splitlines()[-1])
     assert final["final"] and final["state"] == "done" and final["step"] == 40

@@ -1,6 +1,5 @@
 """The headless CLI and the exported PyTorch script."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +10,9 @@ from engine.export import export_script, load_weights, metrics_csv, weights_byte
 from engine.presets import load_preset
 from engine.run import Run
 from engine.spec import to_dict
+from tests.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(*args, cwd=ROOT, runs=None):
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
-           "PLAYGROUND_RUNS_DIR": str(runs or os.environ["PLAYGROUND_RUNS_DIR"])}   # conftest's throwaway
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env=env)
 
 
 def test_presets_lists_every_bundled_preset():

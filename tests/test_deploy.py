@@ -1,13 +1,12 @@
 """Deployment formats: ONNX (run back with onnxruntime), torch.export and TorchScript equal
 PyTorch on held-out inputs for every preset; state_dicts round-trip or are refused by name."""
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from tests.cli import cli
 from engine.deploy import FORMATS, export, load_state_dict
 from engine.presets import all_presets, load_preset
 from engine.tasks import build_run
@@ -65,13 +64,9 @@ def test_a_state_dict_round_trips_and_the_wrong_shapes_are_refused_naming_the_te
 
 
 def test_the_cli_writes_each_format_and_prints_the_difference(tmp_path):
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PLAYGROUND_RUNS_DIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "engine", "export", "--preset", "tf_playground", "--format",
-                          "onnx", "-o", str(tmp_path / "m.onnx")], capture_output=True, text=True, env=env,
-                         timeout=300, cwd=ROOT)
+    out = cli("export", "--preset", "tf_playground", "--format", "onnx", "-o", str(tmp_path / "m.onnx"), runs=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "max difference from PyTorch" in out.stdout and (tmp_path / "m.onnx").stat().st_size > 1000
     assert "torchvision" not in out.stderr and "Traceback" not in out.stderr
-    bad = subprocess.run([sys.executable, "-m", "engine", "export", "--preset", "tf_playground", "--format",
-                          "onnx", "--run", "ffff"], capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    bad = cli("export", "--preset", "tf_playground", "--format", "onnx", "--run", "ffff", runs=tmp_path)
     assert bad.returncode == 2 and bad.stderr.strip().endswith("has an id starting with ffff")

@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 
+from tests.cli import cli
 from engine.distances import bandwidths, mmd2, mmd2_gaussians, mode_counts, modes_covered
 from engine.export import export_script
 from engine.gan_views import images, plane
@@ -209,8 +210,7 @@ def test_the_exported_script_reproduces_the_runs_distance(tmp_path):
 
 
 def test_the_cli_runs_a_gan_preset_headless_and_ends_with_its_modes_and_distance():
-    out = subprocess.run([sys.executable, "-m", "engine", "run", "--preset", "ring8_gan", "--steps", "300", "--json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=180)
+    out = cli("run", "--preset", "ring8_gan", "--steps", "300", "--json")
     assert out.returncode == 0, out.stderr[-2000:]
     final = json.loads(out.stdout.strip().splitlines()[-1])
     assert final["final"] and final["state"] == "done" and final["step"] == 300
