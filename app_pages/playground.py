@@ -194,8 +194,9 @@ def shape_panel(rows, data: Dataset | None) -> None:
         return
     st.dataframe(pg.shape_table(rows, data.input_shape), hide_index=True,
                  column_config={"parameters": st.column_config.NumberColumn(format="localized")})
-    st.caption("What each layer hands to the next (per example, without the batch), and how many "
-               "weights it learns. The last layer must output one value per class (or target).")
+    st.caption(f"What each layer hands to the next (per example, without the batch), and how many weights it "
+               f"learns: **{sum(r.n_params for r in rows):,}** weights and biases in all. The last layer must "
+               "output one value per class (or target).")
 
 
 # ---------------------------------------------------------------- training
@@ -476,6 +477,34 @@ def curves(shown: str) -> None:
                        "means the model memorises instead of generalising.")
 
 
+def diagram(neurons: Neurons) -> None:
+    """The network as TF Playground draws it, and its editor: the buttons above the columns change
+    the network, a click on a neuron shows it large, a click on a weight lets you set it."""
+    key = pg.diagram_key()
+    pick = pg.picked(neurons)
+    st.plotly_chart(vz.neurons_figure(neurons, editable=True, picked=pick), key=key, selection_mode="points",
+                    on_select=lambda: pg.on_diagram(key), config={"displayModeBar": False})
+    if pg.take_diagram_edit():
+        st.rerun()                                       # the whole page follows the new network
+    st.caption("Each square shows one neuron's output over the input plane (orange = positive, blue = negative); "
+               "lines are weights, thicker = larger. Deeper neurons combine simpler shapes. Edit it here: "
+               "**− / +** a neuron, **✕** a layer, **⊕** a new layer; click a neuron to see it large, a weight "
+               "to set it.")
+    if pick and pick[0] == "neuron":
+        points = data.points_train if data is not None else None
+        chart(vz.neuron_figure(neurons, pick[1], pick[2], points, data.y_train if points is not None else None,
+                               spec.task, len(data.class_names) if data is not None else 2), "pg_neuron_big", False)
+    elif pick and pick[0] == "weight":
+        a, b = st.columns([3, 2], vertical_alignment="bottom")
+        _, blk, o, i = pick
+        a.number_input(pg.weight_label(neurons, pick), -100.0, 100.0, round(float(neurons.weights[blk][o, i]), 4),
+                       step=0.1, format="%.4f", key=pg.weight_key(pick),
+                       help="A weight multiplies what flows along this line. Type a value and press Set to put it "
+                            "in the network now (Replay this run starts from the seed's weights again).")
+        b.button("Set weight", key="pg_set_weight", on_click=pg.on_set_weight, icon=":material/edit:",
+                 help="Write this value into the live network; the pictures follow at once.")
+
+
 def network(snap, run, task: str, static: bool) -> None:
     """At the bottom: what every neuron computes, and the confusion matrix."""
     neurons = run.views.get("neurons")
@@ -487,10 +516,7 @@ def network(snap, run, task: str, static: bool) -> None:
         c1, c2 = st.columns([3, 2] if has_neurons else [1, 1], gap="medium")
         if has_neurons:
             with c1:
-                chart(vz.neurons_figure(neurons), "pg_neurons", static, displayModeBar=False)
-                st.caption("Each square shows one neuron's output over the input plane (orange = positive, "
-                           "blue = negative); lines are weights, thicker = larger. Deeper neurons combine "
-                           "simpler shapes.")
+                diagram(neurons)
         if show_confusion:
             with c2 if has_neurons else c1:
                 confusion(run, static)

@@ -44,6 +44,7 @@ class Neurons:
     columns: tuple[Column, ...]         # input, hidden blocks, output
     weights: tuple[np.ndarray, ...]     # per Linear: (out, in) float32, between columns i and i + 1
     biases: tuple[np.ndarray | None, ...]   # per Linear: (out,) float32, or None without a bias
+    layers: tuple[int, ...] = ()        # per Linear: its index in the layer stack (the diagram edits it)
 
 
 @dataclass(frozen=True)

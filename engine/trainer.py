@@ -43,6 +43,7 @@ VIEW_SHARE = 0.05        # while running, views get at most this share of the wo
 SWITCH_INTERVAL_S = 0.0005
 WORKER_NICE = 19        # the worker's CPU priority: the lowest, it takes only what the server and a browser leave
 MAX_STEP_COMMAND = 1_000_000   # most steps one step() command may ask for
+MAX_WEIGHT = 100.0             # the largest weight set_weight takes (either sign)
 EXPLODED = 1.2          # a run whose training loss is above this multiple of its untrained loss ...
 EXPLODED_EVALS = 3      # ... at this many evaluations in a row has diverged, though the loss is finite
 
@@ -204,6 +205,26 @@ class Trainer:
                              f"got {excerpt(index)}")
         self._q.put(("set_lr", float(lr), index))
 
+    def set_weight(self, layer: int, out: int, inp: int, value: float, index: int = 0) -> None:
+        """Set one weight of run `index`'s Linear layer `layer` (its place in the layer stack), from
+        input `inp` to output `out`, between steps; the views are computed again (the Playground's
+        diagram: click a weight, type its value)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or abs(value) > MAX_WEIGHT:
+            raise ValueError(f"set_weight: the weight must be a number from -{MAX_WEIGHT:g} to {MAX_WEIGHT:g}, "
+                             f"got {excerpt(value)}")
+        if not _whole(index) or not 0 <= index < len(self.specs):
+            raise ValueError(f"set_weight: the run index must be a whole number from 0 to {len(self.specs) - 1}, "
+                             f"got {excerpt(index)}")
+        layers = self.specs[index].layers
+        if not _whole(layer) or not 0 <= layer < len(layers) or layers[layer].kind != "linear":
+            raise ValueError(f"set_weight: layer must be the index of a Linear layer of the stack, got {excerpt(layer)}")
+        units = layers[layer].params["units"]
+        if not (_whole(out) and 0 <= out < units and _whole(inp) and inp >= 0):
+            raise ValueError(f"set_weight: out must be a whole number from 0 to {units - 1} and inp a whole number "
+                             f"from 0, got {excerpt(out)} and {excerpt(inp)}")
+        self._q.put(("set_weight", index, layer, out, inp, float(value)))
+
     def refresh_views(self) -> None:
         """Compute the views again now, in any state but preparing or error: a view's own
         setting changed (the recorded example), and a run that is not training computes no
@@ -353,6 +374,14 @@ class Trainer:
             for i, slot in enumerate(self._slots):
                 if cmd[2] is None or cmd[2] == i:
                     slot.run.set_lr(cmd[1])
+        elif name == "set_weight":
+            _, index, layer, out, inp, value = cmd
+            weight = self._slots[index].run.model[layer].weight            # (out, in)
+            if inp >= weight.shape[1]:
+                raise ValueError(f"set_weight: layer {layer} has {weight.shape[1]} inputs, got input {inp}")
+            with torch.no_grad():
+                weight[out, inp] = value
+            self._compute_views()
 
     def _chunk(self) -> None:
         def work():

@@ -125,7 +125,7 @@ def neurons_view(run: Run) -> Neurons | None:
                               tuple(f"{'out' if is_out else f'h{b + 1}'}.{u + 1}" for u in range(h.shape[1])),
                               h.T.reshape(-1, n, n).cpu().numpy()))
     return Neurons(axis=axis, extent=float(d.extent), columns=tuple(columns), weights=tuple(weights),
-                   biases=tuple(biases))
+                   biases=tuple(biases), layers=tuple(first for first, _ in blocks))
 
 
 # ---------------------------------------------------------------- images

@@ -26,9 +26,10 @@ from engine.schema import clip
 from engine.store import default_store
 from engine.run import load_dataset
 from engine.spec import LayerSpec, RunSpec, SpecError, from_json
+from engine.records import Neurons
 from engine.trainer import Snapshot, Trainer, validate
 from engine.tasks import TASKS
-from ui import builder
+from ui import builder, diagram
 from ui.live import safe_callback, settle, step_once, train_or_pause
 from ui.session import workers
 
@@ -532,3 +533,84 @@ def on_weights_upload() -> None:
     t.refresh_views()
     tell(notice=f"Loaded the weights from **{clip(f.name)}**: press Train to go on from them, or look at "
                 "what they compute.")
+
+
+# ---------------------------------------------------------------- the network diagram as an editor (ui/diagram.py)
+def diagram_key() -> str:
+    return f"pg_diagram_{st.session_state['pg_diagram_gen']}"
+
+
+def diagram_record():
+    """The diagram the page shows: the run's latest Neurons record, or None."""
+    t = trainer()
+    run = t.snapshot().run if t is not None else None
+    rec = run.views.get("neurons") if run is not None else None
+    return rec if isinstance(rec, Neurons) else None
+
+
+@safe
+def on_diagram(chart_key: str) -> None:
+    """A click on the diagram: a button changes the network (the page then draws again from the
+    new spec), a neuron or a weight becomes the picked one."""
+    points = ((st.session_state.get(chart_key) or {}).get("selection") or {}).get("points") or []
+    what = next((tuple(p["customdata"]) for p in points if p.get("customdata")), None)
+    rec = diagram_record()
+    if what is None or rec is None:
+        return
+    st.session_state["pg_diagram_gen"] += 1                 # a fresh chart: the next click is a new selection
+    if what[0] in ("weight", "neuron"):
+        st.session_state["pg_pick"] = what
+        return
+    s, ids = spec(), layer_ids()
+    layers, new_ids, what_changed = diagram.edit(s.layers, ids, rec, what[0], int(what[1]), _new_id)
+    if layers == s.layers:
+        tell(errors=[f"The diagram cannot do that: {what_changed}."])
+        return
+    st.session_state["pg_pick"] = None
+    st.session_state["pg_ids"] = list(new_ids)
+    for i, layer in zip(new_ids, layers):                    # the Units boxes show the new sizes
+        if layer.kind == "linear" and key(f"L{i}_units") in st.session_state:
+            st.session_state[key(f"L{i}_units")] = layer.params["units"]
+    set_spec(s.with_(layers=layers))
+    tell(notice=f"Changed on the diagram: {what_changed}.")
+    st.session_state["pg_diagram_edited"] = True
+
+
+def take_diagram_edit() -> bool:
+    """True once after a diagram click changed the network (the caller reruns the whole page)."""
+    edited, st.session_state["pg_diagram_edited"] = st.session_state["pg_diagram_edited"], False
+    return edited
+
+
+def picked(rec: Neurons) -> tuple | None:
+    """The picked neuron or weight, if it is still in the diagram."""
+    pick = st.session_state["pg_pick"]
+    if not pick:
+        return None
+    if pick[0] == "neuron":
+        ok = pick[1] < len(rec.columns) and pick[2] < len(rec.columns[pick[1]].maps)
+    else:
+        ok = pick[1] < len(rec.weights) and pick[2] < rec.weights[pick[1]].shape[0] \
+            and pick[3] < rec.weights[pick[1]].shape[1]
+    return tuple(pick) if ok else None
+
+
+def weight_label(rec: Neurons, pick: tuple) -> str:
+    _, b, o, i = pick
+    return f"Weight {rec.columns[b].labels[i]} → {rec.columns[b + 1].labels[o]}"
+
+
+def weight_key(pick: tuple) -> str:
+    """The picked weight's number box (one per weight: it starts from that weight's value)."""
+    return "pg_weight_{}_{}_{}".format(*pick[1:])
+
+
+@safe
+def on_set_weight() -> None:
+    rec, t = diagram_record(), trainer()
+    if rec is None or t is None or (pick := picked(rec)) is None or pick[0] != "weight":
+        return
+    _, b, o, i = pick
+    before = t.snapshot().version
+    t.set_weight(rec.layers[b], o, i, float(st.session_state[weight_key(pick)]))
+    settle(t, lambda s: s.version > before)                 # this rerun draws the new weight

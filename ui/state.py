@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "pg_log_scale": False,
     "pg_show_test": False,
     "pg_discretize": False,
+    "pg_diagram_gen": 0,         # the network diagram's chart key (a new one clears its selection)
+    "pg_pick": None,             # the diagram's clicked neuron ("neuron", column, unit) or weight ("weight", block, out, in)
+    "pg_diagram_edited": False,  # a diagram click changed the network: the whole page draws again
     "refused": dict,             # a number box's key -> what it refused (ui.builder.number_box)
     # Learn pages (app_pages/conv_lab.py, activations.py, backprop.py): widget values
     "conv_source": "mnist", "conv_digit": 1500, "conv_photo": "china", "conv_channel": "gray",

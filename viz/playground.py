@@ -162,11 +162,20 @@ def _png_uri(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def neurons_figure(view: Neurons, height: int | None = None) -> go.Figure:
+EDIT_Y = 1.25                      # the diagram's row of edit buttons, above the column titles (data units)
+
+
+def neurons_figure(view: Neurons, height: int | None = None, editable: bool = False,
+                   picked: tuple | None = None) -> go.Figure:
     """TensorFlow Playground's picture: a column per layer, a small heatmap per neuron of what
     it outputs over the plane, and the weights between them as lines (colour = sign,
     thickness = size). All heatmaps are drawn into one image and the lines are grouped into
-    a few traces, so the figure stays cheap to build at every refresh."""
+    a few traces, so the figure stays cheap to build at every refresh.
+
+    `editable`: a row of buttons above the columns (− / + a neuron and ✕ the layer over each
+    hidden column, ⊕ a layer in each gap) and every neuron and weight clickable; each point's
+    customdata says what it is (ui/diagram.py): ("neuron+", block), ("layer+", gap),
+    ("neuron", column, unit), ("weight", block, out, in). `picked` (one of those) is ringed."""
     cols, weights = view.columns, view.weights
     n_rows = max(len(c.maps) for c in cols)
     box, pitch, col_gap, px = 0.8, 1.05, 2.2, 40       # neuron size, row pitch, column pitch (data units); pixels per unit
@@ -180,7 +189,7 @@ def neurons_figure(view: Neurons, height: int | None = None) -> go.Figure:
     # weights: lines bucketed by sign and thickness -> at most 2 x 6 traces
     wmax = max((float(np.abs(w).max()) for w in weights if w.size), default=1.0) or 1.0
     buckets: dict[tuple[bool, int], tuple[list, list]] = {}
-    hx, hy, htxt = [], [], []
+    hx, hy, htxt, hcd = [], [], [], []
     for li, w in enumerate(weights):                                     # w: (out, in)
         for o in range(w.shape[0]):
             for i in range(w.shape[1]):
@@ -191,17 +200,19 @@ def neurons_figure(view: Neurons, height: int | None = None) -> go.Figure:
                 by += [y0, y1, None]
                 hx.append((x0 + x1) / 2)
                 hy.append((y0 + y1) / 2)
-                htxt.append(f"{cols[li].labels[i]} → {cols[li + 1].labels[o]}: weight {v:+.3f}")
+                htxt.append(f"{cols[li].labels[i]} → {cols[li + 1].labels[o]}: weight {v:+.3f}"
+                            + (" (click to set it)" if editable else ""))
+                hcd.append(["weight", li, o, i])
     for (positive, level), (bx, by) in sorted(buckets.items()):
         data.append({"type": "scatter", "x": bx, "y": by, "mode": "lines", "hoverinfo": "skip", "showlegend": False,
                      "line": {"color": ORANGE if positive else BLUE, "width": 0.6 + 1.1 * level}})
     data.append({"type": "scatter", "x": hx, "y": hy, "mode": "markers", "hovertext": htxt, "hoverinfo": "text",
-                 "marker": {"size": 7, "color": "rgba(0,0,0,0)"}, "showlegend": False})
+                 "customdata": hcd, "marker": {"size": 7, "color": "rgba(0,0,0,0)"}, "showlegend": False})
     # neurons: every map drawn into one transparent canvas
     left, right, bottom = xs[0] - box / 2, xs[-1] + box / 2, -n_rows * pitch
     canvas = np.zeros((round(-bottom * px), round((right - left) * px), 4), np.uint8)   # (H, W, RGBA)
     size = round(box * px)
-    nx, ny, ntxt, notes = [], [], [], []
+    nx, ny, ntxt, ncd, notes = [], [], [], [], []
     for ci, col in enumerate(cols):
         maps = np.asarray(col.maps)                                      # (units, G, G), row = x2 upwards
         for u, m in enumerate(maps):
@@ -218,21 +229,73 @@ def neurons_figure(view: Neurons, height: int | None = None) -> go.Figure:
                                   xanchor="right", font=dict(size=11)))
             nx.append(cx)
             ny.append(cy)
-            ntxt.append(f"{col.labels[u]}: output from {m.min():+.2f} to {m.max():+.2f}")
+            ntxt.append(f"{col.labels[u]}: output from {m.min():+.2f} to {m.max():+.2f}"
+                        + (" (click to see it large)" if editable else ""))
+            ncd.append(["neuron", ci, u])
         notes.append(dict(x=xs[ci], y=0.1, text=f"<b>{col.name}</b><br>{len(maps)} "
                           f"{'feature' if ci == 0 else 'neuron'}{'s' if len(maps) != 1 else ''}",
                           showarrow=False, yanchor="bottom", font=dict(size=12)))
     data.append({"type": "scatter", "x": nx, "y": ny, "mode": "markers", "hovertext": ntxt, "hoverinfo": "text",
-                 "marker": {"size": 26, "color": "rgba(0,0,0,0)", "symbol": "square"}, "showlegend": False})
+                 "customdata": ncd, "marker": {"size": 26, "color": "rgba(0,0,0,0)", "symbol": "square"},
+                 "showlegend": False})
+    if editable:
+        data.append(_edit_buttons(view, xs))
+    if picked and picked[0] == "neuron":
+        px_, py_ = centre(picked[1], picked[2])
+        data.append({"type": "scatter", "x": [px_], "y": [py_], "mode": "markers", "hoverinfo": "skip",
+                     "showlegend": False, "marker": {"size": 34, "symbol": "square-open", "color": "#222",
+                                                     "line": {"width": 2.5}}})
+    elif picked and picked[0] == "weight":
+        _, li, o, i = picked
+        (x0, y0), (x1, y1) = centre(li, i), centre(li + 1, o)
+        data.append({"type": "scatter", "x": [x0 + box / 2, x1 - box / 2], "y": [y0, y1], "mode": "lines",
+                     "hoverinfo": "skip", "showlegend": False, "line": {"color": "#222", "width": 5}})
     for color, label in ((ORANGE, "positive weight / output"), (BLUE, "negative weight / output")):
         data.append(_line([None], [None], label, color, 4))
     image = {"source": _png_uri(canvas), "xref": "x", "yref": "y", "x": left, "y": 0, "sizex": right - left,
              "sizey": -bottom, "sizing": "stretch", "layer": "above"}
-    return figure(data, layout("What every neuron computes", "", "", height or int(max(260, 110 + n_rows * 60)),
+    return figure(data, layout("What every neuron computes", "", "",
+                               height or int(max(260, 110 + n_rows * 60) + (30 if editable else 0)),
                                xaxis={"visible": False, "range": [left - 0.9, right + 0.3]},
-                               yaxis={"visible": False, "range": [bottom - 0.1, 0.9], "scaleanchor": "x",
-                                      "scaleratio": 1},
+                               yaxis={"visible": False, "range": [bottom - 0.1, EDIT_Y + 0.45 if editable else 0.9],
+                                      "scaleanchor": "x", "scaleratio": 1},
                                hovermode="closest", plot_bgcolor="white", annotations=notes, images=[image]))
+
+
+def neuron_figure(view: Neurons, column: int, unit: int, points: np.ndarray | None, y: np.ndarray | None,
+                  task: str, n_classes: int = 2, height: int = 340) -> go.Figure:
+    """One neuron of the diagram large: its output over the plane, the training points on top."""
+    col = view.columns[column]
+    z = np.asarray(col.maps[unit])
+    vmax = float(np.abs(z).max()) or 1.0
+    heat = {"type": "heatmap", "x": view.axis, "y": view.axis, "z": z, "zmin": -vmax, "zmax": vmax,
+            "colorscale": DIVERGING, "opacity": 0.8, "zsmooth": "fast",
+            "colorbar": {"title": {"text": "output"}, "thickness": 12, "len": 0.8},
+            "hovertemplate": "x1 %{x:.2f}, x2 %{y:.2f}<br>output %{z:.3f}<extra></extra>"}
+    data = [heat, *_points(points, y, task, "train", "white", n_classes=n_classes, size=5)] if points is not None \
+        else [heat]
+    return figure(data, _plane_layout(f"{col.labels[unit]} ({col.name}): its output over the plane", view.extent,
+                                      height, grid=False, margin=LIVE_MARGIN | {"r": 100}))
+
+
+def _edit_buttons(view: Neurons, xs: list[float]) -> dict:
+    """The diagram's buttons: − / + a neuron and ✕ the layer over each hidden column, ⊕ a new
+    hidden layer in each gap between columns."""
+    bx, by, text, tips, cd = [], [], [], [], []
+    hidden = len(view.columns) - 2
+    for b in range(hidden):
+        x, name = xs[b + 1], view.columns[b + 1].name
+        for dx, sym, action, tip in ((-0.45, "−", "neuron-", f"one neuron fewer in {name}"),
+                                     (0.0, "+", "neuron+", f"one more neuron in {name}"),
+                                     (0.45, "✕", "layer-", f"remove {name}")):
+            bx.append(x + dx), by.append(EDIT_Y), text.append(sym), tips.append(tip), cd.append([action, b])
+    for g in range(len(view.columns) - 1):
+        bx.append((xs[g] + xs[g + 1]) / 2), by.append(EDIT_Y), text.append("⊕")
+        tips.append("add a hidden layer here"), cd.append(["layer+", g])
+    return {"type": "scatter", "x": bx, "y": by, "mode": "markers+text", "text": text, "customdata": cd,
+            "hovertext": tips, "hoverinfo": "text", "textfont": {"size": 15, "color": "#333"},
+            "textposition": "middle center", "showlegend": False, "name": "edit",
+            "marker": {"size": 22, "color": "#f0f2f6", "line": {"color": "#9aa0a6", "width": 1}}}
 
 
 # ---------------------------------------------------------------- images

@@ -123,3 +123,68 @@ def test_the_chosen_settings_tab_stays_open_when_a_message_comes_or_goes(page, a
     page.wait_for_function("() => !document.body.innerText.includes('network was adapted')")
     _stays_on(page, "Training")
     assert_no_exception(page)
+
+
+# the page position of a clickable point of the network diagram: the nth point of the trace named
+# `trace` (or with customdata starting with `kind`), as [x, y] on the page
+DIAGRAM_POINT = """([kind, nth]) => {
+  const el = document.querySelector("[class*='st-key-pg_diagram_'] .js-plotly-plot");
+  if (!el || !el._fullData) return null;
+  const fl = el._fullLayout, r = el.getBoundingClientRect();
+  const hits = [];
+  for (const d of el._fullData) (d.customdata || []).forEach((c, i) => {
+    if (c && c[0] === kind) hits.push([d.x[i], d.y[i]]);
+  });
+  if (hits.length <= nth) return null;
+  const [x, y] = hits[nth];
+  return [r.left + fl._size.l + fl.xaxis.l2p(x), r.top + fl._size.t + fl.yaxis.l2p(y)];
+}"""
+
+
+def _click_diagram(page, kind: str, nth: int = 0) -> None:
+    page.locator("[class*='st-key-pg_diagram_']").first.scroll_into_view_if_needed()
+    page.wait_for_function(f"(a) => ({DIAGRAM_POINT})(a) !== null", arg=[kind, nth])
+    x, y = page.evaluate(DIAGRAM_POINT, [kind, nth])
+    page.mouse.click(x, y)
+
+
+def test_the_diagram_is_the_editor(page, app_url):
+    """TF Playground's default net (4-2 tanh on the circle): + on hidden 1 makes it 5 wide in the
+    spec, the link and the shape table; a clicked neuron shows large; a clicked weight is set."""
+    from ui.url import decode_spec
+    open_page(page, app_url)
+    _click_diagram(page, "neuron+", 0)
+    page.wait_for_function("() => document.body.innerText.includes('Changed on the diagram: hidden layer 1 has 5 neurons')")
+    wait_idle(page)
+    assert_no_exception(page)
+    end = time.monotonic() + 10
+    while True:                                                     # the link follows the spec
+        units = [l.params.get("units") for l in decode_spec(page.url.split("spec=")[1].split("&")[0]).layers]
+        if units == [5, None, 2, None, 1] or time.monotonic() > end:
+            break
+        time.sleep(0.3)
+    assert units == [5, None, 2, None, 1]
+    page.locator("[data-testid='stTabs'] [role='tab']", has_text="Network").first.click()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stNumberInput\"] input')]"
+                           ".some(i => i.value === '5')")
+    # the shape table's total: 2x5 + 5, 5x2 + 2 and 2x1 + 1 (it was 25 with 4 neurons)
+    page.wait_for_function("() => document.body.innerText.includes('30 weights and biases in all')")
+    _click_diagram(page, "neuron", 3)                               # the 2nd neuron of hidden 1
+    page.wait_for_function("() => document.body.innerText.includes('h1.2 (hidden 1): its output over the plane')"
+                           " || [...document.querySelectorAll('.js-plotly-plot')].some(e => e.layout && "
+                           "e.layout.title.text.includes('h1.2 (hidden 1)'))")
+    _click_diagram(page, "weight", 0)                               # x1 -> h1.1
+    label = page.get_by_role("spinbutton", name="Weight x1 → h1.1")
+    label.fill("2.5")
+    label.press("Enter")
+    wait_idle(page)
+    page.locator(".st-key-pg_set_weight button").first.click()
+    page.wait_for_function("""() => [...document.querySelectorAll("[class*='st-key-pg_diagram_'] .js-plotly-plot")]
+        .some(e => e._fullData && e._fullData.some(d => (d.hovertext || []).some(t => String(t).startsWith('x1 → h1.1: weight +2.500'))))""")
+    wait_idle(page)
+    assert_no_exception(page)
+    page.locator("[class*='st-key-pg_diagram_']").first.scroll_into_view_if_needed()
+    page.mouse.move(0, 0)
+    page.set_viewport_size({"width": 1400, "height": 2300})
+    time.sleep(1)
+    assert shot(page, "playground_diagram").stat().st_size > 50_000
