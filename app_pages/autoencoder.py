@@ -118,8 +118,11 @@ def numbers(s, run, static: bool) -> None:
 def rebuilt(s, run, static: bool) -> None:
     if (rec := live.record(run, "reconstructions", AeReconstructions)) is not None:
         live.chart(vz.reconstructions_figure(rec), "ae_chart_reconstructions", static)
+        n = spec.autoencoder.latent_dim
         st.caption("Top: test images the autoencoder never trained on, with their class; below: what it rebuilds "
-                   "from their codes, with each one's loss. A 2-number code keeps the shape of a digit, not its details.")
+                   "from their codes, with each one's loss. " + (
+                       f"A {n}-number code keeps the shape of a digit, not its details." if n <= 3 else
+                       f"A {n}-number code keeps more of the details than a 2-number one, which keeps only the shape."))
 
 
 def plane(s, run, static: bool) -> None:

@@ -209,6 +209,31 @@ def test_the_exported_script_reproduces_the_runs_reconstruction_loss(tmp_path):
     assert (tmp_path / "autoencoder.pt").is_file()
 
 
+def test_the_conv_autoencoders_exported_script_runs_and_reproduces_its_loss(tmp_path, monkeypatch, capsys):
+    import runpy
+    from engine.data import make_dataset
+    from engine.tasks.autoencoder import conv_networks
+    d = load_preset("digits_autoencoder").data                     # the conv stacks on the 8x8 digits (MNIST's
+    nets = conv_networks(make_dataset(d, 0))                         # CSV alone takes 4 s to read)
+    spec = load_preset("mnist_conv_autoencoder")
+    spec = spec.with_(steps=3, device="cpu", data=d,
+                      networks={r: n.__class__(nets[r], n.optim) for r, n in spec.networks.items()})
+    text = export_script(fit_code(spec))
+    assert "nn.ConvTranspose2d(32, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))" in text
+    assert "nn.Unflatten(dim=1, unflattened_size=(32, 2, 2))" in text
+    (tmp_path / "cae.py").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with torch.random.fork_rng(devices=[]):
+        runpy.run_path("cae.py", run_name="__main__")              # our own script, in this process (no new torch)
+    out = capsys.readouterr().out
+    assert (tmp_path / "autoencoder.pt").is_file()
+    run = build_run(fit_code(spec))
+    for _ in range(3):
+        run.step()
+    last = [line for line in out.splitlines() if line.startswith("step 3")][0]
+    assert f"test reconstruction {run.evaluate()['test_recon_loss']:.4f}" in last, last
+
+
 def test_the_cli_runs_the_mnist_autoencoder_headless_and_ends_with_its_loss_and_knn_accuracy():
     out = subprocess.run([sys.executable, "-m", "engine", "run", "--preset", "mnist_autoencoder", "--steps", "40",
                           "--json"], cwd=ROOT, capture_output=True, text=True, timeout=180)
