@@ -64,7 +64,8 @@ if uc.asked(t, "quant"):
         st.warning(f"No quantized model: {quant}.", icon=":material/warning:")
         quant = None
     elif quant.note:
-        st.caption(f"Note: {quant.note}.")
+        st.caption("Note: the conv layers get int8 weights only (one scale per output channel), and their "
+                   "activations stay float32: torchao 0.18 has no int8 convolution on the CPU.")
 
 # ---------------------------------------------------------------- distillation
 st.subheader("Distillation: teach a smaller network")

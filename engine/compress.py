@@ -34,8 +34,8 @@ QUANT_MODES = {"int8_dynamic": "int8 weights and activations (dynamic)", "int8_w
 CURVE_SPARSITIES = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95)
 LATENCY_BATCH = 256            # examples per timed forward pass (fewer if the test set is smaller)
 LATENCY_REPEATS = 7            # timed passes; the median is reported (after 2 untimed ones)
-CONV_NOTE = ("conv layers get int8 weights only, their activations stay float32: torchao 0.18 has no int8 "
-             "convolution on the CPU")
+CONV_NOTE = "convs weight-only"   # int8_dynamic: its conv layers get int8 weights, float activations (no int8
+                                  # convolution on the CPU in torchao 0.18)
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def test_a_conv_net_gets_int8_convs_in_the_table_and_a_network_without_hidden_la
     at.button(key="cx_quantize").click().run()
     assert not at.exception
     assert any("conv layers get int8 weights only" in c.value for c in at.caption)     # dynamic: convs weight-only
+    assert any(r.get("note") == "convs weight-only" for r in _table(at))
     row = next(r for r in _table(at) if r["variant"] == "int8 weights and activations (dynamic)")
     assert int(row["size (zipped)"].split("(")[1].rstrip("%)")) < 45          # measured 37%; 54% with float convs
     at.session_state["pg_spec"] = load_preset("logistic_regression").with_(steps=60)
