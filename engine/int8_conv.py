@@ -6,9 +6,10 @@ Why not `quantize_`: in torchao 0.18, `Int8WeightOnlyConfig`'s `Int8Tensor` has 
 on the CPU (`aten.convolution` is not implemented), and `IntxWeightOnlyConfig` quantizes a conv
 weight in blocks of (1, in_channels, 1, 1), one scale per output channel *and kernel tap*, and
 fails outright on a layer with one input channel (a first layer on grey images). The tensor it
-would build is the maintained part, so this module builds it itself with one block per output
-channel, (1, in_channels, kh, kw), and puts it where the weight was, as `quantize_` does. The
-state_dict saves and loads with torch.save / torch.load(weights_only=True).
+would build is the maintained part (its conv2d support: pytorch/ao#3371), so this module builds
+it itself with one block per output channel, (1, in_channels, kh, kw), and puts it where the
+weight was, as `quantize_` does (tests/test_compress.py says when torchao's config catches up).
+The state_dict saves and loads with torch.save / torch.load(weights_only=True).
 """
 from __future__ import annotations
 

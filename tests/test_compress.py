@@ -159,6 +159,20 @@ def test_int8_conv_weights_take_below_30_percent_of_float32_and_keep_the_accurac
         assert (model(x) - C.frozen_copy(convnet)(x)).abs().max() < 0.05 * C.frozen_copy(convnet)(x).abs().max()
 
 
+def test_torchaos_own_conv_config_still_scales_per_kernel_tap_and_fails_on_one_input_channel():
+    """Why engine.int8_conv builds the tensor itself; when this fails, torchao's IntxWeightOnlyConfig may
+    do per-output-channel int8 for Conv2d by itself, and engine.int8_conv can use quantize_."""
+    from torchao.quantization import IntxWeightOnlyConfig, quantize_
+    from torchao.quantization.granularity import PerAxis
+    cfg = IntxWeightOnlyConfig(weight_dtype=torch.int8, granularity=PerAxis(0))
+    wide = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3))
+    quantize_(wide, cfg, filter_fn=lambda m, _fqn: isinstance(m, torch.nn.Conv2d))
+    assert wide[0].weight.scale.shape == (8, 1, 3, 3)                   # one scale per channel and tap
+    with pytest.raises(RuntimeError):
+        quantize_(torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3)), cfg,
+                  filter_fn=lambda m, _fqn: isinstance(m, torch.nn.Conv2d))
+
+
 def test_an_int8_conv_model_saves_and_loads_with_weights_only(convnet, tmp_path):
     model = C.quantize(convnet, "int8_weight")
     torch.save(model.state_dict(), tmp_path / "int8.pt")
