@@ -12,7 +12,7 @@ import streamlit as st
 from engine.data import DATASETS
 from engine.records import AeLatent, AeReconstructions, AeTraversal
 from engine.spec import AE_KINDS
-from engine.tasks.autoencoder import AE_LOSSES, DECODER, ENCODER, recon_loss
+from engine.tasks.autoencoder import AE_LOSSES, ARCHITECTURES, DECODER, ENCODER, architecture, recon_loss
 from ui import autoencoder as ae
 from ui import builder
 from ui import live
@@ -51,6 +51,11 @@ def code_settings() -> None:
     st.selectbox("Data", names, key=k, format_func=lambda n: DATASETS[n].label, on_change=ae.on_data, args=(k,),
                  **builder.seed(k, s.data.name, st.selectbox, names),
                  help="The images to squeeze and rebuild; their classes only colour the code plane and score the codes.")
+    field(st.radio, "Architecture", ("architecture",), architecture(s), list(ARCHITECTURES), redraw=True,
+          horizontal=True, format_func=ARCHITECTURES.get,
+          help="Sets both networks to a default stack: MLP flattens the image into Linear layers; conv shrinks it "
+               "with stride-2 Conv2d layers and grows it back with ConvTranspose2d layers, which reuse each filter "
+               "over the whole image. Edit either on its tab.")
     field(st.radio, "Kind", ("autoencoder", "kind"), s.autoencoder.kind, AE_KINDS, redraw=True, horizontal=True,
           format_func=lambda n: {"plain": "plain", "variational": "variational (VAE)"}[n],
           help="Plain: the encoder outputs the code. Variational: it outputs a mean and a spread for each code "
@@ -113,8 +118,11 @@ def numbers(s, run, static: bool) -> None:
 def rebuilt(s, run, static: bool) -> None:
     if (rec := live.record(run, "reconstructions", AeReconstructions)) is not None:
         live.chart(vz.reconstructions_figure(rec), "ae_chart_reconstructions", static)
+        n = spec.autoencoder.latent_dim
         st.caption("Top: test images the autoencoder never trained on, with their class; below: what it rebuilds "
-                   "from their codes, with each one's loss. A 2-number code keeps the shape of a digit, not its details.")
+                   "from their codes, with each one's loss. " + (
+                       f"A {n}-number code keeps the shape of a digit, not its details." if n <= 3 else
+                       f"A {n}-number code keeps more of the details than a 2-number one, which keeps only the shape."))
 
 
 def plane(s, run, static: bool) -> None:

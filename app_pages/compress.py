@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.compress import CONV_NOTE, QUANT_MODES, SCOPES, STRUCTURES, kind, pareto_front
+from engine.compress import QUANT_MODES, SCOPES, STRUCTURES, kind, pareto_front
 from engine.data import DATASETS
 from ui import compress as uc
 from ui.state import init_defaults
@@ -51,10 +51,11 @@ with st.spinner("Pruning, fine-tuning and drawing the curve…"):
 st.subheader("Quantization: store the weights in 8 bits")
 q1, q2 = st.columns([2, 1], vertical_alignment="bottom")
 q1.radio("How", list(QUANT_MODES), key="cx_quant", format_func=QUANT_MODES.get, horizontal=True,
-         help="int8 stores each weight in 1 byte instead of 4, with a scale per row (torchao). Dynamic also "
-              "rounds each batch's activations to int8 and multiplies in integers.")
+         help="int8 stores each weight in 1 byte instead of 4, with a scale per row or output channel (torchao). "
+              "Dynamic also rounds each batch's activations to int8 and multiplies in integers (Linear layers; "
+              "conv layers keep float activations).")
 q2.button("Quantize", icon=":material/compress:", key="cx_quantize", on_click=uc.ask, args=(t, "quant"),
-          width="stretch", help="Quantize a copy of the model's Linear layers to int8 and measure it.")
+          width="stretch", help="Quantize a copy of the model's Linear and Conv2d layers to int8 and measure it.")
 quant = None
 if uc.asked(t, "quant"):
     with st.spinner("Quantizing…"):
@@ -63,7 +64,8 @@ if uc.asked(t, "quant"):
         st.warning(f"No quantized model: {quant}.", icon=":material/warning:")
         quant = None
     elif quant.note:
-        st.caption(f"Note: {CONV_NOTE}; only the Linear layers are int8 here, so the file shrinks less.")
+        st.caption("Note: the conv layers get int8 weights only (one scale per output channel), and their "
+                   "activations stay float32: torchao 0.18 has no int8 convolution on the CPU.")
 
 # ---------------------------------------------------------------- distillation
 st.subheader("Distillation: teach a smaller network")

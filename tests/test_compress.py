@@ -113,11 +113,75 @@ def test_int8_is_below_30_percent_of_float32_for_a_linear_heavy_model(wide, mode
     assert type(wide.model[1].weight) is torch.nn.Parameter              # the run keeps float32
 
 
-def test_a_conv_net_gets_its_linear_layers_quantized_and_says_its_convs_stay_float(cnn):
-    v = C.quantize_variant(cnn, "int8_weight")
-    assert "conv layers stay float32" in v.note
-    model = C.quantize(cnn, "int8_weight")
-    assert type(model[0].weight) is torch.nn.Parameter and type(model[-1].weight).__name__ == "Int8Tensor"
+@pytest.fixture(scope="module")
+def convnet() -> Run:
+    """A conv-heavy model on the 8x8 digits: Conv 32 3x3, pool, Conv 64 5x5, pool, Linear 10 (51,488 of its
+    54,048 weights in the convs: with fewer, torch.save's few KB per file weigh on the ratio)."""
+    L = LayerSpec.make
+    layers = (L("conv2d", channels=32, padding=1), L("relu"), L("maxpool2d"),
+              L("conv2d", channels=64, kernel=5, padding=2), L("relu"), L("maxpool2d"), L("flatten"),
+              L("linear", units=10))
+    return _trained(load_preset("mlp_digits").with_(layers=layers), 100)             # 3 s
+
+
+def _convs(model) -> list:
+    return [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+
+
+def test_int8_conv_weights_are_within_half_a_scale_step_one_scale_per_output_channel(convnet, cnn):
+    for run in (convnet, cnn):                                          # shapes_cnn: a first conv on 1 channel
+        model = C.quantize(run, "int8_weight")
+        for float_conv, conv in zip(_convs(run.model), _convs(model)):
+            w, q = float_conv.weight.detach().cpu(), conv.weight
+            assert type(q).__name__ == "IntxUnpackedToInt8Tensor" and q.qdata.dtype == torch.int8
+            assert q.scale.shape == (w.shape[0], 1, 1, 1) and int(q.zero_point.abs().max()) == 0   # symmetric
+            assert torch.allclose(q.scale, w.abs().amax((1, 2, 3), keepdim=True) / 127.5)
+            step = (w - q.qdata.float() * q.scale).abs() / q.scale                          # in scale steps
+            assert float(step.max()) <= 0.5 + 1e-4 and float(step.mean()) > 0.1, float(step.max())
+            assert torch.equal(q.dequantize(), q.qdata.float() * q.scale)
+        assert type(model[-1].weight).__name__ == "Int8Tensor"              # the Linear layer: torchao's quantize_
+        assert type(run.model[0].weight) is torch.nn.Parameter              # the run keeps float32
+
+
+@pytest.mark.parametrize("mode", list(C.QUANT_MODES))
+def test_int8_conv_weights_take_below_30_percent_of_float32_and_keep_the_accuracy(convnet, mode):
+    # measured (100 steps, 359 test digits): float32 96.7%, int8 96.9% in both modes (+0.3 points; we allow 1);
+    # the conv layers' saved weights 26.3% of float32's bytes zipped (26.8% dense), the whole model 26.5-26.6%
+    base, v = C.original(convnet), C.quantize_variant(convnet, mode)
+    model = C.quantize(convnet, mode)
+    conv_f32, conv_i8 = (C.saved_bytes(torch.nn.ModuleList(_convs(m))) for m in (C.frozen_copy(convnet), model))
+    assert conv_i8[0] < 0.30 * conv_f32[0] and conv_i8[1] < 0.30 * conv_f32[1], (conv_i8, conv_f32)
+    assert v.bytes < 0.30 * base.bytes and v.params == base.params
+    assert abs(v.accuracy - base.accuracy) <= 0.01, (v.accuracy, base.accuracy)
+    assert v.note == (C.CONV_NOTE if mode == "int8_dynamic" else "")
+    x = torch.as_tensor(convnet.data.x_test[:64])
+    with torch.no_grad():
+        assert (model(x) - C.frozen_copy(convnet)(x)).abs().max() < 0.05 * C.frozen_copy(convnet)(x).abs().max()
+
+
+def test_torchaos_own_conv_config_still_scales_per_kernel_tap_and_fails_on_one_input_channel():
+    """Why engine.int8_conv builds the tensor itself; when this fails, torchao's IntxWeightOnlyConfig may
+    do per-output-channel int8 for Conv2d by itself, and engine.int8_conv can use quantize_."""
+    from torchao.quantization import IntxWeightOnlyConfig, quantize_
+    from torchao.quantization.granularity import PerAxis
+    cfg = IntxWeightOnlyConfig(weight_dtype=torch.int8, granularity=PerAxis(0))
+    wide = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3))
+    quantize_(wide, cfg, filter_fn=lambda m, _fqn: isinstance(m, torch.nn.Conv2d))
+    assert wide[0].weight.scale.shape == (8, 1, 3, 3)                   # one scale per channel and tap
+    with pytest.raises(RuntimeError):
+        quantize_(torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3)), cfg,
+                  filter_fn=lambda m, _fqn: isinstance(m, torch.nn.Conv2d))
+
+
+def test_an_int8_conv_model_saves_and_loads_with_weights_only(convnet, tmp_path):
+    model = C.quantize(convnet, "int8_weight")
+    torch.save(model.state_dict(), tmp_path / "int8.pt")
+    again = C.frozen_copy(convnet)
+    again.load_state_dict(torch.load(tmp_path / "int8.pt", weights_only=True), assign=True)
+    x = torch.as_tensor(convnet.data.x_test[:16])
+    with torch.no_grad():
+        assert torch.equal(again(x), model(x))
+    assert type(again[0].weight).__name__ == "IntxUnpackedToInt8Tensor"
 
 
 def test_the_distilled_student_beats_the_same_student_alone(mlp):

@@ -85,3 +85,31 @@ def test_the_vae_kind_resizes_the_encoder_and_a_bad_code_size_is_refused():
     s = at.session_state["ae_spec"]
     assert s.data.name == "digits" and s.net("decoder").layers[-1].params["units"] == 64
     assert s.net("encoder").layers[-1].params["units"] == 4                       # still a VAE's 2 x 2
+
+
+def test_the_conv_choice_sets_conv_stacks_that_follow_the_data_and_its_preset_trains_a_step():
+    at = _page()
+    at.radio(key=_key(at, "architecture")).set_value("conv").run()
+    assert not at.exception and not [e.value for e in at.error]
+    s = at.session_state["ae_spec"]
+    assert [l.kind for l in s.net("encoder").layers] == ["conv2d", "relu", "conv2d", "relu", "flatten", "linear"]
+    assert [l.kind for l in s.net("decoder").layers] == ["linear", "relu", "unflatten", "convtranspose2d", "relu",
+                                                         "convtranspose2d"]
+    assert s.net("encoder").layers[-1].params["units"] == 2 and s.autoencoder.latent_dim == 2    # the code stays
+    assert at.radio(key=_key(at, "architecture")).value == "conv"
+    at.selectbox(key=_key(at, "data")).set_value("digits").run()                 # 8x8: the conv stacks follow
+    s = at.session_state["ae_spec"]
+    assert s.net("decoder").layers[2].params == {"channels": 32, "height": 2, "width": 2}
+    assert not [e.value for e in at.error]
+    at.radio(key=_key(at, "architecture")).set_value("mlp").run()
+    assert [l.kind for l in at.session_state["ae_spec"].net("encoder").layers][:2] == ["flatten", "linear"]
+    at.selectbox(key="ae_preset").set_value("mnist_conv_autoencoder").run()
+    assert not at.exception and at.radio(key=_key(at, "architecture")).value == "conv"
+    t = _trainer()
+    t.wait(lambda s: s.state == "idle", timeout=60)
+    assert t.specs[0].autoencoder.latent_dim == 16
+    t.step(2)
+    t.wait(lambda s: s.state == "paused" and s.run.step == 2, timeout=60)
+    at.run()
+    assert not at.exception and _metric(at, "Step") == "2"
+    assert any(title.startswith("Test images and their reconstructions, step 2") for title in _titles(at))

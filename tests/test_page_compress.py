@@ -96,13 +96,16 @@ def test_no_run_trains_here_then_prunes_quantizes_and_distils():
     assert sum(len(d["x"]) for d in pareto["data"] if not d["name"].startswith("Pareto")) == 8
 
 
-def test_a_conv_net_says_its_convs_stay_float_and_a_network_without_hidden_layers_has_no_student():
+def test_a_conv_net_gets_int8_convs_in_the_table_and_a_network_without_hidden_layers_has_no_student():
     at = _page().run()
     at.session_state["cx_finetune"] = 0
     _train_here(at, "shapes_cnn")
     at.button(key="cx_quantize").click().run()
     assert not at.exception
-    assert any("conv layers stay float32" in c.value for c in at.caption)
+    assert any("conv layers get int8 weights only" in c.value for c in at.caption)     # dynamic: convs weight-only
+    assert any(r.get("note") == "convs weight-only" for r in _table(at))
+    row = next(r for r in _table(at) if r["variant"] == "int8 weights and activations (dynamic)")
+    assert int(row["size (zipped)"].split("(")[1].rstrip("%)")) < 45          # measured 37%; 54% with float convs
     at.session_state["pg_spec"] = load_preset("logistic_regression").with_(steps=60)
     at.switch_page("app_pages/playground.py").run()
     at.button(key="pg_train").click().run()

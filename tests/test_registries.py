@@ -25,7 +25,8 @@ from engine.tasks import TASKS, build_run, problems
 from ui import builder
 from ui.playground import GROUP_LABELS
 
-SHAPES = [(6,), (3, 9, 9), (5, 6)]          # a flat input (or 6 token ids), an image, a sequence; no batch
+SHAPES = [(6,), (3, 9, 9), (5, 6), (784,)]  # a flat input (or 6 token ids), an image, a sequence, a code
+                                            # Unflatten's default 16 × 7 × 7 folds; no batch
 FILE_DATASETS = [n for n, d in DATASETS.items() if "path" in d.options]   # need files: tests/test_data.py
 
 

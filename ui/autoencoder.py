@@ -23,7 +23,7 @@ from engine.records import AeLatent
 from engine.run import load_dataset
 from engine.spec import RunSpec
 from engine.store import default_store
-from engine.tasks.autoencoder import DECODER, ENCODER, TASK, default_networks, fit_code
+from engine.tasks.autoencoder import DECODER, ENCODER, TASK, architecture, fit_code, networks_for
 from engine.trainer import Trainer, validate
 from ui import live
 from ui.networks import NetworksEditor, with_optim
@@ -66,16 +66,26 @@ def with_data(s: RunSpec, name: str) -> RunSpec:
     new = s.with_(data=data)
     old, fresh = dataset(s), load_dataset(data, s.seed)
     if old is None or old.input_shape != fresh.input_shape:
-        nets = default_networks(fresh, DATASETS[name].group)
-        new = fit_code(new.with_(networks={r: replace(n, layers=nets[r]) for r, n in s.networks.items()}))
+        new = with_networks(new, fresh, architecture(s))
     return new
+
+
+def with_networks(s: RunSpec, data: Dataset, arch: str) -> RunSpec:
+    """The spec with the default encoder and decoder of `arch` (engine ARCHITECTURES: "mlp" or
+    "conv") for this data, sized to the spec's code; the optimizers stay."""
+    nets = networks_for(data, DATASETS[s.data.name].group, arch)
+    return fit_code(s.with_(networks={r: replace(n, layers=nets[r]) for r, n in s.networks.items()}))
 
 
 def set_path(s: RunSpec, path: tuple, value: Any) -> RunSpec:
     """`s` with the field at `path` set: ("loss",), ("autoencoder", "beta"), (role, "optim", "lr");
-    the code's kind and size also resize the encoder's output."""
+    the code's kind and size also resize the encoder's output; ("architecture",) swaps both
+    networks for the default MLP or conv stacks."""
     if path[0] in s.networks:
         return with_optim(s, path[0], path[2], value)
+    if path[0] == "architecture":
+        data = dataset(s)
+        return s if data is None or value == architecture(s) else with_networks(s, data, value)
     if path[0] == "autoencoder":
         return fit_code(s, **{path[1]: value})
     return s.with_(**{path[0]: value})

@@ -142,7 +142,7 @@ def table_rows(variants, base) -> list[dict]:
              "vs original": f"{100 * (v.accuracy - base.accuracy):+.1f} points",
              "size (zipped)": f"{v.bytes / 1024:,.1f} KB ({v.bytes / base.bytes:.0%})",
              "non-zero parameters": f"{v.nonzero:,} of {v.params:,}",
-             "CPU time per batch": f"{v.latency_ms:.2f} ms", **({"note": v.note} if notes else {})}
+             "CPU time": f"{v.latency_ms:.2f} ms", **({"note": v.note} if notes else {})}
             for v in variants]
 
 

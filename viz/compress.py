@@ -102,5 +102,5 @@ def pareto_figure(variants: list[tuple[str, Variant]], front: list[int], height:
                  "hoverinfo": "skip"})
     lay = layout("Every variant made in this session: accuracy against size",
                  "size on disk, zipped (KB, log scale)", "test accuracy", height,
-                 xaxis={"type": "log"}, yaxis={"tickformat": ".0%"}, hovermode="closest")
+                 xaxis={"type": "log"}, yaxis={"tickformat": ".1%"}, hovermode="closest")
     return figure(data, _legend_below(lay, -0.2))

@@ -3,7 +3,8 @@ short label and the line the PyTorch export writes for it.
 
 Shapes here never include the batch dimension: a dense input is (F,), an image (C, H, W).
 A new kind is one more `register(LayerKind(...))` call, here or in any other module (the
-sequence kinds live in engine.layers.sequence, imported at the end); check, build, export and the
+sequence kinds live in engine.layers.sequence, the decoders' Unflatten / ConvTranspose2d / Upsample in
+engine.layers.grow, both imported at the end); check, build, export and the
 page's builder read everything from the entry.
 """
 from __future__ import annotations
@@ -275,4 +276,4 @@ _activation("identity", "Identity", lambda p: nn.Identity(), "Passes values thro
 ACTIVATIONS = tuple(k for k, v in LAYERS.items() if v.group == "activation")
 
 
-from . import sequence  # noqa: E402,F401  (registers the sequence kinds)
+from . import grow, sequence  # noqa: E402,F401  (registers the decoder and sequence kinds)

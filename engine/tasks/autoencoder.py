@@ -164,6 +164,48 @@ def default_networks(data: Dataset, group: str) -> dict[str, tuple[LayerSpec, ..
             DECODER: hidden(narrow, wide) + (LayerSpec.make("linear", units=n),)}
 
 
+ARCHITECTURES = {"mlp": "MLP (Linear layers)", "conv": "conv (Conv2d down, ConvTranspose2d up)"}
+CONV_CHANNELS = (16, 32)     # the conv encoder's channels after each stride-2 layer (the decoder: reversed)
+
+
+def architecture(spec: RunSpec) -> str:
+    """"conv" when the encoder has a Conv2d layer, else "mlp"."""
+    return "conv" if any(l.kind == "conv2d" for l in spec.net(ENCODER).layers) else "mlp"
+
+
+def conv_networks(data: Dataset) -> dict[str, tuple[LayerSpec, ...]]:
+    """A conv encoder and decoder for images: two Conv2d 3x3 stride 2 (each halves the map,
+    rounding up: 28 -> 14 -> 7), a Linear to the code; back, a Linear to the smallest maps,
+    Unflatten, and two ConvTranspose2d 3x3 stride 2 whose output padding makes each double back
+    to the size before (7 -> 14 -> 28), the last to the image's channels (logits or values)."""
+    if len(data.input_shape) != 3:
+        raise ValueError("a conv autoencoder needs images (channels × height × width); pick an image dataset")
+    c, h, w = data.input_shape
+    sizes = [(h, w)]
+    for _ in CONV_CHANNELS:
+        sizes.append(tuple((n + 1) // 2 for n in sizes[-1]))           # stride 2, kernel 3, padding 1
+    L = LayerSpec.make
+    enc: list[LayerSpec] = []
+    for ch in CONV_CHANNELS:
+        enc += [L("conv2d", channels=ch, kernel=3, stride=2, padding=1), L("relu")]
+    enc += [L("flatten"), L("linear", units=code_size(AutoencoderSpec()))]
+    (hs, ws), top = sizes[-1], CONV_CHANNELS[-1]
+    dec = [L("linear", units=top * hs * ws), L("relu"), L("unflatten", channels=top, height=hs, width=ws)]
+    outs = (*CONV_CHANNELS[-2::-1], c)                                   # 16, then the image's channels
+    for i, ch in enumerate(outs):
+        target = sizes[-2 - i][0]
+        dec.append(L("convtranspose2d", channels=ch, kernel=3, stride=2, padding=1,
+                     output_padding=target - 2 * sizes[-1 - i][0] + 1))  # (n-1)*2 - 2 + 2 + op + 1 = target
+        if i < len(outs) - 1:
+            dec.append(L("relu"))
+    return {ENCODER: tuple(enc), DECODER: tuple(dec)}
+
+
+def networks_for(data: Dataset, group: str, arch: str) -> dict[str, tuple[LayerSpec, ...]]:
+    """The default encoder and decoder of an architecture (ARCHITECTURES) for this data."""
+    return conv_networks(data) if arch == "conv" else default_networks(data, group)
+
+
 def fit_code(spec: RunSpec, **changes) -> RunSpec:
     """The spec with spec.autoencoder changed (kind, latent_dim, beta) and the encoder's last
     Linear layer sized to the new code (a decoder's first layer takes any input size)."""
