@@ -439,6 +439,8 @@ class Trainer:
         slot.evals.append({k: v for k, v in row.items() if not isinstance(v, list)})
         slot.last_eval = row
         self._watch_growth(slot, row)
+        if (ended := getattr(slot.run, "stopped_early", "")) and slot.active:   # engine/early_stop.py
+            slot.status, slot.message = "done", ended[0].upper() + ended[1:] + "."
 
     def _watch_growth(self, slot: _Slot, row: dict) -> None:
         """A finite loss can diverge too: a training loss above EXPLODED times the untrained

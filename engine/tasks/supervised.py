@@ -2,6 +2,7 @@
 (input, target) pairs, with the Playground's live views."""
 from __future__ import annotations
 
+from ..augment import problems as augment_problems
 from ..build import check
 from ..data import Dataset
 from ..spec import MAIN, LayerSpec, RunSpec
@@ -12,7 +13,7 @@ from . import Score, Task, data_task, register
 
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
     return check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train),
-                 tokens=data.token_input)
+                 tokens=data.token_input) + augment_problems(spec.augment, data.input_shape, data.token_input)
 
 
 def _build(spec, data, device):
