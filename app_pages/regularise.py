@@ -72,7 +72,7 @@ c[1].select_slider("Weight decay", ur.WEIGHT_DECAYS, key="reg_wd", format_func=l
 c[2].number_input("Early stopping (patience)", 0, 40, key="reg_early",
                   help="Stop when the test loss has not improved for this many evaluations (one every 10 steps), "
                        "and put back the weights of the best one; 0 = train to the end.")
-c[3].toggle("Augment with the settings above", key="reg_use_aug",
+c[3].toggle("Augmentation", key="reg_use_aug",
             help="Train the red run on augmented digits (part 1's settings; its dataset choice does not apply).")
 c[4].number_input("Steps", 50, 2000, step=50, key="reg_steps",
                   help="Training steps (batches of 32) of each run; the 100 examples make 4 batches an epoch.")
@@ -105,15 +105,16 @@ def live(t, snap) -> None:
     st.progress(min(1.0, max(r.step for r in snap.runs) / max(1, snap.runs[0].total_steps)),
                 text=f"Both runs: {STATE_TEXT.get(snap.state, snap.state)}")
     cols = st.columns(4)
-    for i, (r, color) in enumerate(zip(snap.runs, ur.COLORS)):
+    for i, (r, who) in enumerate(zip(snap.runs, ur.WHO)):
         e = r.last_eval
-        cols[2 * i].metric(f"{r.name}: test accuracy", f"{100 * e.get('test_acc', 0):.1f}%",
-                           help=f"Train accuracy {100 * e.get('train_acc', 0):.1f}% at step {r.step:,}.")
-        cols[2 * i + 1].metric(f"{r.name}: train − test gap", vr.gap_text(gap(e)),
+        cols[2 * i].metric(f"{who} · test accuracy", f"{100 * e.get('test_acc', 0):.1f}%",
+                           help=f"The {who.lower()} run ({r.name}): train accuracy {100 * e.get('train_acc', 0):.1f}% "
+                                f"at step {r.step:,}.")
+        cols[2 * i + 1].metric(f"{who} · train − test gap", vr.gap_text(gap(e)),
                                help="Training accuracy minus test accuracy: how much of what it learnt does not carry over.")
-    for r in snap.runs:
+    for r, who in zip(snap.runs, ur.WHO):
         if r.message:
-            (st.warning if r.status == "diverged" else st.success)(f"**{r.name}**: {r.message}")
+            (st.warning if r.status == "diverged" else st.success)(f"**{who} run** ({r.name}): {r.message}")
     curves = [Curve(r.name, color, 0, r.evals, r.status, r.message) for r, color in zip(snap.runs, ur.COLORS)]
     stops = ur.restored_steps(t)
     st.plotly_chart(vr.curves_figure(curves, "acc", stops), key="reg_acc")

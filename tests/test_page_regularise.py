@@ -53,12 +53,12 @@ def test_both_runs_train_and_the_page_shows_their_gaps():
     assert not at.exception
     assert [l.kind for l in t.specs[1].layers].count("dropout") == 2 and t.specs[1].augment.shift == 2
     metrics = {m.label: m.value for m in at.metric}
-    assert set(metrics) == {"as it is: test accuracy", "as it is: train − test gap",
-                            "with your switches: test accuracy", "with your switches: train − test gap"}
+    assert set(metrics) == {"Grey · test accuracy", "Grey · train − test gap", "Red · test accuracy",
+                            "Red · train − test gap"}
     snap = t.snapshot()
-    for r in snap.runs:
+    for r, who in zip(snap.runs, ("Grey", "Red")):
         want = 100 * (r.last_eval["train_acc"] - r.last_eval["test_acc"])
-        assert metrics[f"{r.name}: train − test gap"] == f"{want:.1f} points"
+        assert metrics[f"{who} · train − test gap"] == f"{want:.1f} points"
     titles = _titles(at)
     assert "Accuracy on training (solid) and test (dashed) digits, both runs" in titles
     seen = t.runs()[1].last_batch                                             # what the red run saw last:

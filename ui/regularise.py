@@ -27,6 +27,7 @@ DATA = {"mnist": "MNIST digits (28×28)", "digits": "8×8 digits", "shapes": "Sh
 WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 0.1)
 NAMES = ("as it is", "with your switches")
 COLORS = ("#7f7f7f", "#d62728")      # the plain run grey, the switched one red, on every chart of the page
+WHO = ("Grey", "Red")                # ... and so the page's numbers name them
 
 
 def _augment_defaults() -> dict[str, Any]:

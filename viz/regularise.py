@@ -13,7 +13,7 @@ from viz.arena import Curve
 from viz.playground import images_figure
 from viz.style import LIVE_MARGIN, figure, layout
 
-PER_ROW = 8
+PER_ROW = 4                     # images per row: half the page wide, each big enough to see a 2-pixel shift
 METRICS = {   # metric -> (column suffix, scale, axis title, log axis)
     "acc": ("acc", 100.0, "accuracy (%)", False),
     "loss": ("loss", 1.0, "loss (cross-entropy, log scale)", True),
@@ -54,7 +54,7 @@ def curves_figure(curves: Sequence[Curve], metric: str = "acc", stops: Sequence[
                                         "line": {"width": 1.5, "color": "black"}},
                              "hovertemplate": f"early stopping restored step {best}<extra></extra>"})
     name = {"acc": "Accuracy", "loss": "Loss"}[metric]
-    yaxis = {"type": "log"} if log else {"range": [0, 101]}
+    yaxis = {"type": "log", "dtick": 1, "tickformat": "~g"} if log else {"range": [0, 101]}
     return figure(data, layout(f"{name} on training (solid) and test (dashed) digits, both runs",
                                "training step (batches of 32)", ytitle, 380, yaxis=yaxis, margin=LIVE_MARGIN,
                                legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0}))
