@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from engine import augment as aug
 from engine.augment_views import batch_view, preview
+from engine.presets import load_preset
 from engine.run import AUTOGRAD, CLOSED_FORM, Run
 from engine.spec import AugmentSpec, DataSpec, LayerSpec, OptimSpec, RunSpec
 from engine.tasks import problems
@@ -174,6 +175,13 @@ def test_augmentation_on_points_or_a_cutout_larger_than_the_image_is_refused_wit
     [msg] = problems(digits_spec(augment=AugmentSpec(cutout=8)))
     assert msg.startswith("augment.cutout:") and "8x8" in msg
     assert problems(digits_spec(augment=AugmentSpec(cutout=4))) == []
+    gan, names = load_preset("ring8_gan"), load_preset("names_lstm_char_lm")
+    assert problems(gan.with_(augment=AugmentSpec(flip=0.5), early_stop=3)) == [
+        "augment: the GAN task trains on the data as they are; set every augmentation to 0",
+        "early_stop: the GAN task trains to its last step; set early_stop to 0"]
+    assert problems(names.with_(early_stop=3)) == []                 # a language model's Run stops early too
+    [msg] = problems(names.with_(augment=AugmentSpec(noise=0.1)))
+    assert "not images" in msg
 
 
 # ---------------------------------------------------------------- early stopping
@@ -217,3 +225,11 @@ def test_the_trainer_ends_an_early_stopped_run_and_says_so():
         assert view.evals["step"][-1] == view.step
     finally:
         trainer.stop()
+
+
+def test_the_exported_script_says_it_leaves_augmentation_and_early_stopping_out():
+    from engine.export import supervised_script
+    text = supervised_script(digits_spec(augment=AugmentSpec(shift=1), early_stop=2))
+    assert ("Left out: augmentation (engine/augment.py) and early stopping (engine/early_stop.py); the "
+            "playground's run used them") in text
+    assert "Left out" not in supervised_script(digits_spec())

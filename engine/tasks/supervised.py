@@ -2,7 +2,6 @@
 (input, target) pairs, with the Playground's live views."""
 from __future__ import annotations
 
-from ..augment import problems as augment_problems
 from ..build import check
 from ..data import Dataset
 from ..spec import MAIN, LayerSpec, RunSpec
@@ -13,7 +12,7 @@ from . import Score, Task, data_task, register
 
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
     return check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train),
-                 tokens=data.token_input) + augment_problems(spec.augment, data.input_shape, data.token_input)
+                 tokens=data.token_input)
 
 
 def _build(spec, data, device):
@@ -75,4 +74,4 @@ for _name, _label, _help, _score in (
                                   "0 no better than the mean."))):
     register(Task(_name, _label, _help, _name, _build, _check,
                   lambda data, group: {MAIN: default_layers(data, group)}, refit=fit_last, views=_views,
-                  export=_export, score=_score))
+                  export=_export, score=_score, regularised=True))
