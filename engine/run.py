@@ -214,16 +214,16 @@ class Run(OneOptimizer):
         cap = None if full else EVAL_CAP
         tr = self._score(self.x_train[:cap], self.y_train[:cap])
         te = self._score(self.x_test[:cap], self.y_test[:cap])
-        row = {"step": self.step_count, "epoch": round(self.epoch, 4), "lr": self.lr,
-               **{f"train_{k}": v for k, v in tr.items()}, **{f"test_{k}": v for k, v in te.items()}}
-        if self.early is not None and self.early.update(row["test_loss"], self.step_count, self.model):
-            return self.evaluate(full=True)             # the run ends here: its final numbers, best weights
-        return row
+        return {"step": self.step_count, "epoch": round(self.epoch, 4), "lr": self.lr,
+                **{f"train_{k}": v for k, v in tr.items()}, **{f"test_{k}": v for k, v in te.items()}}
 
-    @property
-    def stopped_early(self) -> str:
-        """'' while the run goes on; after early stopping, a sentence saying where and which weights."""
-        return self.early.message if self.early is not None else ""
+    def stop_early(self, row: dict) -> str:
+        """Early stopping's turn after one of the run's own evaluations (the Trainer's, at fixed
+        steps; evaluate() itself changes nothing): '' to go on, or, when the run ends here, the
+        sentence saying so, with the best evaluation's weights already back (engine/early_stop.py)."""
+        if self.early is None or not self.early.update(row["test_loss"], row["step"], self.model):
+            return ""
+        return self.early.message
 
 
 # ---------------------------------------------------------------- helpers

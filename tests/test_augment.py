@@ -196,20 +196,22 @@ def test_early_stopping_puts_back_the_best_evaluations_weights_bit_for_bit():
     run = Run(OVERFIT)
     copies, losses = {}, {}
     row = run.evaluate()
-    while not run.stopped_early:
+    assert run.evaluate() == row and run.early.best_step == -1       # evaluating alone changes nothing
+    while not (said := run.stop_early(row)):
         copies[run.step_count] = copy.deepcopy(run.model.state_dict())
         losses[run.step_count] = row["test_loss"]
+        assert run.stop_early(row) == ""                             # the same evaluation twice counts once
         for _ in range(run.eval_every):
             run.step()
         row = run.evaluate()
+    losses[run.step_count] = row["test_loss"]
     best = min(losses, key=losses.get)
     stop = run.early.stopped_at
     assert run.early.best_step == best and stop == best + 3 * run.eval_every < run.total_steps
-    assert all(losses[s] >= losses[best] for s in losses)
+    assert all(losses[s] > losses[best] for s in losses if s > best)
     for k, v in run.model.state_dict().items():
         assert torch.equal(v, copies[best][k])
-    assert row == run.evaluate(full=True)                    # the last evaluation is of those weights
-    assert run.stopped_early.startswith(f"stopped early at step {stop}; restored the weights of step {best}")
+    assert said.startswith(f"stopped early at step {stop}; restored the weights of step {best}")
 
 
 def test_the_trainer_ends_an_early_stopped_run_and_says_so():
@@ -221,8 +223,8 @@ def test_the_trainer_ends_an_early_stopped_run_and_says_so():
         assert snap.state == "done" and view.status == "done" and view.step < view.total_steps
         assert view.message.lower().startswith(f"stopped early at step {view.step}; restored the weights of step "
                                                f"{run.early.best_step}")
-        assert view.last_eval["test_loss"] == run.evaluate(full=True)["test_loss"]
-        assert view.evals["step"][-1] == view.step
+        assert view.last_eval["test_loss"] == run.evaluate(full=True)["test_loss"]    # of the weights put back
+        assert view.evals["step"][-1] == view.step and view.evals["test_loss"][-1] == view.last_eval["test_loss"]
     finally:
         trainer.stop()
 
