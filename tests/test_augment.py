@@ -1,6 +1,7 @@
 """Augmentation (engine/augment.py) against hand-computed cases, its place in Run.step, and early
 stopping (engine/early_stop.py): the best evaluation's weights come back bit for bit."""
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -235,3 +236,19 @@ def test_the_exported_script_says_it_leaves_augmentation_and_early_stopping_out(
     assert ("Left out: augmentation (engine/augment.py) and early stopping (engine/early_stop.py); the "
             "playground's run used them") in text
     assert "Left out" not in supervised_script(digits_spec())
+
+
+def test_the_cli_says_how_an_early_stopped_run_ended(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    path = tmp_path / "spec.json"
+    path.write_text(OVERFIT.to_json())
+    out = subprocess.run([sys.executable, "-m", "engine", "run", str(path), "--json"], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PLAYGROUND_RUNS_DIR": str(tmp_path / "runs")},
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    final = json.loads(out.stdout.splitlines()[-1])
+    assert final["state"] == "done" and final["error"] == "" and final["step"] < OVERFIT.steps
+    assert final["message"].startswith(f"Stopped early at step {final['step']}; restored the weights of step ")
