@@ -27,6 +27,7 @@ PAGES = {
         st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:"),
         st.Page("app_pages/inside.py", title="Inside the network", icon=":material/biotech:"),
         st.Page("app_pages/arena.py", title="Optimizer arena", icon=":material/sports_score:"),
+        st.Page("app_pages/regularise.py", title="Overfitting & augmentation", icon=":material/auto_awesome_mosaic:"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/history:"),
         st.Page("app_pages/draw.py", title="Draw a digit", icon=":material/draw:"),
         st.Page("app_pages/explain.py", title="Explain a prediction", icon=":material/manage_search:"),

@@ -21,6 +21,7 @@ PICTURES = {
     "playground": "playground.png",
     "inside": "inside_filters.png",
     "arena": "arena_race.png",
+    "regularise": "regularise_trained.png",
     "runs": "runs.png",
     "draw": "draw.png",
     "explain": "explain.png",

@@ -108,8 +108,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 break
     finally:
         trainer.stop()
-    final = {"final": True, "state": snap.state, "error": snap.error or (run.message if run else ""),
+    final = {"final": True, "state": snap.state,
+             "error": snap.error or (run.message if run and run.status != "done" else ""),
              "run_id": trainer.record_ids()[0] or ""}
+    if run and run.status == "done" and run.message:          # how it ended (early stopping)
+        final["message"] = run.message
     if trainer.history_error:
         final["history_error"] = trainer.history_error
     if store.mirror_error:

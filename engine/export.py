@@ -156,6 +156,15 @@ def export_script(spec: RunSpec) -> str:
     return task.export(spec)
 
 
+def _left_out(spec: RunSpec) -> str:
+    """A docstring line naming the spec's settings the script does not write out ('' when none)."""
+    parts = [text for on, text in ((spec.augment.active, "augmentation (engine/augment.py)"),
+                                   (spec.early_stop, "early stopping (engine/early_stop.py)")) if on]
+    it = "it" if len(parts) == 1 else "them"
+    return (f"\nLeft out: {' and '.join(parts)}; the playground's run used {it}, so its numbers differ."
+            if parts else "")
+
+
 def supervised_script(spec: RunSpec) -> str:
     """The script of a classification or regression run: data, nn.Sequential, loss,
     optimizer and the plain training loop, with the playground's seed and batch order."""
@@ -185,7 +194,7 @@ def supervised_script(spec: RunSpec) -> str:
 Data: {spec.data.name} (seed {spec.seed}, test fraction {spec.data.test_fraction}).
 Network, loss, optimizer and batch order are the playground's: with the same seed this
 script reproduces its numbers (up to dropout masks). Run: python this_file.py
-Needs: {", ".join(["torch", "numpy", *_packages(spec)])}.
+Needs: {", ".join(["torch", "numpy", *_packages(spec)])}.{_left_out(spec)}
 """
 import math
 

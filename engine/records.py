@@ -376,3 +376,15 @@ class Distillation:
     def gain(self) -> np.ndarray:
         """(S,) final accuracy with the teacher minus alone, per seed."""
         return self.with_teacher[:, -1] - self.alone[:, -1]
+
+
+# ---------------------------------------------------------------- the Overfitting & augmentation page
+# (engine/augment_views.py)
+@dataclass(frozen=True)
+class AugmentedBatch:
+    """Images of the exact batch a training step saw, as loaded and as the network got them."""
+    step: int                           # the step that trained on it (1 = the first)
+    before: np.ndarray                  # (K, H, W) or (K, H, W, 3) float32 in [0, 1]
+    after: np.ndarray                   # the same images augmented, on the same scale (clipped to [0, 1])
+    labels: tuple[str, ...]             # (K,) each image's class; with mixup "3 · 72% + 8 · 28%"
+    changes: tuple[str, ...]            # the augmentations that were on: "shift ±2 px", "rotate ±15°"

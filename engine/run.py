@@ -14,10 +14,12 @@ import threading
 import numpy as np
 import torch
 
+from . import augment as aug
 from . import torch_internals as internals
 from .build import build_model, infer_shapes
 from .data import Dataset, load_dataset
 from .device import pick_device
+from .early_stop import EarlyStop
 from .fastmlp import FastMLP, plan
 from .layers import SeededDropout
 from .metrics import classification_metrics, regression_metrics
@@ -92,6 +94,12 @@ class Run(OneOptimizer):
         self._raw_opt_step = internals.unwrapped(type(self.opt).step)
         # closed-form backprop for plain MLPs on the CPU (engine/fastmlp.py); None: autograd trains it
         self.fast: FastMLP | None = plan(self.model, self.loss_name, self.y_train.dtype)
+        # augmentation (engine/augment.py) changes each batch, which the closed form does not see
+        self._augment = aug.generator(spec.seed, self.device) if spec.augment.active else None
+        if self._augment is not None:
+            self.fast = None
+        self.last_batch: aug.Batch | None = None      # the batch the last step trained on, before / after
+        self.early = EarlyStop(spec.early_stop) if spec.early_stop else None   # engine/early_stop.py
         self.speed = CLOSED_FORM if self.fast is not None else CHANNELS_LAST if nhwc else AUTOGRAD
 
     # ------------------------------------------------------------ training
@@ -139,12 +147,18 @@ class Run(OneOptimizer):
         if not all(m.training for m in self._all_modules):
             self.model.train()                                       # model.train()
         xb, yb = self._next_batch()
+        mix = None
+        if self._augment is not None:                                # a changed copy of the batch
+            before = xb
+            xb, mix = aug.augment(xb, yb, self.spec.augment, self._augment)
+            self.last_batch = aug.Batch(before, xb, yb, mix, self.step_count + 1)
         # something watching the pass (hooks, tracing, torch.compile) sees the plain calls
         watched = internals.watched(self._all_modules, self._params)  # checked once per step
         if self.fast is not None and not watched:
             loss = self.fast.loss_and_grads(xb, yb, self.spec.regularization, self.spec.reg_rate)
         else:
-            loss = self.loss_fn(self.model(xb) if watched else self._plain_forward(xb), yb)
+            out = self.model(xb) if watched else self._plain_forward(xb)
+            loss = self.loss_fn(out, yb) if mix is None else mix.loss(self.loss_fn, out, yb)
             for p in self._params:                                   # opt.zero_grad(set_to_none=True)
                 p.grad = None
             penalty = self.penalty()
@@ -202,6 +216,14 @@ class Run(OneOptimizer):
         te = self._score(self.x_test[:cap], self.y_test[:cap])
         return {"step": self.step_count, "epoch": round(self.epoch, 4), "lr": self.lr,
                 **{f"train_{k}": v for k, v in tr.items()}, **{f"test_{k}": v for k, v in te.items()}}
+
+    def stop_early(self, row: dict) -> str:
+        """Early stopping's turn after one of the run's own evaluations (the Trainer's, at fixed
+        steps; evaluate() itself changes nothing): '' to go on, or, when the run ends here, the
+        sentence saying so, with the best evaluation's weights already back (engine/early_stop.py)."""
+        if self.early is None or not self.early.update(row["test_loss"], row["step"], self.model):
+            return ""
+        return self.early.message
 
 
 # ---------------------------------------------------------------- helpers

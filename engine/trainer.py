@@ -464,10 +464,17 @@ class Trainer:
         if bad is not None:
             self._diverge(slot, row["step"], bad)
             return
+        # a run that stops early (engine/early_stop.py) has put its best weights back: its last
+        # evaluation, on every example, is of those
+        ended = slot.active and hasattr(slot.run, "stop_early") and slot.run.stop_early(row)
+        if ended:
+            row = slot.run.evaluate(full=True)
         row["time_s"] = round(slot.train_time, 4)
         slot.evals.append({k: v for k, v in row.items() if not isinstance(v, list)})
         slot.last_eval = row
         self._watch_growth(slot, row)
+        if ended and slot.active:
+            slot.status, slot.message = "done", ended[0].upper() + ended[1:] + "."
 
     def _watch_growth(self, slot: _Slot, row: dict) -> None:
         """A finite loss can diverge too: a training loss above EXPLODED times the untrained

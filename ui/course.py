@@ -61,6 +61,9 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("Regularisation", PLAYGROUND,
             "On the Training tab add L2 and noise on the Data tab: the test loss stays closer to the train loss.",
             "tf_playground"),
+    Concept("Overfitting, augmentation and early stopping", "app_pages/regularise.py",
+            "A big network on 100 digits: train accuracy hits 100% while test stays near 77%; switch on "
+            "augmentation and early stopping and watch the red run's gap shrink."),
     Concept("Comparing runs", "app_pages/runs.py",
             "Every finished run is kept with its spec: overlay their curves and reopen any of them."),
     Concept("Using a trained model", "app_pages/draw.py",

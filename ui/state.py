@@ -15,6 +15,7 @@ from ui.autoencoder import AE_DEFAULTS
 from ui.gan import GAN_DEFAULTS
 from ui.explain import EXPLAIN_DEFAULTS
 from ui.runs import RUNS_DEFAULTS
+from ui.regularise import REG_DEFAULTS
 from ui.sequences import SEQ_DEFAULTS
 
 # key -> default value, or a zero-argument factory for values built on first use
@@ -72,6 +73,8 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     **EXPLAIN_DEFAULTS,
     # Compress a model (ui/compress.py): which run, the pruning, quantization and distillation settings
     **COMPRESS_DEFAULTS,
+    # Overfitting & augmentation (ui/regularise.py): the augmentation widgets and the switched run's switches
+    **REG_DEFAULTS,
 }
 
 

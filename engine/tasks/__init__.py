@@ -130,6 +130,7 @@ class Task:
     views: Callable[[], dict[str, View]] = field(default=lambda: {})   # live views it offers
     export: Callable[[RunSpec], str] | None = None   # a standalone PyTorch script for the spec
     score: Score | None = None                  # its headline number besides the loss, if any
+    regularised: bool = False                   # spec.augment and spec.early_stop apply (its runs are engine.run.Run's)
 
     @property
     def losses(self) -> tuple[str, ...]:
@@ -155,7 +156,21 @@ def problems(spec: RunSpec, data: Dataset | None = None) -> list[str]:
         data = data or load_dataset(spec.data, spec.seed)
     except DataError as e:
         return [f"data: {e}"]
-    return TASKS[spec.task].check(spec, data)
+    task = TASKS[spec.task]
+    return task.check(spec, data) + regularisation_problems(spec, task, data)
+
+
+def regularisation_problems(spec: RunSpec, task: Task, data: Dataset) -> list[str]:
+    """Why the spec's augmentation or early stopping cannot apply to this task and data."""
+    from ..augment import problems as augment_problems
+    if task.regularised:
+        return augment_problems(spec.augment, data.input_shape, data.token_input)
+    out = []
+    if spec.augment.active:
+        out.append(f"augment: the {task.label} task trains on the data as they are; set every augmentation to 0")
+    if spec.early_stop:
+        out.append(f"early_stop: the {task.label} task trains to its last step; set early_stop to 0")
+    return out
 
 
 def build_run(spec: RunSpec, data: Dataset | None = None, device: torch.device | None = None) -> Steppable:

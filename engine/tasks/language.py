@@ -201,6 +201,6 @@ def _export(spec: RunSpec) -> str:
 
 register(Task(TASK, "Language model", "Predict the next character at every step: cross-entropy per character.",
               TASK, _build, check, lambda data, group: {MAIN: default_layers(data)}, refit=_refit,
-              views=_views, export=_export,
+              views=_views, export=_export, regularised=True,
               score=Score("perplexity", "perplexity", False,
                           "e to the loss: as unsure as a fair choice among this many characters (lower is better).")))

@@ -74,4 +74,4 @@ for _name, _label, _help, _score in (
                                   "0 no better than the mean."))):
     register(Task(_name, _label, _help, _name, _build, _check,
                   lambda data, group: {MAIN: default_layers(data, group)}, refit=fit_last, views=_views,
-                  export=_export, score=_score))
+                  export=_export, score=_score, regularised=True))
