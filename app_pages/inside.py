@@ -176,7 +176,7 @@ def status_line(snap, run) -> None:
     sc = TASKS[spec.task].score
     score = "" if sc is None else f"test {sc.name} {sc.text(run.last_eval.get(f'test_{sc.key}'))}"
     st.markdown(f"**{pg.state_text(snap)}** · {spec.name or 'your network'} on "
-                f"{DATASETS[spec.data.name].label} · step {run.step:,} of {run.total_steps:,} · "
+                f"{DATASETS[spec.data.name].label} · {pg.step_text(run, spec.until_paused).lower()} · "
                 f"epoch {run.epoch:.1f}" + (f" · {score}" if score else ""))
 
 

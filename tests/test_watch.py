@@ -87,3 +87,35 @@ def test_the_cli_trains_an_until_paused_spec_for_its_length_and_says_so(tmp_path
     final = json.loads(out.out.strip().splitlines()[-1])
     assert final["state"] == "done" and final["step"] == 12
     assert "trains until paused on the page" in out.err and "its 3 epochs" in out.err
+
+
+# ---------------------------------------------------------------- the Playground page
+def test_the_playground_trains_2d_data_until_paused_at_the_chosen_speed(stop_trainers):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    import ui.playground as pg
+    from engine import adapt
+    from engine.presets import load_preset
+    from engine.trainer import live_trainers
+    assert pg.default_spec() == load_preset("tf_playground").with_(until_paused=True)
+    assert pg.preset("mnist_cnn") == load_preset("mnist_cnn")                  # images: for its epochs
+    moved = adapt.fit_to_data(load_preset("mnist_cnn").with_(data=DataSpec("circle")), same_group=False)[0]
+    assert moved.until_paused
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
+    at.session_state["pg_spec"] = pg.default_spec().with_(epochs=1)          # 25 steps an epoch
+    at.switch_page("app_pages/playground.py").run()
+    assert not at.exception and at.toggle(key="pg0_until_paused").value is True
+    at.button(key="pg_train").click().run()
+    (t,) = live_trainers()
+    snap = t.wait(lambda s: s.run is not None and s.run.step > 4 * s.run.total_steps, 60)
+    assert snap.state == "running"
+    at.run()
+    assert any("(trains until paused)" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.select_slider(key="pg_speed").set_value(1).run()
+    at.button(key="pg_train").click().run()                    # Pause (applied after the speed command)
+    assert t.wait(lambda s: s.state == "paused", 30).state == "paused" and t.pace == (1, 1.0)
+    at.toggle(key="pg0_until_paused").set_value(False).run()   # a new spec: a new run, for its epochs
+    assert at.session_state["pg_spec"].until_paused is False and not at.exception

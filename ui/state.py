@@ -2,12 +2,10 @@
 scatter `if key not in st.session_state` checks."""
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 import streamlit as st
 
-from engine.presets import load_preset
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
 from ui.compress import COMPRESS_DEFAULTS
@@ -17,10 +15,16 @@ from ui.explain import EXPLAIN_DEFAULTS
 from ui.runs import RUNS_DEFAULTS
 from ui.sequences import SEQ_DEFAULTS
 
+def _playground_spec():
+    from ui.playground import default_spec           # ui.playground needs the session's helpers first
+    return default_spec()
+
+
 # key -> default value, or a zero-argument factory for values built on first use
 DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     # Playground (ui/playground.py): the spec being edited and its widget bookkeeping
-    "pg_spec": functools.partial(load_preset, "tf_playground"),
+    "pg_spec": lambda: _playground_spec(),       # 2-D data: trains until paused
+    "pg_speed": "full",          # the speed control (ui.playground.SPEEDS)
     "pg_gen": 0,                 # bumped when the spec is replaced as a whole
     "pg_ids": list,              # a stable widget id per layer
     "pg_next_id": 0,
