@@ -1,5 +1,7 @@
 """Clicking through the trained network (issue 21): one conv output cell, number by number, on
 the trained weights, equal to torch.nn.functional.conv2d."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -73,3 +75,38 @@ def test_a_choice_out_of_range_is_clamped_and_no_conv_means_no_cell(trained):
     assert (cell.layer, cell.map, cell.row, cell.col) == (0, 0, 4, 4) and cell.label.startswith("1 Conv2d")
     mlp = Run(RunSpec.make(data=DataSpec("circle", 40), layers=(L("linear", units=2),), epochs=1, device="cpu"))
     assert Recorder()(mlp).cell is None
+
+
+# ---------------------------------------------------------------- the page
+def test_the_feature_maps_section_explains_the_chosen_cell_of_the_trained_run(stop_trainers):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from engine.probes import ProbeRecord
+    from engine.trainer import live_trainers
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
+    at.session_state["pg_spec"] = CNN.with_(device="cpu", epochs=20)
+    at.switch_page("app_pages/playground.py").run()
+    (t,) = live_trainers()
+    t.step(5)
+    t.wait(lambda s: s.state == "paused" and isinstance(s.run.views.get("probes"), ProbeRecord)
+           and s.run.views["probes"].step == 5, 90)
+    at.switch_page("app_pages/inside.py").run()
+    at.segmented_control(key="inside_section").set_value("Feature maps").run()
+    assert not at.exception
+    cell = t.snapshot().run.views["probes"].cell
+    assert (cell.layer, cell.map, cell.row, cell.col) == (0, 0, 4, 4)          # the first conv layer's centre
+    at.number_input(key="inside_cell_map").set_value(3).run()                  # map 3 of 4 (counted from 1)
+    at.selectbox(key="inside_cell_layer").set_value(2).run()                   # the second conv layer
+    assert not at.exception
+    cell = t.snapshot().run.views["probes"].cell
+    assert (cell.layer, cell.map) == (2, 2)
+    conv = t.runs()[0].model[2]
+    assert cell.total == pytest.approx(_conv2d(cell, conv), abs=1e-9)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Cell by hand"] == metrics["The layer computed"] == f"{cell.value:.4f}"
+    code = at.code[0].value
+    assert f"total = {cell.total:+.4f}" in code and code.count("channel") == 4   # 4 input channels
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any(x.startswith("Feature map 3") for x in titles) and any("Filter 3, channel 1" in x for x in titles)

@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "inside_preset": "mnist_cnn", "inside_section": "Activations", "inside_example_mode": "pick",
     "inside_example": 0, "inside_filter_layer": None, "inside_filter_channel": -1, "inside_kind": "weights",
     "inside_draw_s": dict,       # seconds drawing each section took (sets the refresh pace)
+    # ... its Feature maps section (ui/inside_cell.py): the conv output cell explained (None: the recorder picks)
+    "inside_cell_layer": None, "inside_cell_map": 1, "inside_cell_row": None, "inside_cell_col": None,
+    "inside_cell_channel": 1,
     # Sequences & text (ui/sequences.py): the preset, its epochs and the views' settings
     **SEQ_DEFAULTS,
     # GAN lab (ui/gan.py): the spec being edited, its widget generation, the views' choices
