@@ -406,7 +406,7 @@ class Trainer:
             for slot in self._slots:
                 self._flush(slot)
             elapsed = time.perf_counter() - t0
-            speed = samples / max(elapsed, 1e-9)
+            speed = samples / max(elapsed, gap, 1e-9)         # slow motion: over the chunk's whole period
             self._speed = speed if self._speed == 0 else 0.8 * self._speed + 0.2 * speed
             if not any(s.active for s in self._slots):
                 all_diverged = all(s.status == "diverged" for s in self._slots)

@@ -14,11 +14,14 @@ import numpy as np
 import streamlit as st
 
 from ui import builder
+from ui.live import safe_callback
 from viz import conv_lab as cv
 from viz import inside as vz
 
 S = st.session_state
 NO_CHART_BAR = {"displayModeBar": False}
+ERROR = "inside_cell_error"            # why the last click or choice could not be applied ('' when none)
+safe = safe_callback(lambda message: S.__setitem__(ERROR, message))
 
 
 def apply(rec) -> None:
@@ -49,20 +52,28 @@ def show(rec, changed: Callable[[], None]) -> None:
                 "(or add a Conv2d layer on the Playground).", icon=":material/lightbulb:")
         return
     _follow_record(cell)
+    if S[ERROR]:
+        st.error(S[ERROR])
+        S[ERROR] = ""
     convs = {l.index: l for l in rec.layers if l.type == "Conv2d"}
+    act = next((a for a in rec.activations if a.layer == cell.layer and a.values.ndim == 3), None)
 
+    @safe
     def on_box() -> None:
         changed()
 
+    @safe
     def on_maps() -> None:                           # a click on the mosaic: map and cell
-        if (p := _picked("inside_cell_maps")) is not None:
-            S["inside_cell_map"], S["inside_cell_row"], S["inside_cell_col"] = (
-                int(p["customdata"][0]) + 1, int(p["customdata"][1]), int(p["customdata"][2]))
+        p = _picked("inside_cell_maps")
+        if act is not None and p is not None and (at := vz.mosaic_cell(act, p.get("x", -1), p.get("y", -1))):
+            S["inside_cell_map"], S["inside_cell_row"], S["inside_cell_col"] = at[0] + 1, at[1], at[2]
             changed()
 
+    @safe
     def on_fmap() -> None:                           # a click on the chosen map: the cell
-        if (p := _picked("inside_cell_fmap")) is not None:
-            S["inside_cell_row"], S["inside_cell_col"] = int(p["y"]), int(p["x"])
+        p = _picked("inside_cell_fmap")
+        if p is not None and isinstance(p.get("x"), (int, float)) and isinstance(p.get("y"), (int, float)):
+            S["inside_cell_row"], S["inside_cell_col"] = int(round(p["y"])), int(round(p["x"]))
             changed()
 
     h, w = cell.fmap.shape
@@ -86,8 +97,7 @@ def show(rec, changed: Callable[[], None]) -> None:
                            S["inside_cell_channel"], step=1, disabled=len(cell.cells) == 1,
                            help="A filter has one kernel per input channel (1 for a grey image, one per map of "
                                 "the previous layer); its products are shown for this one, the sum covers all.")
-    act = next((a for a in rec.activations if a.layer == cell.layer), None)
-    if act is not None and act.values.ndim == 3:
+    if act is not None:
         st.plotly_chart(vz.feature_maps_figure(act, cell.map), key="inside_cell_maps", on_select=on_maps,
                         selection_mode="points", config=NO_CHART_BAR)
         st.caption(f"Test example #{cell.example} through layer {cell.label}: each tile is one filter's map. "
@@ -108,9 +118,9 @@ def show(rec, changed: Callable[[], None]) -> None:
         st.caption("The map this filter made; the black square is the chosen cell. Click another cell.")
     t = cell.cells[ch]
     k = cell.kernel.shape[-1]
+    each = f"for each of the {cell.n_in} input channels; add those sums" if cell.n_in > 1 else "then add"
     st.markdown(f"**How cell (row {cell.row}, column {cell.col}) of map {cell.map + 1} is computed**: multiply "
-                f"the {k}x{k} patch by the kernel and add the products, for each of the {cell.n_in} input "
-                f"channel{'s' if cell.n_in > 1 else ''}; add those sums and the bias.")
+                f"the {k}x{k} patch by the kernel and add the products, {each} and the bias.")
     patch = np.array([term.value for term in t.terms]).reshape(k, k)            # (k, k), padding as 0
     st.plotly_chart(cv.products_figure(patch, cell.kernel[ch], t.total, f"Channel {ch + 1}: patch × kernel = products",
                                        gray=cell.layer == 0 and patch.min() >= 0 and patch.max() <= 1),

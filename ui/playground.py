@@ -188,7 +188,7 @@ def steps_per_s() -> float | None:
 
 
 def speed_label(speed: Any) -> str:
-    return "full speed" if speed == "full" else f"{speed} steps/s"
+    return "full speed" if speed == "full" else f"{speed} step{'' if speed == 1 else 's'}/s"
 
 
 @safe

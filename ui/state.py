@@ -65,7 +65,7 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "inside_draw_s": dict,       # seconds drawing each section took (sets the refresh pace)
     # ... its Feature maps section (ui/inside_cell.py): the conv output cell explained (None: the recorder picks)
     "inside_cell_layer": None, "inside_cell_map": 1, "inside_cell_row": None, "inside_cell_col": None,
-    "inside_cell_channel": 1,
+    "inside_cell_channel": 1, "inside_cell_error": "",
     # Sequences & text (ui/sequences.py): the preset, its epochs and the views' settings
     **SEQ_DEFAULTS,
     # GAN lab (ui/gan.py): the spec being edited, its widget generation, the views' choices

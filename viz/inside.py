@@ -390,10 +390,24 @@ def _tile_outline(k: int, cols: int, h: int, w: int, gap: int = 1) -> tuple[list
     return [a, b, b, a, a], [top, top, bottom, bottom, top]
 
 
+def mosaic_cell(act: ActivationMap, x: float, y: float) -> tuple[int, int, int] | None:
+    """The (map, row, column) at the full-size map under point (x, y) of feature_maps_figure's
+    mosaic (pixel coordinates); None in a gap or outside."""
+    values = np.asarray(act.values)
+    n, h, w = values.shape
+    cols = min(n, 8)
+    r, c = int(round(y)), int(round(x))
+    (tr, rr), (tc, cc) = divmod(r, h + 1), divmod(c, w + 1)
+    k = tr * cols + tc
+    if r < 0 or c < 0 or rr >= h or cc >= w or tc >= cols or k >= n:
+        return None
+    return k, rr * act.shape[1] // h, cc * act.shape[2] // w
+
+
 def feature_maps_figure(act: ActivationMap, chosen: int) -> go.Figure:
     """A conv layer's maps for the example (activation_figure's mosaic) with the chosen map
     outlined and an invisible marker on its pixels (every few, MAX_CLICK_POINTS at most), so a click
-    picks a map and a cell: customdata (map from 0, row, column, map from 1) at the layer's full resolution."""
+    picks a map and a cell (mosaic_cell reads it back); the hover names the map, row and column."""
     values = np.asarray(act.values)                                   # (N, h, w), maybe shrunk
     n, h, w = values.shape
     cols = min(n, 8)
