@@ -405,7 +405,8 @@ def numbers(snap, run, task: str, static: bool) -> None:
         st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Replay this run.")
     if run.status == "diverged":
         st.error(run.message)
-    if hint := pg.too_small_hint(snap.state, task, run.last_eval, sum(r.n_params for r in rows)):
+    if hint := pg.too_small_hint(snap.state, task, run.last_eval, sum(r.n_params for r in rows),
+                                 past_epochs=run.step >= run.total_steps):
         st.info(hint, icon=":material/lightbulb:")
     metrics_row(snap, run, task)
 

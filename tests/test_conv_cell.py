@@ -110,3 +110,19 @@ def test_the_feature_maps_section_explains_the_chosen_cell_of_the_trained_run(st
     assert f"total = {cell.total:+.4f}" in code and code.count("channel") == 4   # 4 input channels
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert any(x.startswith("Feature map 3") for x in titles) and any("Filter 3, channel 1" in x for x in titles)
+
+
+def test_a_click_on_the_mosaic_reads_back_the_map_and_cell_it_shows():
+    from engine.probes.records import ActivationMap
+    from viz.inside import feature_maps_figure, mosaic_cell
+    rng = np.random.default_rng(0)
+    act = ActivationMap(2, "3 Conv2d 10@3x3", (10, 12, 12), rng.normal(size=(10, 6, 6)).astype(np.float32), 1)
+    fig = feature_maps_figure(act, chosen=9)                       # 10 maps shrunk to 6x6: 8 a row
+    assert fig.layout.title.text.startswith("Layer 3 Conv2d 10@3x3") and fig.layout.clickmode == "event+select"
+    clicks = next(t for t in fig.data if t.name == "click a map")
+    assert len(clicks.x) == 10 * 36
+    for x, y, (k, r, c, shown) in zip(clicks.x, clicks.y, clicks.customdata):
+        assert mosaic_cell(act, x, y) == (k, r, c) and shown == k + 1
+    assert mosaic_cell(act, 6, 0) is None and mosaic_cell(act, 0, 6) is None      # the gaps between tiles
+    assert mosaic_cell(act, 7 + 3, 7) == (9, 0, 6)                  # second row, second tile: map 10, full size
+    assert any(t.name == "chosen map (10)" for t in fig.data)

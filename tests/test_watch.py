@@ -119,3 +119,11 @@ def test_the_playground_trains_2d_data_until_paused_at_the_chosen_speed(stop_tra
     assert t.wait(lambda s: s.state == "paused", 30).state == "paused" and t.pace == (1, 1.0)
     at.toggle(key="pg0_until_paused").set_value(False).run()   # a new spec: a new run, for its epochs
     assert at.session_state["pg_spec"].until_paused is False and not at.exception
+
+
+def test_the_too_small_hint_also_comes_to_a_run_past_its_planned_epochs():
+    from ui.playground import too_small_hint
+    assert too_small_hint("running", "classification", {"train_acc": 0.63}, 25) is None
+    hint = too_small_hint("running", "classification", {"train_acc": 0.63}, 25, past_epochs=True)
+    assert hint.startswith("Past its planned epochs, training is still at 63% train accuracy with only 25 weights")
+    assert too_small_hint("paused", "classification", {"train_acc": 0.97}, 25, past_epochs=True) is None

@@ -481,13 +481,16 @@ SMALL_NET = 100              # weights below which a stalled classifier may simp
 STALLED_ACC = 0.85           # ... and the train accuracy it stalls under
 
 
-def too_small_hint(state: str, task: str, last_eval: dict, n_params: int) -> str | None:
-    """A sentence when a finished classification run stalled at a low train accuracy with few
-    weights (the spiral on a 4-2 net stops near 63%): more capacity, not more epochs, is the fix."""
+def too_small_hint(state: str, task: str, last_eval: dict, n_params: int, past_epochs: bool = False) -> str | None:
+    """A sentence when a finished classification run (or one training until paused, `past_epochs`:
+    beyond its planned epochs) stalled at a low train accuracy with few weights (the spiral on a 4-2
+    net stops near 63%): more capacity, not more epochs, is the fix."""
     acc = last_eval.get("train_acc")
-    if state != "done" or task != "classification" or acc is None or acc >= STALLED_ACC or n_params >= SMALL_NET:
+    if not (state == "done" or past_epochs) or task != "classification" or acc is None or acc >= STALLED_ACC \
+            or n_params >= SMALL_NET:
         return None
-    return (f"Training finished at {acc:.0%} train accuracy with only {n_params} weights: the network may be too "
+    when = "Training finished" if state == "done" else "Past its planned epochs, training is still"
+    return (f"{when} at {acc:.0%} train accuracy with only {n_params} weights: the network may be too "
             "small to draw this boundary. Add neurons or a layer (or input features such as x1², sin(x1)) and "
             "train again; more epochs alone rarely help.")
 
