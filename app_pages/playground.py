@@ -331,7 +331,9 @@ with left:
               width="stretch", help="Start or pause training; the run keeps going while you visit other pages.")
     c2.button("Step", key="pg_step", on_click=pg.on_step, disabled=trainer is None, width="stretch",
               icon=":material/skip_next:", help="Train on exactly one batch, then stop: watch one gradient step.")
-    st.select_slider("Speed", pg.SPEEDS, key="pg_speed", on_change=pg.on_speed, format_func=pg.speed_label,
+    start = builder.seed("pg_speed_slider", st.session_state["pg_speed"], st.select_slider)   # kept across pages
+    st.select_slider("Speed", pg.SPEEDS, key="pg_speed_slider", on_change=pg.on_speed, format_func=pg.speed_label,
+                     **start,
                      help="Slow motion: at most this many gradient steps per second, to watch each one move the "
                           "boundary and the loss. The numbers are the same at any speed; only the pace changes.")
     c1, c2 = st.columns(2, vertical_alignment="center", gap="small")

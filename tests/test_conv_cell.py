@@ -97,8 +97,8 @@ def test_the_feature_maps_section_explains_the_chosen_cell_of_the_trained_run(st
     assert not at.exception
     cell = t.snapshot().run.views["probes"].cell
     assert (cell.layer, cell.map, cell.row, cell.col) == (0, 0, 4, 4)          # the first conv layer's centre
-    at.number_input(key="inside_cell_map").set_value(3).run()                  # map 3 of 4 (counted from 1)
-    at.selectbox(key="inside_cell_layer").set_value(2).run()                   # the second conv layer
+    at.number_input(key="inside_cell_map_box").set_value(3).run()                  # map 3 of 4 (counted from 1)
+    at.selectbox(key="inside_cell_layer_box").set_value(2).run()                   # the second conv layer
     assert not at.exception
     cell = t.snapshot().run.views["probes"].cell
     assert (cell.layer, cell.map) == (2, 2)

@@ -114,7 +114,7 @@ def test_the_playground_trains_2d_data_until_paused_at_the_chosen_speed(stop_tra
     assert snap.state == "running"
     at.run()
     assert any("(trains until paused)" in c.value for c in at.caption), [c.value for c in at.caption]
-    at.select_slider(key="pg_speed").set_value(1).run()
+    at.select_slider(key="pg_speed_slider").set_value(1).run()
     at.button(key="pg_train").click().run()                    # Pause (applied after the speed command)
     assert t.wait(lambda s: s.state == "paused", 30).state == "paused" and t.pace == (1, 1.0)
     at.toggle(key="pg0_until_paused").set_value(False).run()   # a new spec: a new run, for its epochs

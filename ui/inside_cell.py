@@ -3,9 +3,10 @@ layer: click a map (or a cell of it) and see the filter that made it, the patch 
 and that one cell's arithmetic, on the run's own weights (the recorder's ConvCell,
 engine/probes/cell.py). The figures are the Convolution lab's (viz.conv_lab) and viz.inside's.
 
-State (defaults in ui.state): inside_cell_layer / _map / _row / _col are the cell asked for
+State (defaults in ui.state): inside_cell is the cell asked for, (layer, map, row, column)
 (maps and channels counted from 1 on the page, rows and columns from 0, as in the
-Convolution lab); they follow the record, which clamps them to what exists."""
+Convolution lab); it and its boxes (inside_cell_*_box) follow the record, which clamps the
+request to what exists. It is not a widget's key, so callbacks find it on any page."""
 from __future__ import annotations
 
 from typing import Callable
@@ -24,17 +25,22 @@ ERROR = "inside_cell_error"            # why the last click or choice could not 
 safe = safe_callback(lambda message: S.__setitem__(ERROR, message))
 
 
+BOXES = ("inside_cell_layer_box", "inside_cell_map_box", "inside_cell_row_box", "inside_cell_col_box")
+
+
 def apply(rec) -> None:
     """Tell the recorder (engine.probes.Recorder, thread-safe) which cell to explain."""
     if rec is not None:
-        rec.set_cell(S["inside_cell_layer"], int(S["inside_cell_map"] or 1) - 1,
-                     S["inside_cell_row"], S["inside_cell_col"])
+        layer, fmap, row, col = S["inside_cell"]
+        rec.set_cell(layer, int(fmap) - 1, row, col)
 
 
 def _follow_record(cell) -> None:
-    """The boxes show the cell the record explains (the request, clamped), before they are drawn."""
-    S["inside_cell_layer"], S["inside_cell_map"] = cell.layer, cell.map + 1
-    S["inside_cell_row"], S["inside_cell_col"] = cell.row, cell.col
+    """The choice and its boxes show the cell the record explains (the request, clamped), before
+    the boxes are drawn."""
+    S["inside_cell"] = (cell.layer, cell.map + 1, cell.row, cell.col)
+    for box, value in zip(BOXES, S["inside_cell"]):
+        S[box] = value
     S["inside_cell_channel"] = min(max(1, int(S["inside_cell_channel"] or 1)), len(cell.cells))
 
 
@@ -60,37 +66,38 @@ def show(rec, changed: Callable[[], None]) -> None:
 
     @safe
     def on_box() -> None:
+        S["inside_cell"] = tuple(S[box] for box in BOXES)
         changed()
 
     @safe
     def on_maps() -> None:                           # a click on the mosaic: map and cell
         p = _picked("inside_cell_maps")
         if act is not None and p is not None and (at := vz.mosaic_cell(act, p.get("x", -1), p.get("y", -1))):
-            S["inside_cell_map"], S["inside_cell_row"], S["inside_cell_col"] = at[0] + 1, at[1], at[2]
+            S["inside_cell"] = (cell.layer, at[0] + 1, at[1], at[2])
             changed()
 
     @safe
     def on_fmap() -> None:                           # a click on the chosen map: the cell
         p = _picked("inside_cell_fmap")
         if p is not None and isinstance(p.get("x"), (int, float)) and isinstance(p.get("y"), (int, float)):
-            S["inside_cell_row"], S["inside_cell_col"] = int(round(p["y"])), int(round(p["x"]))
+            S["inside_cell"] = (cell.layer, cell.map + 1, int(round(p["y"])), int(round(p["x"])))
             changed()
 
     h, w = cell.fmap.shape
     c = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
-    c[0].selectbox("Conv layer", list(convs), key="inside_cell_layer", on_change=on_box,
+    c[0].selectbox("Conv layer", list(convs), key="inside_cell_layer_box", on_change=on_box,
                    format_func=lambda i: f"layer {convs[i].label}",
                    help="Each Conv2d layer slides its own filters over its input; later ones read the maps "
                         "of earlier ones.")
     with c[1]:
-        builder.number_box(f"Feature map (1-{cell.n_maps})", 1, cell.n_maps, "inside_cell_map", cell.map + 1,
+        builder.number_box(f"Feature map (1-{cell.n_maps})", 1, cell.n_maps, "inside_cell_map_box", cell.map + 1,
                            on_change=on_box, step=1,
                            help="One map per filter: the filter's response at every place of the input.")
     with c[2]:
-        builder.number_box("Output row", 0, h - 1, "inside_cell_row", cell.row, on_change=on_box, step=1,
+        builder.number_box("Output row", 0, h - 1, "inside_cell_row_box", cell.row, on_change=on_box, step=1,
                            help=f"Which cell of the map to explain (0 is the top, {h - 1} the bottom).")
     with c[3]:
-        builder.number_box("Output column", 0, w - 1, "inside_cell_col", cell.col, on_change=on_box, step=1,
+        builder.number_box("Output column", 0, w - 1, "inside_cell_col_box", cell.col, on_change=on_box, step=1,
                            help=f"Which cell of the map to explain (0 is the left, {w - 1} the right).")
     with c[4]:
         builder.number_box(f"Input channel (1-{len(cell.cells)})", 1, len(cell.cells), "inside_cell_channel",

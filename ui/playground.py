@@ -194,6 +194,7 @@ def speed_label(speed: Any) -> str:
 @safe
 def on_speed() -> None:
     """The speed control moved: the worker applies it between steps (the run goes on)."""
+    st.session_state["pg_speed"] = st.session_state["pg_speed_slider"]
     if (t := trainer()) is not None:
         t.set_speed(steps_per_s())
 

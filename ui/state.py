@@ -24,7 +24,7 @@ def _playground_spec():
 DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     # Playground (ui/playground.py): the spec being edited and its widget bookkeeping
     "pg_spec": lambda: _playground_spec(),       # 2-D data: trains until paused
-    "pg_speed": "full",          # the speed control (ui.playground.SPEEDS)
+    "pg_speed": "full",          # the speed chosen (ui.playground.SPEEDS); its slider is pg_speed_slider
     "pg_gen": 0,                 # bumped when the spec is replaced as a whole
     "pg_ids": list,              # a stable widget id per layer
     "pg_next_id": 0,
@@ -63,9 +63,9 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "inside_preset": "mnist_cnn", "inside_section": "Activations", "inside_example_mode": "pick",
     "inside_example": 0, "inside_filter_layer": None, "inside_filter_channel": -1, "inside_kind": "weights",
     "inside_draw_s": dict,       # seconds drawing each section took (sets the refresh pace)
-    # ... its Feature maps section (ui/inside_cell.py): the conv output cell explained (None: the recorder picks)
-    "inside_cell_layer": None, "inside_cell_map": 1, "inside_cell_row": None, "inside_cell_col": None,
-    "inside_cell_channel": 1, "inside_cell_error": "",
+    # ... its Feature maps section (ui/inside_cell.py): the conv output cell asked for, (layer, map from 1,
+    # row, column) with None for the recorder's pick (its boxes are inside_cell_*_box), the input channel shown
+    "inside_cell": (None, 1, None, None), "inside_cell_channel": 1, "inside_cell_error": "",
     # Sequences & text (ui/sequences.py): the preset, its epochs and the views' settings
     **SEQ_DEFAULTS,
     # GAN lab (ui/gan.py): the spec being edited, its widget generation, the views' choices

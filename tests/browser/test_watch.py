@@ -49,7 +49,7 @@ def test_a_2d_run_trains_until_paused_and_the_speed_control_slows_it(page, app_u
         page.wait_for_timeout(500)
     assert "Pause" in page.locator(".st-key-pg_train button").first.inner_text()   # still training
     full = _steps_in(page, 4)
-    slider = page.locator(".st-key-pg_speed input[type='range']")
+    slider = page.locator(".st-key-pg_speed_slider input[type='range']")
     slider.focus()
     slider.press("End")                                              # the slowest: 1 step/s
     wait_idle(page)
