@@ -110,13 +110,17 @@ def show(rec, changed: Callable[[], None]) -> None:
         st.caption(f"Test example #{cell.example} through layer {cell.label}: each tile is one filter's map. "
                    "Click a tile (at any cell) to see the filter that made it and how that cell was computed.")
     ch = int(S["inside_cell_channel"]) - 1
-    a, b, d = st.columns([1.15, 0.8, 1.15])
+    a, b, d = st.columns(3)
     with a:
         st.plotly_chart(vz.cell_input_figure(cell, ch), key="inside_cell_input", config=NO_CHART_BAR)
-        st.caption("Red squares: the patch of the input the filter multiplies for the chosen cell.")
+        what = "the image" if cell.layer == 0 else "the previous layer's maps"
+        st.caption(f"The layer's input ({what}). Red squares: the patch the filter multiplies for the chosen cell.")
     with b:
-        st.plotly_chart(cv.kernel_figure(cell.kernel[ch], f"Filter {cell.map + 1}, channel {ch + 1}: its weights"),
-                        key="inside_cell_kernel", config=NO_CHART_BAR)
+        kernel = cv.kernel_figure(cell.kernel[ch], f"Filter {cell.map + 1}, channel {ch + 1}: its weights")
+        if cell.kernel.shape[-1] > 3:                # learned weights are small: 2 decimals fit a cell of 5x5
+            kernel.update_traces(texttemplate="%{z:.2f}" if cell.kernel.shape[-1] <= 5 else None,
+                                 textfont_size=10, selector=dict(type="heatmap"))
+        st.plotly_chart(kernel, key="inside_cell_kernel", config=NO_CHART_BAR)
         st.caption(f"The trained weights of filter {cell.map + 1} (orange adds, blue subtracts); bias {cell.bias:+.4f}.")
     with d:
         st.plotly_chart(cv.output_figure(cell.fmap, (cell.row, cell.col), f"Feature map {cell.map + 1} "

@@ -446,10 +446,10 @@ def cell_input_figure(cell: ConvCell, channel: int) -> go.Figure:
     p = cell.settings.padding
     padded = np.pad(a, p) if p else a
     image = cell.layer == 0 and a.min() >= 0 and a.max() <= 1
-    what = "the image" if cell.layer == 0 else "the previous layer's maps"
-    ch = f", channel {channel + 1} of {cell.n_in}" if cell.n_in > 1 else ""
+    title = f"Input channel {channel + 1} of {cell.n_in}" if cell.n_in > 1 else "Input"
+    title += " (padded)" if p else ""
     taps = [(t.row, t.col) for t in cell.cells[channel].terms]
-    return grid_figure(padded, f"Input: {what}{ch}" + (" (with padding)" if p else ""), origin=(-p, -p),
+    return grid_figure(padded, title, origin=(-p, -p),
                        gray=image, colorbar="brightness" if image else "input",
                        outlines=[Outline("patch the filter slides over (its receptive field)", FIELD_COLOR, taps,
                                          width=1.5, fill=FIELD_FILL)],
