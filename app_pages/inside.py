@@ -14,13 +14,13 @@ from engine.presets import load_preset
 from engine.probes import KINDS, MISCLASSIFIED, ProbeRecord
 from engine.records import ViewError
 from engine.tasks import TASKS
-from ui import builder
+from ui import builder, inside_cell
 from ui.live import follow, settle
 from viz import inside as vz
 
 RUN_EVERY_S = {"Distributions": 2.0}     # seconds between live refreshes (1 s for the other sections),
                                          # at least 3x the time drawing a section takes
-SECTIONS = ("Activations", "Filters", "Gradient flow", "Distributions")
+SECTIONS = ("Activations", "Filters", "Feature maps", "Gradient flow", "Distributions")
 START_PRESETS = {"mnist_cnn": "MNIST digits with a small CNN (filters to watch)",
                  "lenet": "MNIST digits with LeNet-5 (two conv layers)",
                  "mlp_digits": "8x8 digits with a small MLP",
@@ -40,10 +40,11 @@ def recorder(t):
 
 
 def apply_example() -> None:
-    """Tell the recorder which test example to follow (thread-safe setter)."""
+    """Tell the recorder which test example and which conv cell to follow (thread-safe setters)."""
     rec = recorder(pg.trainer())
     if rec is None:
         return
+    inside_cell.apply(rec)
     if st.session_state["inside_example_mode"] == "misclassified":
         rec.set_example(MISCLASSIFIED)
     else:
@@ -51,8 +52,8 @@ def apply_example() -> None:
 
 
 def on_example() -> None:
-    """The example choice changed: tell the recorder, and have a run that is not training
-    (finished, paused, ready) record it now; a training run records it at its next view."""
+    """The example (or the conv cell) choice changed: tell the recorder, and have a run that is
+    not training (finished, paused, ready) record it now; a training run records it at its next view."""
     apply_example()
     t = pg.trainer()
     if t is not None and not t.snapshot().active:
@@ -134,6 +135,8 @@ if "probes" not in trainer.views:
 
 section = st.segmented_control("Show", SECTIONS, key="inside_section",
                                help="Activations: one example layer by layer. Filters: what conv layers look for. "
+                                    "Feature maps: click a conv layer's map to see the filter that made it and one "
+                                    "cell's arithmetic. "
                                     "Gradient flow: does learning reach every layer? "
                                     "Distributions: how weights and activations spread over time.") or SECTIONS[0]
 if section == "Activations":
@@ -176,7 +179,7 @@ def status_line(snap, run) -> None:
     sc = TASKS[spec.task].score
     score = "" if sc is None else f"test {sc.name} {sc.text(run.last_eval.get(f'test_{sc.key}'))}"
     st.markdown(f"**{pg.state_text(snap)}** · {spec.name or 'your network'} on "
-                f"{DATASETS[spec.data.name].label} · step {run.step:,} of {run.total_steps:,} · "
+                f"{DATASETS[spec.data.name].label} · {pg.step_text(run, spec.until_paused).lower()} · "
                 f"epoch {run.epoch:.1f}" + (f" · {score}" if score else ""))
 
 
@@ -273,7 +276,11 @@ def show_distributions(rec: ProbeRecord) -> None:
                "a layer going quiet. Right: the histogram of the values now.")
 
 
-SHOW = {"Activations": show_activations, "Filters": show_filters, "Gradient flow": show_gradients,
+def show_cell(rec: ProbeRecord) -> None:
+    inside_cell.show(rec, on_example)
+
+
+SHOW = {"Activations": show_activations, "Filters": show_filters, "Feature maps": show_cell, "Gradient flow": show_gradients,
         "Distributions": show_distributions}
 
 

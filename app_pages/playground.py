@@ -228,7 +228,11 @@ def training_panel(s: RunSpec) -> None:
                      format_func={"none": "none", "l1": "L1 (sparse weights)", "l2": "L2 (small weights)"}.get,
                      help="A penalty on large weights added to the loss; it fights overfitting.")
         field_number("Epochs", "epochs", s.epochs, 1, 100_000,
-                     help="Passes over the training set before training stops.")
+                     help="Passes over the training set before training stops (until paused: the length the "
+                          "learning-rate schedule and the evaluations are planned for).")
+        field_widget(st.toggle, "Train until paused", "until_paused", s.until_paused,
+                     help="Keep training past the epochs until you press Pause, as TensorFlow Playground does; "
+                          "off: training stops by itself after the epochs.")
     with c2:
         field_widget(st.select_slider, "Regularisation rate", "reg_rate", s.reg_rate,
                      sorted({*pg.REG_RATES, s.reg_rate}), format_func=lambda v: f"{v:g}",
@@ -328,6 +332,11 @@ with left:
               width="stretch", help="Start or pause training; the run keeps going while you visit other pages.")
     c2.button("Step", key="pg_step", on_click=pg.on_step, disabled=trainer is None, width="stretch",
               icon=":material/skip_next:", help="Train on exactly one batch, then stop: watch one gradient step.")
+    start = builder.seed("pg_speed_slider", st.session_state["pg_speed"], st.select_slider)   # kept across pages
+    st.select_slider("Speed", pg.SPEEDS, key="pg_speed_slider", on_change=pg.on_speed, format_func=pg.speed_label,
+                     **start,
+                     help="Slow motion: at most this many gradient steps per second, to watch each one move the "
+                          "boundary and the loss. The numbers are the same at any speed; only the pace changes.")
     c1, c2 = st.columns(2, vertical_alignment="center", gap="small")
     c1.button("Replay this run (same seed)", key="pg_replay", on_click=pg.on_replay, disabled=trainer is None,
               width="stretch", icon=":material/replay:", wrap=True,
@@ -369,7 +378,8 @@ def metrics_row(snap, run, task: str) -> None:
     if (score := TASKS[task].score) is not None:
         c[3].metric(f"Test {score.name}", score.text(ev.get(f"test_{score.key}"), digits=0),
                     help=f"On the held-out test examples. {score.help}")
-    st.caption(f"Step {run.step:,} of {run.total_steps:,} · {snap.samples_per_s:,.0f} samples/s on {snap.device}")
+    until = pg.trainer() is not None and pg.trainer().specs[0].until_paused
+    st.caption(f"{pg.step_text(run, until)} · {snap.samples_per_s:,.0f} samples/s on {snap.device}")
 
 
 def live(shown: str, every: float, draw) -> None:
@@ -398,7 +408,8 @@ def numbers(snap, run, task: str, static: bool) -> None:
         st.error(f"The run stopped with an error: {snap.error}. Change the settings or press Replay this run.")
     if run.status == "diverged":
         st.error(run.message)
-    if hint := pg.too_small_hint(snap.state, task, run.last_eval, sum(r.n_params for r in rows)):
+    if hint := pg.too_small_hint(snap.state, task, run.last_eval, sum(r.n_params for r in rows),
+                                 past_epochs=run.step >= run.total_steps):
         st.info(hint, icon=":material/lightbulb:")
     metrics_row(snap, run, task)
 

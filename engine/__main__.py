@@ -74,9 +74,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def finite(spec: RunSpec) -> RunSpec:
+    """The spec with a finite length: one that trains until paused on a page trains its epochs
+    (or steps) here, since nothing pauses a headless run; says so on stderr."""
+    if not spec.until_paused:
+        return spec
+    length = f"{spec.steps:,} steps" if spec.steps else f"{spec.epochs:,} epochs"
+    print(f"note: this spec trains until paused on the page; the command line has no Pause, so it trains "
+          f"its {length} and stops (--epochs N or --steps N to change that)", file=sys.stderr)
+    return replace(spec, until_paused=False)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .trainer import Trainer, validate
-    spec = _spec(args)
+    spec = finite(_spec(args))
     if args.epochs:
         spec = replace(spec, epochs=args.epochs, steps=0)
     if args.steps:
@@ -183,7 +194,7 @@ def _trained(args: argparse.Namespace):
     None after printing why it cannot train."""
     from .tasks import build_run
     from .trainer import validate
-    spec = _spec(args)
+    spec = finite(_spec(args))
     if args.steps:
         spec = replace(spec, steps=args.steps)
     if problems := validate(spec):

@@ -44,7 +44,8 @@ def fit_to_data(s: RunSpec, same_group: bool = True) -> tuple[RunSpec, str]:
     if not same_group and (preset := GROUP_PRESET.get(group)):
         p = load_preset(preset)
         s = s.with_(optim=p.optim, batch_size=p.batch_size, epochs=p.epochs, steps=0,
-                    regularization=p.regularization, reg_rate=p.reg_rate)
+                    regularization=p.regularization, reg_rate=p.reg_rate,
+                    until_paused=group == "2d")          # 2-D data trains until paused, as on TF Playground
     try:
         data = load_dataset(s.data, s.seed)
     except Exception:  # noqa: BLE001 - DataError or a broken file: the page shows the reason

@@ -159,6 +159,9 @@ class RunSpec:
     batch_size: int = _f(32, 1, 4096, help="Examples per gradient step.")
     epochs: int = _f(20, 1, 100_000, help="Passes over the training set.")
     steps: int = _f(0, 0, 10_000_000, help="If > 0, train this many steps instead of `epochs`.")
+    until_paused: bool = _f(False, help="Keep training past `epochs` (or `steps`) until Pause, as TensorFlow "
+                            "Playground does; they still set the schedule and the evaluations' pace. The "
+                            "headless CLI trains the finite length.")
     eval_every: int = _f(0, 0, 100_000, help="Steps between evaluations; 0 = once per epoch (at most every 100 steps), "
                                          "or less often where one would see over 1 example per 8 trained.")
     seed: int = _f(0, 0, 2**31 - 1, help="Seeds data, initial weights and batch order.")

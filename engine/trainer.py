@@ -4,10 +4,12 @@ lock-step (the optimizer arena), driven by commands and read through snapshots.
 It drives anything that follows `engine.tasks.Steppable`, built by the spec's task, and
 knows nothing of models, data or losses.
 
-The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, refresh_views, stop) go
+The worker never touches Streamlit. Commands (resume, pause, step, reset, set_lr, set_speed, refresh_views, stop) go
 through a queue and are applied between steps; `snapshot()` returns the latest published
 copy. Evaluations happen at fixed steps, so the numbers do not depend on timing; views
-(decision boundary, probes) run at a bounded rate in wall-clock time, read-only.
+(decision boundary, probes) run at a bounded rate in wall-clock time, read-only. A spec with
+`until_paused` keeps training past its last step until Pause; `set_speed` slows the steps down
+(slow motion) by waiting on the command queue between chunks, so Pause still acts at once.
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ SWITCH_INTERVAL_S = 0.0005
 WORKER_NICE = 19        # the worker's CPU priority: the lowest, it takes only what the server and a browser leave
 MAX_STEP_COMMAND = 1_000_000   # most steps one step() command may ask for
 MAX_WEIGHT = 100.0             # the largest weight set_weight takes (either sign)
+MAX_SPEED = 10_000      # the highest step rate set_speed takes (steps per second); None = full speed
 EXPLODED = 1.2          # a run whose training loss is above this multiple of its untrained loss ...
 EXPLODED_EVALS = 3      # ... at this many evaluations in a row has diverged, though the loss is finite
 
@@ -115,6 +118,7 @@ class _Slot:
     record_id: str | None = None                         # its row in the run history
     recorded_step: int = -1
     start_loss: float | None = None                      # training loss of the untrained network
+    until_paused: bool = False                           # train past total_steps until paused
     above: int = 0                                       # evaluations in a row above EXPLODED x start_loss
 
     @property
@@ -165,6 +169,8 @@ class Trainer:
         self._slots: list[_Slot] = []
         self._pending_steps = 0
         self._speed = 0.0
+        self._pace: tuple[int | None, float] = pace(None)   # full speed
+        self._due = 0.0                      # perf_counter time the next chunk may start (slow motion)
         self._last_publish = self._last_view = 0.0
         self._first_chunk = False            # the next chunk is the first since resume
         self._view_gap_cpu = 0.0             # worker CPU seconds between views: their cost / VIEW_SHARE
@@ -225,6 +231,20 @@ class Trainer:
                              f"from 0, got {excerpt(out)} and {excerpt(inp)}")
         self._q.put(("set_weight", index, layer, out, inp, float(value)))
 
+    def set_speed(self, steps_per_s: float | None = None) -> None:
+        """Train at most this many steps per second (slow motion, to watch each step), or at full
+        speed (None). The numbers do not change: only the wall-clock pace between steps does."""
+        if steps_per_s is not None and (isinstance(steps_per_s, bool) or not isinstance(steps_per_s, (int, float))
+                                        or not math.isfinite(steps_per_s) or not 0 < steps_per_s <= MAX_SPEED):
+            raise ValueError(f"set_speed: the speed must be a number of steps per second above 0 and at most "
+                             f"{MAX_SPEED:,}, or None for full speed, got {excerpt(steps_per_s)}")
+        self._q.put(("speed", None if steps_per_s is None else float(steps_per_s)))
+
+    @property
+    def pace(self) -> tuple[int | None, float]:
+        """The speed in force, as `pace()` schedules it: (most steps per chunk, seconds between chunks)."""
+        return self._pace
+
     def refresh_views(self) -> None:
         """Compute the views again now, in any state but preparing or error: a view's own
         setting changed (the recorded example), and a run that is not training computes no
@@ -268,9 +288,11 @@ class Trainer:
             self._setup()
             while True:
                 busy = self._state == "running" or self._pending_steps > 0
-                if not self._drain(block=not busy):
+                wait = max(0.0, self._due - time.perf_counter()) if busy else None
+                if not self._drain(block=not busy or wait > 0, timeout=wait):
                     break
-                if self._state == "running" or self._pending_steps > 0:
+                busy = self._state == "running" or self._pending_steps > 0
+                if busy and time.perf_counter() >= self._due:
                     self._chunk()
         finally:
             self._record()                       # a closed tab keeps its run
@@ -310,8 +332,8 @@ class Trainer:
     def _setup(self) -> None:
         def build():
             data = load_dataset(self.specs[0].data, self.specs[0].seed)
-            self._slots = [_Slot(self.build(s, data if s.data == self.specs[0].data else None, self.device.device), n)
-                           for s, n in zip(self.specs, self.names)]
+            self._slots = [_Slot(self.build(s, data if s.data == self.specs[0].data else None, self.device.device), n,
+                                 until_paused=s.until_paused) for s, n in zip(self.specs, self.names)]
             for slot in self._slots:
                 self._evaluate(slot)
             self._state, self._error, self._pending_steps = State.IDLE, "", 0
@@ -328,11 +350,12 @@ class Trainer:
             self._first_chunk = True                     # chunk publishes at once, without them
         self._state = State.RUNNING
 
-    def _drain(self, block: bool) -> bool:
-        """Apply queued commands; False when told to stop."""
+    def _drain(self, block: bool, timeout: float | None = None) -> bool:
+        """Apply queued commands, waiting for the first up to `timeout` seconds (forever: None)
+        when `block`; False when told to stop."""
         while True:
             try:
-                cmd = self._q.get(block=block, timeout=None)
+                cmd = self._q.get(block=block, timeout=timeout if block else None)
             except queue.Empty:
                 return True
             block = False
@@ -344,6 +367,9 @@ class Trainer:
                 self._state = State.PREPARING
                 self._publish(force=True)
                 self._setup()
+                continue
+            if name == "speed":                  # a setting of the worker, kept in any state and across resets
+                self._apply(cmd)
                 continue
             if self._state in ("error", "preparing"):
                 continue
@@ -370,6 +396,9 @@ class Trainer:
             self._pending_steps += cmd[1]
         elif name == "views":
             self._compute_views()
+        elif name == "speed":
+            self._pace = pace(cmd[1])
+            self._due = min(self._due, time.perf_counter() + self._pace[1])   # a faster pace starts now
         elif name == "set_lr":
             for i, slot in enumerate(self._slots):
                 if cmd[2] is None or cmd[2] == i:
@@ -387,23 +416,26 @@ class Trainer:
         def work():
             before = self._state
             t0 = time.perf_counter()
-            samples = 0
+            most, gap = self._pace
+            samples = taken = 0
             while True:
                 for slot in self._slots:
                     if slot.active:
                         samples += self._step(slot)
+                taken += 1
                 if self._pending_steps > 0:
                     self._pending_steps -= 1
                 if not any(s.active for s in self._slots):
                     break
                 if self._pending_steps == 0 and self._state != "running":
                     break
-                if time.perf_counter() - t0 > CHUNK_S:
+                if time.perf_counter() - t0 > CHUNK_S or (most is not None and taken >= most):
                     break
+            self._due = t0 + gap                 # slow motion: the next chunk waits (on the queue) till then
             for slot in self._slots:
                 self._flush(slot)
             elapsed = time.perf_counter() - t0
-            speed = samples / max(elapsed, 1e-9)
+            speed = samples / max(elapsed, gap, 1e-9)         # slow motion: over the chunk's whole period
             self._speed = speed if self._speed == 0 else 0.8 * self._speed + 0.2 * speed
             if not any(s.active for s in self._slots):
                 all_diverged = all(s.status == "diverged" for s in self._slots)
@@ -429,7 +461,7 @@ class Trainer:
             slot.pending_from = run.step_count + 1
         slot.pending.append(run.step())
         slot.train_time += time.perf_counter() - t
-        last = run.step_count >= run.total_steps
+        last = run.step_count >= run.total_steps and not slot.until_paused
         if run.step_count % run.eval_every == 0 or last:
             self._flush(slot)
             if slot.active:
@@ -528,6 +560,17 @@ class Trainer:
             self._snap = Snapshot(self._state, self._error, runs,
                                   self._speed,
                                   self._version, self.device.name)
+
+
+def pace(steps_per_s: float | None) -> tuple[int | None, float]:
+    """The slow-motion schedule for a speed in steps per second: (most steps per chunk, seconds
+    from one chunk's start to the next's). Full speed (None): (None, 0), chunks of CHUNK_S back to
+    back. Slow: whole steps in chunks about CHUNK_S apart, or one step per chunk below 1/CHUNK_S
+    steps per second (2 steps/s: one step every 0.5 s)."""
+    if steps_per_s is None:
+        return None, 0.0
+    most = max(1, round(steps_per_s * CHUNK_S))
+    return most, most / steps_per_s
 
 
 def _whole(n: Any) -> bool:

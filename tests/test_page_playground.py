@@ -161,7 +161,7 @@ def test_the_url_restores_the_same_spec_and_follows_edits():
     # a damaged link is reported and the default spec is used
     bad = _app({"spec": "not-a-spec"})
     assert any("link" in e for e in _errors(bad)), _errors(bad)
-    assert bad.session_state["pg_spec"] == load_preset("tf_playground")
+    assert bad.session_state["pg_spec"] == load_preset("tf_playground").with_(until_paused=True)
 
 
 def test_spec_upload_replaces_the_spec_or_reports_every_problem():
@@ -317,7 +317,7 @@ def test_replay_keeps_the_seed_and_start_afresh_records_a_new_one():
 
     at.button(key="pg_afresh").click().run()
     s = at.session_state["pg_spec"]
-    assert s.seed != 0 and s.with_(seed=0) == load_preset("tf_playground")
+    assert s.seed != 0 and s.with_(seed=0) == load_preset("tf_playground").with_(until_paused=True)
     assert _url_spec(at).seed == s.seed and _trainer(at).specs[0].seed == s.seed
     assert any(f"new seed **{s.seed}**" in m.value for m in at.success)
     assert at.number_input(key=f"pg{at.session_state['pg_gen']}_seed").value == s.seed

@@ -40,10 +40,19 @@ LEARNING_RATES = (0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1
 BATCH_SIZES = (1, 2, 4, 8, 10, 16, 32, 64, 128, 256, 512, 1024)
 REG_RATES = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 GROUP_LABELS = dict(zip(PLAYGROUND_GROUPS, ("2-D points", "Tables", "Images", "Your files")))
+# the speed control: "full", or at most this many steps per second (GAN Lab's slow motion)
+SPEEDS = ("full", 100, 30, 10, 3, 1)
+
+
+def preset(name: str) -> RunSpec:
+    """A preset as the Playground opens it: 2-D data trains until paused, as on TensorFlow
+    Playground (its epochs still set the schedule and the evaluations' pace); the rest for its epochs."""
+    s = load_preset(name)
+    return s.with_(until_paused=True) if DATASETS[s.data.name].group == "2d" else s
 
 
 def default_spec() -> RunSpec:
-    return load_preset(DEFAULT_PRESET)
+    return preset(DEFAULT_PRESET)
 
 
 def not_offered(s: RunSpec) -> list[str]:
@@ -144,6 +153,7 @@ def start_run(new: RunSpec) -> Trainer:
     _keep_previous(trainer())
     t = Trainer(new, names=["playground"], views=TASKS[new.task].views(), history=default_store(),
                 page="playground")
+    t.set_speed(steps_per_s())
     workers().put(SLOT, t)
     st.session_state["pg_lr_applied"] = new.optim.lr
     st.session_state["pg_deploy"] = None                  # an exported file belongs to the run it came from
@@ -170,6 +180,29 @@ def sync_run(new: RunSpec, ok: bool) -> Trainer | None:
         t.set_lr(new.optim.lr)
         st.session_state["pg_lr_applied"] = new.optim.lr
     return t
+
+
+def steps_per_s() -> float | None:
+    """The speed control's choice for Trainer.set_speed: None at full speed."""
+    speed = st.session_state["pg_speed"]
+    return None if speed == "full" else float(speed)
+
+
+def speed_label(speed: Any) -> str:
+    return "full speed" if speed == "full" else f"{speed} step{'' if speed == 1 else 's'}/s"
+
+
+@safe
+def on_speed() -> None:
+    """The speed control moved: the worker applies it between steps (the run goes on)."""
+    st.session_state["pg_speed"] = st.session_state["pg_speed_slider"]
+    if (t := trainer()) is not None:
+        t.set_speed(steps_per_s())
+
+
+def step_text(run: Any, until_paused: bool) -> str:
+    """'Step 1,200 of 50,000', or 'Step 1,200 (trains until paused)'."""
+    return f"Step {run.step:,} " + ("(trains until paused)" if until_paused else f"of {run.total_steps:,}")
 
 
 def problems_of(s: RunSpec) -> list[str]:
@@ -307,7 +340,7 @@ def on_preset(button_key: str) -> None:
     name = st.session_state[key("preset")]
     if name is None:
         return
-    replace_spec(load_preset(name), f"Loaded the preset **{name}**.")
+    replace_spec(preset(name), f"Loaded the preset **{name}**.")
 
 
 @safe
@@ -450,13 +483,16 @@ SMALL_NET = 100              # weights below which a stalled classifier may simp
 STALLED_ACC = 0.85           # ... and the train accuracy it stalls under
 
 
-def too_small_hint(state: str, task: str, last_eval: dict, n_params: int) -> str | None:
-    """A sentence when a finished classification run stalled at a low train accuracy with few
-    weights (the spiral on a 4-2 net stops near 63%): more capacity, not more epochs, is the fix."""
+def too_small_hint(state: str, task: str, last_eval: dict, n_params: int, past_epochs: bool = False) -> str | None:
+    """A sentence when a finished classification run (or one training until paused, `past_epochs`:
+    beyond its planned epochs) stalled at a low train accuracy with few weights (the spiral on a 4-2
+    net stops near 63%): more capacity, not more epochs, is the fix."""
     acc = last_eval.get("train_acc")
-    if state != "done" or task != "classification" or acc is None or acc >= STALLED_ACC or n_params >= SMALL_NET:
+    if not (state == "done" or past_epochs) or task != "classification" or acc is None or acc >= STALLED_ACC \
+            or n_params >= SMALL_NET:
         return None
-    return (f"Training finished at {acc:.0%} train accuracy with only {n_params} weights: the network may be too "
+    when = "Training finished" if state == "done" else "Past its planned epochs, training is still"
+    return (f"{when} at {acc:.0%} train accuracy with only {n_params} weights: the network may be too "
             "small to draw this boundary. Add neurons or a layer (or input features such as x1², sin(x1)) and "
             "train again; more epochs alone rarely help.")
 

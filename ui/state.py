@@ -2,12 +2,10 @@
 scatter `if key not in st.session_state` checks."""
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 import streamlit as st
 
-from engine.presets import load_preset
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
 from ui.compress import COMPRESS_DEFAULTS
@@ -18,10 +16,16 @@ from ui.runs import RUNS_DEFAULTS
 from ui.regularise import REG_DEFAULTS
 from ui.sequences import SEQ_DEFAULTS
 
+def _playground_spec():
+    from ui.playground import default_spec           # ui.playground needs the session's helpers first
+    return default_spec()
+
+
 # key -> default value, or a zero-argument factory for values built on first use
 DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     # Playground (ui/playground.py): the spec being edited and its widget bookkeeping
-    "pg_spec": functools.partial(load_preset, "tf_playground"),
+    "pg_spec": lambda: _playground_spec(),       # 2-D data: trains until paused
+    "pg_speed": "full",          # the speed chosen (ui.playground.SPEEDS); its slider is pg_speed_slider
     "pg_gen": 0,                 # bumped when the spec is replaced as a whole
     "pg_ids": list,              # a stable widget id per layer
     "pg_next_id": 0,
@@ -63,6 +67,9 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     "inside_preset": "mnist_cnn", "inside_section": "Activations", "inside_example_mode": "pick",
     "inside_example": 0, "inside_filter_layer": None, "inside_filter_channel": -1, "inside_kind": "weights",
     "inside_draw_s": dict,       # seconds drawing each section took (sets the refresh pace)
+    # ... its Feature maps section (ui/inside_cell.py): the conv output cell asked for, (layer, map from 1,
+    # row, column) with None for the recorder's pick (its boxes are inside_cell_*_box), the input channel shown
+    "inside_cell": (None, 1, None, None), "inside_cell_channel": 1, "inside_cell_error": "",
     # Sequences & text (ui/sequences.py): the preset, its epochs and the views' settings
     **SEQ_DEFAULTS,
     # GAN lab (ui/gan.py): the spec being edited, its widget generation, the views' choices

@@ -136,9 +136,11 @@ def terms_table(terms) -> list[dict]:
              "= product": round(t.product, 4)} for t in terms]
 
 
-def products_figure(values: np.ndarray, weights: np.ndarray, total: float, title: str) -> go.Figure:
+def products_figure(values: np.ndarray, weights: np.ndarray, total: float, title: str,
+                    gray: bool = True) -> go.Figure:
     """Three small grids, CNN-Explainer style: the receptive field's pixels, the kernel, and
-    their elementwise products, whose sum is the output value. All (k, k)."""
+    their elementwise products, whose sum is the output value. All (k, k). gray: the pixels are
+    an image in 0..1; otherwise (a hidden layer's maps, a standardised image) diverging around 0."""
     from plotly.subplots import make_subplots
     k = values.shape[0]
     products = values * weights
@@ -146,7 +148,9 @@ def products_figure(values: np.ndarray, weights: np.ndarray, total: float, title
         "pixels under the kernel", "× kernel weights", f"= products (they sum to {total:.4f})"))
     m = float(max(np.abs(weights).max(), np.abs(products).max(), 1e-9))
     size = 15 if k == 3 else 11
-    for n, (z, scale, lo, hi, name) in enumerate([(values, GRAY, 0.0, 1.0, "pixel"),
+    v = float(np.abs(values).max()) or 1.0
+    pixels = (values, GRAY, 0.0, 1.0, "pixel") if gray else (values, DIVERGING, -v, v, "input")
+    for n, (z, scale, lo, hi, name) in enumerate([pixels,
                                                   (weights, DIVERGING, -m, m, "weight"),
                                                   (products, DIVERGING, -m, m, "product")]):
         fig.add_trace(go.Heatmap(

@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 from .style import BLUE, DIVERGING, GRAY, GREY, ORANGE, QUALITATIVE, base_layout
 
 if TYPE_CHECKING:
-    from engine.probes.records import ActivationMap, Example, Filters, ProbeRecord
+    from engine.probes.records import ActivationMap, ConvCell, Example, Filters, ProbeRecord
 
 RIGHT, WRONG = "#2ca02c", "#d62728"
 GRAD_COLOR, WEIGHT_COLOR = QUALITATIVE[3], QUALITATIVE[6]
@@ -377,3 +377,90 @@ def distributions_figure(rec: ProbeRecord, kind: str) -> go.Figure:
                       legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / height, xanchor="right", x=1),
                       hovermode="closest", bargap=0, **axes)
     return fig
+
+
+# ---------------------------------------------------------------- one conv cell (CNN Explainer)
+MAX_CLICK_POINTS = 4000             # invisible click markers on a mosaic of maps, at most
+
+
+def _tile_outline(k: int, cols: int, h: int, w: int, gap: int = 1) -> tuple[list, list]:
+    """The outline of tile k of a mosaic (mosaic()'s layout), in pixel coordinates."""
+    r0, c0 = (k // cols) * (h + gap), (k % cols) * (w + gap)
+    a, b, top, bottom = c0 - 0.5, c0 + w - 0.5, r0 - 0.5, r0 + h - 0.5
+    return [a, b, b, a, a], [top, top, bottom, bottom, top]
+
+
+def mosaic_cell(act: ActivationMap, x: float, y: float) -> tuple[int, int, int] | None:
+    """The (map, row, column) at the full-size map under point (x, y) of feature_maps_figure's
+    mosaic (pixel coordinates); None in a gap or outside."""
+    values = np.asarray(act.values)
+    n, h, w = values.shape
+    cols = min(n, 8)
+    r, c = int(round(y)), int(round(x))
+    (tr, rr), (tc, cc) = divmod(r, h + 1), divmod(c, w + 1)
+    k = tr * cols + tc
+    if r < 0 or c < 0 or rr >= h or cc >= w or tc >= cols or k >= n:
+        return None
+    return k, rr * act.shape[1] // h, cc * act.shape[2] // w
+
+
+def feature_maps_figure(act: ActivationMap, chosen: int) -> go.Figure:
+    """A conv layer's maps for the example (activation_figure's mosaic) with the chosen map
+    outlined and an invisible marker on its pixels (every few, MAX_CLICK_POINTS at most), so a click
+    picks a map and a cell (mosaic_cell reads it back); the hover names the map, row and column."""
+    values = np.asarray(act.values)                                   # (N, h, w), maybe shrunk
+    n, h, w = values.shape
+    cols = min(n, 8)
+    fig = activation_figure(act)
+    _, tile = mosaic(values, cols)
+    every = max(1, math.ceil(math.sqrt(int((tile > 0).sum()) / MAX_CLICK_POINTS)))
+    rr, cc = np.nonzero(tile)
+    keep = (rr % every == 0) & (cc % every == 0)
+    rr, cc = rr[keep], cc[keep]
+    k = tile[rr, cc].astype(int) - 1
+    full_h, full_w = act.shape[1:]
+    rows = (rr - (k // cols) * (h + 1)) * full_h // h                 # the cell in the full-size map
+    cols_ = (cc - (k % cols) * (w + 1)) * full_w // w
+    fig.add_trace(go.Scatter(
+        x=cc, y=rr, mode="markers", name="click a map", showlegend=False,
+        marker=dict(symbol="square", size=max(4, min(14, 700 // max(1, tile.shape[1]))) * every,
+                    color="rgba(0,0,0,0)"),
+        customdata=np.stack([k, rows, cols_, k + 1], 1),
+        hovertemplate="map %{customdata[3]}, row %{customdata[1]}, column %{customdata[2]}"
+                      "<br>click to explain this cell<extra></extra>",
+        selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
+    if 0 <= chosen < n:
+        xs, ys = _tile_outline(chosen, cols, h, w)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"chosen map ({chosen + 1})", hoverinfo="skip",
+                                 line=dict(color="#111111", width=3)))
+    fig.update_layout(clickmode="event+select", dragmode=False, showlegend=True,
+                      legend=dict(orientation="h", y=-0.02, yanchor="top", x=0, xanchor="left"))
+    return fig
+
+
+def cell_input_figure(cell: ConvCell, channel: int) -> go.Figure:
+    """The conv layer's input (one channel, padded) with the patch the filter slid over at the
+    chosen cell outlined: gray for the network's input image, diverging for a hidden layer's maps."""
+    from .conv_lab import FIELD_COLOR, FIELD_FILL, Outline, grid_figure
+    a = cell.inputs[channel]                                          # (H, W)
+    p = cell.settings.padding
+    padded = np.pad(a, p) if p else a
+    image = cell.layer == 0 and a.min() >= 0 and a.max() <= 1
+    title = f"Input channel {channel + 1} of {cell.n_in}" if cell.n_in > 1 else "Input"
+    title += " (padded)" if p else ""
+    taps = [(t.row, t.col) for t in cell.cells[channel].terms]
+    return grid_figure(padded, title, origin=(-p, -p),
+                       gray=image, colorbar="brightness" if image else "input",
+                       outlines=[Outline("patch the filter slides over (its receptive field)", FIELD_COLOR, taps,
+                                         width=1.5, fill=FIELD_FILL)],
+                       border=a.shape if p else None, height=380)
+
+
+def cell_sum_text(cell: ConvCell, digits: int = 4) -> str:
+    """The cell's arithmetic in one block: each input channel's patch x kernel summed, the bias,
+    the total by hand, and what the layer itself computed."""
+    lines = [f"channel {c + 1:>2}: sum of {len(cell.cells[0].terms)} products (patch x kernel) = {v:+.{digits}f}"
+             for c, v in enumerate(cell.channel_sums)]
+    lines += [f"            + bias = {cell.bias:+.{digits}f}",
+              f"              total = {cell.total:+.{digits}f}   (the layer computed {cell.value:+.{digits}f})"]
+    return "\n".join(lines)

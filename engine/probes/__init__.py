@@ -5,7 +5,9 @@
 - stats.py: the pure statistics it uses (percentiles and histograms, norms, downsampling, the
   dead-unit share), the constants and `ProbeConfig`;
 - diagnosis.py: the flags, each a sentence with the fix, from the recorded statistics;
-- records.py: `ProbeRecord` and its parts, what the Recorder publishes (torch-free).
+- records.py: `ProbeRecord` and its parts, what the Recorder publishes (torch-free);
+- cell.py: one output cell of a trained conv layer explained number by number (`ConvCell`), for
+  the output channel, row and column `Recorder.set_cell` asks for.
 
 What recording costs training: `python -m engine.bench.overhead`.
 """

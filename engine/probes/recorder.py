@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cell import CellChoice, explain_conv_cell
 from .diagnosis import diagnose
 from .records import ActivationMap, Distribution, Example, Filters, History, ProbedLayer, ProbeRecord
 from .stats import (DEAD_TYPES, KINDS, PERCENTILES, ProbeConfig, _dead_share, _distribution, _example_values,
@@ -83,6 +84,7 @@ class Recorder:
         self.config = config or ProbeConfig()
         self._lock = threading.Lock()
         self._choice: int | str = 0
+        self._cell = CellChoice()
         self.set_example(example)
         self._run_ref: weakref.ref | None = None
         self._layers: list[_Layer] = []
@@ -103,6 +105,14 @@ class Recorder:
         with self._lock:
             self._choice = choice
 
+    def set_cell(self, layer: int | None = None, map: int = 0, row: int | None = None,
+                 col: int | None = None) -> None:
+        """Which conv output cell to explain (engine/probes/cell.py): a layer index, its output
+        channel, row and column; out-of-range numbers are clamped when recorded."""
+        with self._lock:
+            self._cell = CellChoice(layer, max(0, int(map)), None if row is None else max(0, int(row)),
+                                    None if col is None else max(0, int(col)))
+
     @property
     def example(self) -> int | str:
         with self._lock:
@@ -118,7 +128,7 @@ class Recorder:
             self._start(run)
         cfg = self.config
         with self._lock:
-            choice = self._choice
+            choice, cell_choice = self._choice, self._cell
         x = run.x_test
         first = self._held if choice == MISCLASSIFIED else min(int(choice), len(x) - 1)
         model: nn.Module = run.model
@@ -134,6 +144,8 @@ class Recorder:
                     if found and pick != first:
                         first = self._held = pick
                         ex_outs, ex_final = self._forward(run, x[first:first + 1])
+                cell = explain_conv_cell(model, [(l.index, l.label, l.module) for l in self._layers],
+                                         x[first:first + 1], first, cell_choice)
         finally:
             model.train(was_training)
         example = self._example(run, first, choice, found, ex_final[0])
@@ -194,6 +206,7 @@ class Recorder:
             dead=dead,
             batch=int(rows - 1),
             flags=tuple(diagnose(self._layers, params, self._hist, dead, rows - 1, cfg)),
+            cell=cell,
         )
 
     def _push(self, row: dict) -> None:

@@ -1,11 +1,15 @@
 """What the probes Recorder publishes: `ProbeRecord` and the small records it is made of.
 Torch-free (numpy arrays and numbers), since the "Inside the network" page and viz/inside.py
-read them. L = layers of the model, P = layers with parameters, T = records in the history."""
+read them (ConvCell's parts are engine.teach.conv's plain dataclasses). L = layers of the model, P = layers with parameters, T = records in the history."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..teach.conv import CellExplanation, ConvSettings
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,32 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class ConvCell:
+    """One output cell of a conv layer for the recorded example, explained (engine/probes/cell.py)."""
+    layer: int                     # ProbedLayer.index of the Conv2d
+    label: str                     # "1 Conv2d 8@3x3"
+    example: int                   # the test example the input belongs to
+    map: int                       # output channel: the filter that made this map
+    row: int                       # output row
+    col: int                       # output column
+    n_maps: int                    # the layer's output channels
+    settings: ConvSettings         # stride, padding (zeros), dilation
+    inputs: np.ndarray             # (C', H, W) float64 the layer's input, first MAX_CHANNELS channels
+    n_in: int                      # the layer's input channels, all of them
+    kernel: np.ndarray             # (C', k, k) float64 the filter's weights for those channels
+    bias: float                    # the filter's bias (0.0 without one)
+    fmap: np.ndarray               # (H', W') float64 the map the layer computed for the example
+    cells: tuple[CellExplanation, ...]   # per input channel in `inputs`: its patch x kernel products
+    channel_sums: np.ndarray       # (n_in,) float64 sum of patch x kernel per input channel, all channels
+    value: float                   # the layer's own output at the cell (its dtype, as it trains)
+
+    @property
+    def total(self) -> float:
+        """The cell by hand: every channel's sum of products, plus the bias."""
+        return float(self.channel_sums.sum() + self.bias)
+
+
+@dataclass(frozen=True)
 class ProbeRecord:
     """One call of the Recorder: the inside of the network after the latest step."""
     step: int                           # the run's step count
@@ -110,3 +140,4 @@ class ProbeRecord:
     dead: dict[int, float]              # ReLU layer index -> share of units dead on the batch
     batch: int                          # test examples the statistics and dead units are measured on
     flags: tuple[Flag, ...]             # warning signs, each a sentence with the fix
+    cell: ConvCell | None = None        # the chosen conv output cell explained (None: no conv layer)
