@@ -78,6 +78,11 @@ class Registry(dict, Generic[T]):
         self[entry.name] = entry
         return entry
 
-    def unknown(self, name: Any) -> str:
-        """The sentence for a name that is not registered."""
-        return f"unknown {self.what} {excerpt(name)} (known: {', '.join(self)})"
+    def unknown(self, name: Any, limit: int = 160) -> str:
+        """The sentence for a name that is not registered, listing the known ones (the first of
+        them and how many more, when the whole list would be over `limit` characters)."""
+        known = ", ".join(self)
+        if len(known) > limit:
+            shown = known[:limit].rsplit(", ", 1)[0]
+            known = f"{shown} and {len(self) - shown.count(', ') - 1} more"
+        return f"unknown {self.what} {excerpt(name)} (known: {known})"
