@@ -18,3 +18,13 @@ def stop_trainers():
     yield
     from engine.trainer import stop_all_workers
     stop_all_workers()
+
+
+@pytest.fixture
+def trainers():
+    """trainers(*args, **kwargs): a Trainer, stopped when the test ends."""
+    from engine.trainer import Trainer
+    made = []
+    yield lambda *a, **k: made.append(Trainer(*a, **k)) or made[-1]
+    for t in made:
+        t.stop()

@@ -21,14 +21,6 @@ SMALL = RunSpec.make(data=DataSpec("moons", 200, 0.1, 0.5),
                 optim=OptimSpec("adam", lr=0.02), batch_size=16, epochs=5, seed=7)
 
 
-@pytest.fixture
-def trainers():
-    made = []
-    yield lambda *a, **k: made.append(Trainer(*a, **k)) or made[-1]
-    for t in made:
-        t.stop()
-
-
 def test_xor_preset_reaches_full_training_accuracy(trainers):
     t = trainers(load_preset("xor_2_sigmoid"), autostart=True)
     snap = t.wait(lambda s: s.state in FINISHED, 120)

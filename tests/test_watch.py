@@ -5,19 +5,11 @@ import pytest
 
 from engine.__main__ import finite, main
 from engine.spec import DataSpec, LayerSpec, OptimSpec, RunSpec, from_dict, to_dict
-from engine.trainer import CHUNK_S, Trainer, pace
+from engine.trainer import CHUNK_S, pace
 
 L = LayerSpec.make
 TINY = RunSpec.make(data=DataSpec("moons", 64, 0.1, 0.5), layers=(L("linear", units=4), L("tanh"), L("linear", units=2)),
                     optim=OptimSpec("adam", lr=0.02), batch_size=8, epochs=1, seed=3)      # 4 steps an epoch
-
-
-@pytest.fixture
-def trainers():
-    made = []
-    yield lambda *a, **k: made.append(Trainer(*a, **k)) or made[-1]
-    for t in made:
-        t.stop()
 
 
 def test_until_paused_round_trips_and_defaults_to_off():
