@@ -75,6 +75,9 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("Recurrent networks (RNN, LSTM)", SEQUENCES,
             "An LSTM forecasts a noisy sine from its past: watch the forecast lock onto the wave.",
             "sines_lstm_forecast"),
+    Concept("Memory over many steps (RNN vs LSTM)", SEQUENCES,
+            "Race a plain RNN, a GRU and an LSTM at the bottom of the page: at a lag of 30 only the LSTM's gates "
+            "carry the letter across.", "delay_rnn_vs_lstm"),
     Concept("Embeddings and attention (transformers)", SEQUENCES,
             "A tiny transformer learns names one character at a time: see where each character's attention goes.",
             "names_transformer_char_lm"),
