@@ -10,7 +10,10 @@ when the source was pretrained on that split (the bundled presets), never seen i
 """
 from __future__ import annotations
 
+import atexit
 import math
+import threading
+import weakref
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
@@ -132,3 +135,50 @@ def compare(target: RunSpec, source: str, weights: dict[str, torch.Tensor] | Non
         progress(len(jobs), len(jobs), "done")
     rows = tuple(LabelsRow(m, n, tuple(a)) for (m, n), a in accs.items() if len(a) == cfg.seeds)
     return LabelsResult(rows, source, loaded, len(base.x_test), cfg)
+
+
+class LabelsJob:
+    """`compare` on a worker thread, for a page: `progress` and `result` (or `error`) to read,
+    `stop()` to end it early. Every job is stopped at interpreter exit."""
+
+    def __init__(self, target: RunSpec, source: str, cfg: LabelsConfig = LabelsConfig(),
+                 weights: dict[str, torch.Tensor] | None = None):
+        self.cfg = cfg
+        self.progress: tuple[int, int, str] = (0, 1, "pretraining the source (once)" if weights is None else "starting")
+        self.result: LabelsResult | None = None
+        self.error = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(target, source, weights), daemon=True,
+                                        name="few-labels")
+        _JOBS.add(self)
+        self._thread.start()
+
+    def _work(self, target: RunSpec, source: str, weights: dict[str, torch.Tensor] | None) -> None:
+        from .spec import SpecError
+        try:
+            self.result = compare(target, source, weights, self.cfg, self._report, self._stop.is_set)
+        except SpecError as e:
+            self.error = "; ".join(e.problems)
+        except Exception as e:  # noqa: BLE001 - shown on the page as a sentence
+            self.error = f"the comparison stopped ({type(e).__name__}: {e})"
+
+    def _report(self, done: int, total: int, what: str) -> None:
+        self.progress = (done, total, what)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        _JOBS.discard(self)
+
+
+_JOBS: "weakref.WeakSet[LabelsJob]" = weakref.WeakSet()       # registry of live jobs, stopped at exit
+
+
+@atexit.register
+def stop_all_jobs() -> None:
+    for job in list(_JOBS):
+        job.stop(timeout=2)

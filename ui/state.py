@@ -11,6 +11,7 @@ from engine.presets import load_preset
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
 from ui.compress import COMPRESS_DEFAULTS
+from ui.transfer import TRANSFER_DEFAULTS
 from ui.autoencoder import AE_DEFAULTS
 from ui.gan import GAN_DEFAULTS
 from ui.explain import EXPLAIN_DEFAULTS
@@ -69,6 +70,8 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     **EXPLAIN_DEFAULTS,
     # Compress a model (ui/compress.py): which run, the pruning, quantization and distillation settings
     **COMPRESS_DEFAULTS,
+    # Few labels (ui/transfer.py): the source, frozen layers, body lr factor, labels; the comparison's settings
+    **TRANSFER_DEFAULTS,
 }
 
 

@@ -1,0 +1,161 @@
+"""The Few labels page's logic: the classifier spec (mnist_finetune with the chosen source, frozen
+layers, body learning-rate factor and number of labels), its live run (a Trainer in the session's
+"transfer" slot), the sources a session can pick, and the accuracy-against-labels comparison
+(engine.few_labels.LabelsJob, a worker thread kept in the session).
+
+State (TRANSFER_DEFAULTS, set by ui.state): tl_source, tl_freeze_<i> (a toggle per layer), tl_body_lr,
+tl_labels, tl_steps; tl_points and tl_seeds for the comparison; tl_error.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from engine.build import LayerInfo, infer_shapes
+from engine.few_labels import LabelsConfig, LabelsJob
+from engine.presets import load_preset
+from engine.spec import RunSpec, TransferSpec
+from engine.store import default_store
+from engine.trainer import Trainer, validate
+from engine.transfer import PRESET, TransferError, loaded_layers
+from ui import live
+from ui.session import workers
+
+SLOT = PAGE = "transfer"
+TARGET = "mnist_finetune"                    # the classifier: network, optimizer, data
+PRETEXT = PRESET + "mnist_rotation"          # "pretrain one here": the rotation pretext, trained once
+LABEL_CHOICES = (10, 30, 100, 300, 1000)
+JOB = "tl_job"                               # session key of the comparison's worker
+
+TRANSFER_DEFAULTS: dict[str, Any] = {
+    "tl_source": PRETEXT,
+    "tl_body_lr": 1.0,
+    "tl_labels": 100,
+    "tl_steps": 200,
+    "tl_points": lambda: list(LABEL_CHOICES),
+    "tl_seeds": 3,
+    "tl_error": "",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def target() -> RunSpec:
+    return load_preset(TARGET)
+
+
+def spec() -> RunSpec:
+    """The classifier as the widgets set it."""
+    ss = st.session_state
+    t = target()
+    return t.with_(transfer=TransferSpec(ss["tl_source"], frozen(), float(ss["tl_body_lr"])),
+                   data=replace(t.data, labels=int(ss["tl_labels"])), steps=int(ss["tl_steps"]))
+
+
+def frozen() -> tuple[int, ...]:
+    """The layers whose freeze toggle is on."""
+    return tuple(i for i in range(len(target().layers)) if st.session_state.get(f"tl_freeze_{i}"))
+
+
+def rows() -> list[LayerInfo]:
+    return infer_shapes(target().layers, (1, 28, 28))
+
+
+def pretrained(s: RunSpec) -> tuple[int, ...]:
+    """The layers that take the source's weights (none when it cannot be had)."""
+    try:
+        return loaded_layers(s, (1, 28, 28))
+    except (TransferError, ValueError):
+        return ()
+
+
+def sources() -> dict[str, str]:
+    """source -> label: pretraining the rotation pretext here, then the history's runs whose first
+    network's weights fit the classifier's body (newest first)."""
+    out = {PRETEXT: "Pretrain here: rotation prediction on the MNIST digits (no labels; about 30 s, once)"}
+    store = default_store()
+    for rec in (store.list()[:40] if store is not None else []):
+        if rec.weights and len(out) < 16 and pretrained(target().with_(transfer=TransferSpec(rec.id))):
+            out[rec.id] = f"Run {rec.id[:8]}: {rec.name[:50]} ({rec.page}, {rec.spec.get('task', '')})"
+    return out
+
+
+def problems(s: RunSpec) -> list[str]:
+    return validate(s)
+
+
+# ---------------------------------------------------------------- the run
+def trainer() -> Trainer | None:
+    return workers().get(SLOT)
+
+
+def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
+    return workers().follow(SLOT, s, ok, lambda: Trainer(s, names=[SLOT], history=default_store(), page=PAGE))
+
+
+def _report(message: str) -> None:
+    st.session_state["tl_error"] = message
+
+
+safe = live.safe_callback(_report)
+on_train, on_step, on_reset = live.buttons(trainer, safe)
+
+
+@safe
+def on_source() -> None:
+    """A new source: its layers decide what can be frozen, so every toggle starts off."""
+    set_frozen(())
+
+
+@safe
+def on_probe(layers: tuple[int, ...]) -> None:
+    """Linear probe: every pretrained layer frozen, only the new head trains."""
+    set_frozen(layers)
+
+
+def set_frozen(layers: tuple[int, ...]) -> None:
+    for i in range(len(target().layers)):
+        st.session_state[f"tl_freeze_{i}"] = i in layers
+
+
+# ---------------------------------------------------------------- the comparison
+def job() -> LabelsJob | None:
+    return st.session_state.get(JOB)
+
+
+@safe
+def on_compare() -> None:
+    """Start (or stop) the accuracy-against-labels comparison for the current source and settings."""
+    old = job()
+    if old is not None and old.running:
+        old.stop()
+        return
+    points = tuple(sorted(int(n) for n in st.session_state["tl_points"])) or (100,)
+    s = spec()
+    cfg = LabelsConfig(points, int(st.session_state["tl_seeds"]), s.steps, s.transfer.body_lr)
+    st.session_state[JOB] = LabelsJob(s, s.transfer.source, cfg)
+
+
+def progress_text(j: LabelsJob) -> tuple[float, str]:
+    done, total, what = j.progress
+    return done / max(total, 1), f"{done} of {total} runs · next: {what}" if done < total else "finished"
+
+
+def verdict(rows: list[dict]) -> str:
+    """One sentence on the comparison at 100 labels (or the nearest label count measured)."""
+    counts = sorted({r["labels"] for r in rows})
+    if not counts:
+        return ""
+    n = min(counts, key=lambda c: abs(c - 100))
+    at = {r["method"]: r for r in rows if r["labels"] == n}
+    if "scratch" not in at or "finetune" not in at:
+        return ""
+    gain = 100 * (at["finetune"]["mean"] - at["scratch"]["mean"])
+    text = (f"With {n:,} labels, fine-tuning the pretrained network scores {100 * at['finetune']['mean']:.1f}% "
+            f"against {100 * at['scratch']['mean']:.1f}% from scratch ({gain:+.1f} points)")
+    if "probe" in at and "random_probe" in at:
+        text += (f"; the linear probe on pretrained features {100 * at['probe']['mean']:.1f}% against "
+                 f"{100 * at['random_probe']['mean']:.1f}% on a random network")
+    return text + "."
