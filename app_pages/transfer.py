@@ -47,6 +47,9 @@ def settings() -> None:
                  on_change=tl.on_source, help="Where the body's starting weights come from: a network trained here "
                  "to predict rotations (self-supervised: no labels), or any run of your history (Runs page) whose "
                  "first network has layers of the same shapes, such as an autoencoder's encoder.")
+    st.file_uploader("… or upload weights (a state_dict .pt file)", type=["pt", "pth"], key="tl_upload",
+                     on_change=tl.on_upload, help="A file saved with torch.save(model.state_dict(), path) from a "
+                     "network whose first layers match this one's; read with weights_only=True (tensors only).")
     st.markdown("**Layers** · a toggle freezes a pretrained layer: its weights stay exactly as pretrained.")
     for row in tl.rows():
         i = row.index
@@ -80,6 +83,8 @@ def numbers(s, run, static: bool) -> None:
                 help="Share of the 1,000 held-out test digits classified right.")
     c[2].metric("Train accuracy", f"{ev['train_acc']:.1%}" if "train_acc" in ev else "—",
                 help="On the few labelled digits it trains on: near 100% quickly, the gap to test is overfitting.")
+    st.caption(f"{s.samples_per_s:,.0f} images/s on {s.device}" if s.state == "running" else
+               f"Run: **{live.state_text(s.state)}** · saved to the run history whenever it stops")
     live.chart(score_figure(run.evals, None, "step", "acc", "accuracy", True), "tl_chart_acc", static)
     st.caption("Train and test accuracy as the classifier trains on the labelled digits. A good start (pretrained "
                "body) shows in the first steps of the test curve.")
@@ -104,8 +109,7 @@ with right:
         st.info("Preparing: loading the digits and the pretrained weights (the first time, the rotation network is "
                 "pretrained here: about 30 s)…", icon=":material/hourglass_top:")
     if snap is not None and snap.run is not None and trainer.runs() and getattr(trainer.runs()[0], "transfer", None):
-        labels = [r.label for r in tl.rows()]
-        st.caption(f"This run: {trainer.runs()[0].transfer.text(labels)}.")
+        st.caption(tl.transfer_text(trainer.runs()[0].transfer, sources))
     live.part(tl.trainer, shown, FAST_S, numbers, "tl")
 
 st.divider()
@@ -114,8 +118,9 @@ st.caption("For each number of labels and seed, the same network trains four way
            "a linear probe and fine-tuning on the chosen pretrained weights, and a linear probe on a randomly "
            "initialised network (what frozen features give without any pretraining).")
 c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
-c1.multiselect("Label counts", tl.LABEL_CHOICES, key="tl_points", help="The points of the curve: labelled training "
-               "digits per run.")
+with c1:
+    st.pills("Label counts", tl.LABEL_CHOICES, selection_mode="multi", key="tl_points",
+             help="The points of the curve: labelled training digits per run (click to add or leave out).")
 c2.number_input("Seeds", 1, 5, key="tl_seeds", help="Runs per point with other labelled digits and initial weights: "
                 "the band shows their spread (± one standard deviation).")
 job = tl.job()
@@ -148,13 +153,13 @@ def comparison() -> None:
         st.warning("The comparison was stopped before any point was finished.")
         return
     st.plotly_chart(labels_figure(rows), key="tl_chart_labels", config={"displayModeBar": False})
-    st.caption("Each line is one way of training, the band its spread over seeds. Where a line lies above another, "
-               "that method makes more of the same labels; pretraining pays most where labels are few.")
+    st.caption("Each line is one way of training, the band its spread over seeds (± one standard deviation). Where a "
+               "line lies above another, that method makes more of the same labels.")
     if text := tl.verdict(rows):
         st.markdown(text)
     st.dataframe([{"method": METHODS[r["method"]], "labels": r["labels"], "mean accuracy": f"{100 * r['mean']:.1f}%",
                    "± std": f"{100 * r['std']:.1f}", "per seed": ", ".join(f"{100 * a:.1f}" for a in r["accs"])}
-                  for r in rows], hide_index=True)
+                  for r in rows], hide_index=True, height=36 * (len(rows) + 1) + 4)
 
 
 comparison()

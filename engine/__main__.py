@@ -112,6 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         trainer.stop()
     final = {"final": True, "state": snap.state, "error": snap.error or (run.message if run else ""),
              "run_id": trainer.record_ids()[0] or ""}
+    if (done := getattr(next(iter(trainer.runs()), None), "transfer", None)) is not None:
+        final |= {"pretrained_layers": list(done.loaded), "frozen_layers": list(done.frozen)}   # engine/transfer.py
     if trainer.history_error:
         final["history_error"] = trainer.history_error
     if run:

@@ -156,6 +156,13 @@ def export_script(spec: RunSpec) -> str:
     return task.export(spec)
 
 
+def _transfer_note(spec: RunSpec) -> str:
+    if not spec.transfer.source:
+        return ""
+    return ("Transfer: the playground starts this network from pretrained weights (the spec's transfer.source)\n"
+            "and freezes transfer.freeze; this script trains it from scratch, so its numbers differ.\n")
+
+
 def supervised_script(spec: RunSpec) -> str:
     """The script of a classification or regression run: data, nn.Sequential, loss,
     optimizer and the plain training loop, with the playground's seed and batch order."""
@@ -186,7 +193,7 @@ Data: {spec.data.name} (seed {spec.seed}, test fraction {spec.data.test_fraction
 Network, loss, optimizer and batch order are the playground's: with the same seed this
 script reproduces its numbers (up to dropout masks). Run: python this_file.py
 Needs: {", ".join(["torch", "numpy", *_packages(spec)])}.
-"""
+{_transfer_note(spec)}"""
 import math
 
 import numpy as np

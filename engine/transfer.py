@@ -108,8 +108,8 @@ def _preset_name(source: str) -> str:
     from .presets import preset_names
     name = source[len(PRESET):]
     if name not in preset_names():
-        raise TransferError(f"transfer.source: there is no preset {clip(name, 40)!r} to pretrain "
-                            f"(presets: {', '.join(preset_names())})")
+        raise TransferError(f"transfer.source: there is no preset {clip(name, 40)!r} to pretrain; "
+                            "`python -m engine presets` lists them (e.g. preset:mnist_rotation)")
     return name
 
 

@@ -209,3 +209,57 @@ def test_rotation_prediction_learns_without_labels_and_refuses_tables():
     assert problems(tab)[0].startswith("data: rotation prediction turns square images")
     wrong = spec.with_(layers=spec.layers[:-1] + (L("linear", units=10),))
     assert any("4" in p for p in problems(wrong))
+
+
+def test_an_uploaded_weights_file_is_a_source(source_run):
+    import io
+    from engine.data.folder import save_upload
+    buf = io.BytesIO()
+    torch.save(source_run.model.state_dict(), buf)
+    path = save_upload(buf.getvalue(), ".pt")
+    run = build_run(digits_spec("5-9", 5, transfer=TransferSpec(str(path), (0, 1, 4))))
+    assert run.transfer.loaded == (0, 1, 4) and torch.equal(run.model[4].weight, source_run.model[4].weight)
+
+
+def test_the_rotation_export_trains_the_same_numbers_as_the_engine(tmp_path):
+    import subprocess
+    import sys
+    from engine.export import export_script
+    spec = RunSpec.make((L("conv2d", channels=4, kernel=3, padding=1), L("relu"), L("maxpool2d"), L("flatten"),
+                         L("linear", units=4)), OptimSpec(lr=0.01), task="rotation",
+                        data=DataSpec("digits", n_samples=200), epochs=1, batch_size=50, device="cpu")
+    script = tmp_path / "rotation.py"
+    script.write_text(export_script(spec))
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.splitlines()[-2].split()
+    run = build_run(spec)
+    while run.step_count < run.total_steps:
+        run.step()
+    res = run.evaluate(full=True)
+    assert run.total_steps == 8                                   # 4 x 100 training images, 50 a batch
+    assert float(last[last.index("train") + 2]) == pytest.approx(res["train_loss"], abs=1e-4)
+    assert float(last[last.index("test") + 2]) == pytest.approx(res["test_loss"], abs=1e-4)   # the turned test images
+    assert float(last[-1]) == pytest.approx(res["test_acc"], abs=1e-3)
+
+
+def test_the_labels_figure_draws_each_method_with_its_band_on_a_log_axis():
+    import plotly.graph_objects as go
+    from ui.transfer import verdict
+    from viz.transfer import labels_figure
+    rows = [{"method": m, "label": m.replace("_", " "), "labels": n, "mean": mean, "std": 0.02, "accs": [mean]}
+            for m, base in (("scratch", 0.5), ("finetune", 0.6), ("probe", 0.55), ("random_probe", 0.45))
+            for n, mean in ((10, base), (100, base + 0.3))]
+    d = labels_figure(rows).to_dict()
+    assert go.Figure(d).to_dict() == d                            # valid plotly, as the browser gets it
+    lines = [t for t in d["data"] if t.get("mode") == "lines+markers"]
+    bands = [t for t in d["data"] if t.get("fill") == "toself"]
+    assert [t["name"] for t in lines] == ["scratch", "finetune", "probe", "random probe"] and len(bands) == 4
+    assert lines[1]["x"] == [10, 100] and lines[1]["y"] == pytest.approx([60, 90])
+    assert bands[1]["x"] == [10, 100, 100, 10] and bands[1]["y"] == pytest.approx([62, 92, 88, 58])   # mean ± std
+    lay = d["layout"]
+    assert lay["xaxis"]["type"] == "log" and lay["xaxis"]["title"]["text"] == "labelled examples (log scale)"
+    assert lay["title"]["text"] == "Held-out accuracy against labelled examples" and lay["yaxis"]["title"]["text"]
+    text = verdict(rows)
+    assert text.startswith("With 100 labels, fine-tuning the pretrained network scores 90.0% against 80.0% from "
+                           "scratch (+10.0 points)") and "10 labels: fine-tune, pretrained (60.0%)" in text

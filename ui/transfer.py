@@ -15,12 +15,14 @@ from typing import Any
 import streamlit as st
 
 from engine.build import LayerInfo, infer_shapes
-from engine.few_labels import LabelsConfig, LabelsJob
+from engine.few_labels import METHODS, LabelsConfig, LabelsJob
 from engine.presets import load_preset
 from engine.spec import RunSpec, TransferSpec
 from engine.store import default_store
 from engine.trainer import Trainer, validate
-from engine.transfer import PRESET, TransferError, loaded_layers
+from engine.data.folder import save_upload
+from engine.schema import clip
+from engine.transfer import MAX_BYTES, PRESET, Transfer, TransferError, loaded_layers
 from ui import live
 from ui.session import workers
 
@@ -37,6 +39,7 @@ TRANSFER_DEFAULTS: dict[str, Any] = {
     "tl_steps": 200,
     "tl_points": lambda: list(LABEL_CHOICES),
     "tl_seeds": 3,
+    "tl_uploads": dict,                      # saved upload path -> the file's own name
     "tl_error": "",
 }
 
@@ -74,12 +77,23 @@ def pretrained(s: RunSpec) -> tuple[int, ...]:
 def sources() -> dict[str, str]:
     """source -> label: pretraining the rotation pretext here, then the history's runs whose first
     network's weights fit the classifier's body (newest first)."""
-    out = {PRETEXT: "Pretrain here: rotation prediction on the MNIST digits (no labels; about 30 s, once)"}
+    out = {PRETEXT: "Rotation prediction, pretrained here (no labels)"}
+    for path, name in st.session_state["tl_uploads"].items():
+        out[path] = f"Uploaded file: {clip(name, 50)}"
     store = default_store()
     for rec in (store.list()[:40] if store is not None else []):
         if rec.weights and len(out) < 16 and pretrained(target().with_(transfer=TransferSpec(rec.id))):
             out[rec.id] = f"Run {rec.id[:8]}: {rec.name[:50]} ({rec.page}, {rec.spec.get('task', '')})"
     return out
+
+
+def transfer_text(t: Transfer, names: dict[str, str]) -> str:
+    """What the live run took from where, in words."""
+    labels = [r.label for r in rows()]
+    say = lambda idx: ", ".join(f"{i} ({labels[i]})" for i in idx) or "none"
+    text = f"This run starts layers {say(t.loaded)} from **{names.get(t.source, t.source)}**"
+    text += f"; frozen: {say(t.frozen)}" if t.frozen else "; nothing frozen"
+    return text + f"; new: {say(t.fresh)}."
 
 
 def problems(s: RunSpec) -> list[str]:
@@ -106,6 +120,23 @@ on_train, on_step, on_reset = live.buttons(trainer, safe)
 @safe
 def on_source() -> None:
     """A new source: its layers decide what can be frozen, so every toggle starts off."""
+    set_frozen(())
+
+
+@safe
+def on_upload() -> None:
+    """An uploaded state_dict file becomes the source (checked like any: loaded with weights_only)."""
+    f = st.session_state.get("tl_upload")
+    if f is None:
+        return
+    raw = f.getvalue()
+    if len(raw) > MAX_BYTES:
+        _report(f"{clip(f.name, 50)} is {len(raw) / 2**20:.0f} MB, above the limit of {MAX_BYTES // 2**20} MB "
+                "for a weights file.")
+        return
+    path = str(save_upload(raw, ".pt"))
+    st.session_state["tl_uploads"][path] = f.name
+    st.session_state["tl_source"] = path
     set_frozen(())
 
 
@@ -158,4 +189,8 @@ def verdict(rows: list[dict]) -> str:
     if "probe" in at and "random_probe" in at:
         text += (f"; the linear probe on pretrained features {100 * at['probe']['mean']:.1f}% against "
                  f"{100 * at['random_probe']['mean']:.1f}% on a random network")
-    return text + "."
+    best = []
+    for c in counts:
+        top = max((r for r in rows if r["labels"] == c), key=lambda r: r["mean"])
+        best.append(f"{c:,} labels: {METHODS[top['method']]} ({100 * top['mean']:.1f}%)")
+    return text + ". Best at each count: " + "; ".join(best) + "."

@@ -20,6 +20,7 @@ def labels_figure(rows: list[dict], height: int = 420) -> go.Figure:
     against labelled examples on a log axis, mean ± std over seeds as a band."""
     data = []
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    counts = sorted({r["labels"] for r in rows})
     for m in methods:
         mine = sorted((r for r in rows if r["method"] == m), key=lambda r: r["labels"])
         x = [r["labels"] for r in mine]
@@ -28,14 +29,16 @@ def labels_figure(rows: list[dict], height: int = 420) -> go.Figure:
         hi = [100 * (r["mean"] + r["std"]) for r in mine]
         color = COLORS.get(m, QUALITATIVE[len(data) % len(QUALITATIVE)])
         data.append({"type": "scatter", "x": x + x[::-1], "y": hi + lo[::-1], "fill": "toself", "mode": "lines",
-                     "line": {"width": 0}, "fillcolor": _rgba(color, 0.18), "hoverinfo": "skip",
+                     "line": {"width": 0}, "fillcolor": _rgba(color, 0.25), "hoverinfo": "skip",
                      "showlegend": False, "legendgroup": m, "name": f"{mine[0]['label']} ± std"})
         data.append({"type": "scatter", "x": x, "y": mean, "mode": "lines+markers", "name": mine[0]["label"],
                      "legendgroup": m, "line": {"color": color, "width": 2.5},
                      "customdata": [100 * r["std"] for r in mine],
                      "hovertemplate": "%{y:.1f}% ± %{customdata:.1f} with %{x:,} labels"})
     lay = layout("Held-out accuracy against labelled examples", "labelled examples (log scale)",
-                 "test accuracy (%)", height, xaxis={"type": "log"}, yaxis={"range": [0, 101]},
+                 "test accuracy (%)", height, xaxis={"type": "log", "tickvals": counts,
+                                                     "ticktext": [f"{n:,}" for n in counts]},
+                 yaxis={"range": [0, 101]},
                  hovermode="closest")
     lay["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0}
     lay["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
