@@ -51,10 +51,12 @@ def settings() -> None:
                      on_change=tl.on_upload, help="A file saved with torch.save(model.state_dict(), path) from a "
                      "network whose first layers match this one's; read with weights_only=True (tensors only).")
     st.markdown("**Layers** · a toggle freezes a pretrained layer: its weights stay exactly as pretrained.")
-    for row in tl.rows():
+    rows = tl.rows()
+    head = max((r.index for r in rows if r.n_params), default=None)
+    for row in rows:
         i = row.index
         c1, c2 = st.columns([3, 2], vertical_alignment="center")
-        what = ("pretrained" if i in loaded else "new head" if i == max(loaded + (i,)) and row.n_params
+        what = ("pretrained" if i in loaded else "new head" if i == head
                 else "new" if row.n_params else "no weights")
         c1.markdown(f"`{i}` {row.label} · *{what}*")
         if i in loaded:

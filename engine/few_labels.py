@@ -155,6 +155,8 @@ class LabelsJob:
 
     def _work(self, target: RunSpec, source: str, weights: dict[str, torch.Tensor] | None) -> None:
         from .spec import SpecError
+        from .trainer import lower_priority
+        lower_priority()                              # the web server first, as the trainers' workers
         try:
             self.result = compare(target, source, weights, self.cfg, self._report, self._stop.is_set)
         except SpecError as e:

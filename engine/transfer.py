@@ -14,6 +14,7 @@ own param group (its `lr_scale` keeps the ratio when the lr is set by hand or sc
 from __future__ import annotations
 
 import functools
+import threading
 import types
 from dataclasses import dataclass
 from typing import Iterable
@@ -130,10 +131,18 @@ def _preset_shapes(name: str) -> Shapes:
     return _first_network(spec, load_dataset(spec.data, spec.seed).input_shape)
 
 
-@functools.lru_cache(maxsize=2)
 def pretrained_preset(name: str) -> dict[str, torch.Tensor]:
     """The first network's state_dict after training the bundled preset `name` headless (the
-    same seed gives the same weights, so it is trained once per process)."""
+    same seed gives the same weights, so it is trained once per process, by one thread)."""
+    with _PRETRAIN_LOCK:
+        return _pretrained(name)
+
+
+_PRETRAIN_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=2)
+def _pretrained(name: str) -> dict[str, torch.Tensor]:
     from .presets import load_preset
     from .store import weights_of
     from .tasks import build_run

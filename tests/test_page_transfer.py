@@ -31,8 +31,9 @@ def source_id() -> str:
                                 name="rotation for the page test", weights=weights_of(run))
 
 
-def _trainer():
-    (t,) = [t for t in trainer_mod.live_trainers() if t.page == "transfer"]
+def _trainer(freeze: tuple[int, ...]):
+    """The page's trainer for this freeze list (the one it replaced may still be stopping)."""
+    (t,) = [t for t in trainer_mod.live_trainers() if t.page == "transfer" and t.specs[0].transfer.freeze == freeze]
     return t
 
 
@@ -45,8 +46,8 @@ def test_a_history_run_is_the_source_a_toggle_freezes_and_the_comparison_draws_i
     assert f"Run {source_id[:8]}: rotation for the page test (test, rotation)" in at.selectbox(key="tl_source").options
     assert [t.key for t in at.toggle] == ["tl_freeze_0", "tl_freeze_3"]        # the two pretrained conv layers
     at.toggle(key="tl_freeze_0").set_value(True).run()
-    t = _trainer()
-    assert t.specs[0].transfer.freeze == (0,) and t.specs[0].transfer.source == source_id
+    t = _trainer((0,))
+    assert t.specs[0].transfer.source == source_id
     t.wait(lambda s: s.state == "idle", timeout=60)
     before = t.runs()[0].model[0].weight.detach().clone()
     t.step(20)
@@ -59,7 +60,7 @@ def test_a_history_run_is_the_source_a_toggle_freezes_and_the_comparison_draws_i
     assert any("frozen: 0 (Conv2d" in c.value and "rotation for the page test" in c.value for c in at.caption)
     assert [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")] == ["Accuracy"]
     at.button(key="tl_probe").click().run()
-    assert t is not _trainer() and _trainer().specs[0].transfer.freeze == (0, 3)   # the probe: both frozen
+    assert _trainer((0, 3)) is not t                                          # the probe: both conv layers frozen
     at.session_state["tl_points"] = [10]
     at.number_input(key="tl_seeds").set_value(1)
     at.button(key="tl_compare").click().run()

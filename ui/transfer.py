@@ -82,7 +82,7 @@ def sources() -> dict[str, str]:
         out[path] = f"Uploaded file: {clip(name, 50)}"
     store = default_store()
     for rec in (store.list()[:40] if store is not None else []):
-        if rec.weights and len(out) < 16 and pretrained(target().with_(transfer=TransferSpec(rec.id))):
+        if rec.weights and len(out) < 16 and _fits(rec.id, rec.updated):
             out[rec.id] = f"Run {rec.id[:8]}: {rec.name[:50]} ({rec.page}, {rec.spec.get('task', '')})"
     return out
 
@@ -94,6 +94,13 @@ def transfer_text(t: Transfer, names: dict[str, str]) -> str:
     text = f"This run starts layers {say(t.loaded)} from **{names.get(t.source, t.source)}**"
     text += f"; frozen: {say(t.frozen)}" if t.frozen else "; nothing frozen"
     return text + f"; new: {say(t.fresh)}."
+
+
+@functools.lru_cache(maxsize=256)
+def _fits(run_id: str, updated: float) -> bool:
+    """Whether a saved run's first network gives the classifier's body weights (read once per
+    saved version of the run)."""
+    return bool(pretrained(target().with_(transfer=TransferSpec(run_id))))
 
 
 def problems(s: RunSpec) -> list[str]:
