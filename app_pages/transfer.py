@@ -51,7 +51,7 @@ def settings() -> None:
                      on_change=tl.on_upload, help="A file saved with torch.save(model.state_dict(), path) from a "
                      "network whose first layers match this one's; read with weights_only=True (tensors only).")
     st.markdown("**Layers** · a toggle freezes a pretrained layer: its weights stay exactly as pretrained.")
-    rows = tl.rows()
+    rows = tl.rows(spec)
     head = max((r.index for r in rows if r.n_params), default=None)
     for row in rows:
         i = row.index

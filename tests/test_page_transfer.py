@@ -72,3 +72,23 @@ def test_a_history_run_is_the_source_a_toggle_freezes_and_the_comparison_draws_i
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
     assert "Held-out accuracy against labelled examples" in titles
     assert len(at.dataframe[0].value) == 4 and any("With 10 labels, fine-tuning" in m.value for m in at.markdown)
+
+
+def test_an_autoencoder_run_gives_its_encoder_as_the_body():
+    spec = load_preset("mnist_autoencoder").with_(steps=5)
+    run = build_run(spec)
+    for _ in range(5):
+        run.step()
+    rid = default_store().save(spec=to_dict(spec), series={"step": [5]}, final={}, state="done", page="autoencoder",
+                               name="an autoencoder", weights=weights_of(run))
+    at = AppTest.from_file(str(ROOT / "app_pages" / "transfer.py"), default_timeout=60)
+    at.session_state["tl_source"] = rid
+    at.run()
+    assert not at.exception, at.exception[0].message
+    t = _trainer(())
+    assert [l.kind for l in t.specs[0].layers] == ["flatten", "linear", "relu", "linear", "relu", "linear"]
+    assert t.specs[0].layers[-1].params["units"] == 10 and [x.key for x in at.toggle] == ["tl_freeze_1", "tl_freeze_3"]
+    t.wait(lambda s: s.state == "idle", timeout=60)
+    assert t.runs()[0].transfer.loaded == (1, 3)
+    assert torch.equal(t.runs()[0].model[1].weight, run.encoder[1].weight)      # the encoder's first Linear
+    assert any("Linear 10" in m.value and "new head" in m.value for m in at.markdown)

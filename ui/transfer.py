@@ -17,7 +17,7 @@ import streamlit as st
 from engine.build import LayerInfo, infer_shapes
 from engine.few_labels import METHODS, LabelsConfig, LabelsJob
 from engine.presets import load_preset
-from engine.spec import RunSpec, TransferSpec
+from engine.spec import LayerSpec, RunSpec, SpecError, TransferSpec, from_dict
 from engine.store import default_store
 from engine.trainer import Trainer, validate
 from engine.data.folder import save_upload
@@ -30,6 +30,8 @@ SLOT = PAGE = "transfer"
 TARGET = "mnist_finetune"                    # the classifier: network, optimizer, data
 PRETEXT = PRESET + "mnist_rotation"          # "pretrain one here": the rotation pretext, trained once
 LABEL_CHOICES = (10, 30, 100, 300, 1000)
+N_CLASSES = 10                               # the digits
+MAX_LAYERS = 64                              # freeze toggles kept per layer index (a stack is at most this long)
 JOB = "tl_job"                               # session key of the comparison's worker
 
 TRANSFER_DEFAULTS: dict[str, Any] = {
@@ -50,20 +52,45 @@ def target() -> RunSpec:
 
 
 def spec() -> RunSpec:
-    """The classifier as the widgets set it."""
+    """The classifier as the widgets set it: mnist_finetune's network, or, for a run of the
+    history, that run's first network with a new 10-class head."""
     ss = st.session_state
     t = target()
-    return t.with_(transfer=TransferSpec(ss["tl_source"], frozen(), float(ss["tl_body_lr"])),
+    return t.with_(layers=layers_for(ss["tl_source"]),
+                   transfer=TransferSpec(ss["tl_source"], frozen(), float(ss["tl_body_lr"])),
                    data=replace(t.data, labels=int(ss["tl_labels"])), steps=int(ss["tl_steps"]))
+
+
+def layers_for(source: str) -> tuple[LayerSpec, ...]:
+    """The classifier's layers for a source: a history run's own body (its first network up to
+    its last Linear layer, which becomes the 10-class head), else mnist_finetune's CNN."""
+    store = default_store()
+    rec = store.get(source) if store is not None and not source.startswith(PRESET) else None
+    return (_run_body(rec.id, rec.updated) if rec is not None else None) or target().layers
+
+
+@functools.lru_cache(maxsize=64)
+def _run_body(run_id: str, updated: float) -> tuple[LayerSpec, ...] | None:
+    store = default_store()
+    rec = store.get(run_id) if store is not None else None
+    try:
+        layers = from_dict(rec.spec).net().layers if rec is not None else ()
+    except SpecError:                                  # a spec of an older, unknown form: not offered
+        return None
+    last = max((i for i, l in enumerate(layers) if l.kind == "linear"), default=None)
+    if last is None:
+        return None
+    head = LayerSpec(layers[last].kind, {**layers[last].params, "units": N_CLASSES})
+    return (*layers[:last], head)
 
 
 def frozen() -> tuple[int, ...]:
     """The layers whose freeze toggle is on."""
-    return tuple(i for i in range(len(target().layers)) if st.session_state.get(f"tl_freeze_{i}"))
+    return tuple(i for i in range(MAX_LAYERS) if st.session_state.get(f"tl_freeze_{i}"))
 
 
-def rows() -> list[LayerInfo]:
-    return infer_shapes(target().layers, (1, 28, 28))
+def rows(s: RunSpec) -> list[LayerInfo]:
+    return infer_shapes(s.layers, (1, 28, 28))
 
 
 def pretrained(s: RunSpec) -> tuple[int, ...]:
@@ -89,7 +116,7 @@ def sources() -> dict[str, str]:
 
 def transfer_text(t: Transfer, names: dict[str, str]) -> str:
     """What the live run took from where, in words."""
-    labels = [r.label for r in rows()]
+    labels = [r.label for r in rows(spec())]
     say = lambda idx: ", ".join(f"{i} ({labels[i]})" for i in idx) or "none"
     text = f"This run starts layers {say(t.loaded)} from **{names.get(t.source, t.source)}**"
     text += f"; frozen: {say(t.frozen)}" if t.frozen else "; nothing frozen"
@@ -100,7 +127,8 @@ def transfer_text(t: Transfer, names: dict[str, str]) -> str:
 def _fits(run_id: str, updated: float) -> bool:
     """Whether a saved run's first network gives the classifier's body weights (read once per
     saved version of the run)."""
-    return bool(pretrained(target().with_(transfer=TransferSpec(run_id))))
+    body = _run_body(run_id, updated)
+    return body is not None and bool(pretrained(target().with_(layers=body, transfer=TransferSpec(run_id))))
 
 
 def problems(s: RunSpec) -> list[str]:
@@ -154,7 +182,7 @@ def on_probe(layers: tuple[int, ...]) -> None:
 
 
 def set_frozen(layers: tuple[int, ...]) -> None:
-    for i in range(len(target().layers)):
+    for i in range(MAX_LAYERS):
         st.session_state[f"tl_freeze_{i}"] = i in layers
 
 
