@@ -31,7 +31,7 @@ TARGET = "mnist_finetune"                    # the classifier: network, optimize
 PRETEXT = PRESET + "mnist_rotation"          # "pretrain one here": the rotation pretext, trained once
 LABEL_CHOICES = (10, 30, 100, 300, 1000)
 N_CLASSES = 10                               # the digits
-MAX_LAYERS = 64                              # freeze toggles kept per layer index (a stack is at most this long)
+MAX_LAYERS = 64                              # freeze toggles are read for layer indices below this
 JOB = "tl_job"                               # session key of the comparison's worker
 
 TRANSFER_DEFAULTS: dict[str, Any] = {
