@@ -35,6 +35,7 @@ PAGES = {
         st.Page("app_pages/sequences.py", title="Sequences & text", icon=":material/text_fields:"),
         st.Page("app_pages/gan.py", title="GAN lab", icon=":material/theater_comedy:"),
         st.Page("app_pages/autoencoder.py", title="Autoencoders", icon=":material/compress:"),
+        st.Page("app_pages/transfer.py", title="Few labels", icon=":material/school:"),
     ],
     "Learn": [
         st.Page("app_pages/conv_lab.py", title="Convolution lab", icon=":material/grid_on:"),

@@ -22,6 +22,7 @@ PICTURES = {
     "inside": "inside_filters.png",
     "arena": "arena_race.png",
     "regularise": "regularise_trained.png",
+    "transfer": "transfer_compared.png",
     "runs": "runs.png",
     "draw": "draw.png",
     "explain": "explain.png",

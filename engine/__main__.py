@@ -6,6 +6,7 @@
     python -m engine export SPEC.json | --preset NAME [--format F] [--run ID] [-o FILE]
     python -m engine explain SPEC.json | --preset NAME [--steps N] [--examples K] [--json]
     python -m engine compress SPEC.json | --preset NAME [--steps N] [--sparsity S] [--json]
+    python -m engine labels [--labels 10,30,100] [--seeds N] [--pretrain PRESET] [--target PRESET] [--json]
     python -m engine bench [--json] [--quick] [--browser]
     python -m engine runs list [--json] [--page P] | show ID [--json] | export ID... [-o F] | delete ID...
 
@@ -101,6 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for warning in (store.warning, store.mirror_error):
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
+    if spec.transfer.source.startswith("preset:"):
+        print(f"note: pretraining {spec.transfer.source} first (its weights are the start of this run)", file=sys.stderr)
     trainer = Trainer(spec, autostart=True, history=store, page="cli")
     printed = 0
     try:
@@ -124,6 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
              "run_id": trainer.record_ids()[0] or ""}
     if run and run.status == "done" and run.message:          # how it ended (early stopping)
         final["message"] = run.message
+    if (done := getattr(next(iter(trainer.runs()), None), "transfer", None)) is not None:
+        final |= {"pretrained_layers": list(done.loaded), "frozen_layers": list(done.frozen)}   # engine/transfer.py
     if trainer.history_error:
         final["history_error"] = trainer.history_error
     if store.mirror_error:
@@ -261,6 +266,38 @@ def cmd_compress(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_labels(args: argparse.Namespace) -> int:
+    """Pretrain once, then held-out accuracy against labelled examples per method (engine.few_labels)."""
+    from .few_labels import METHODS, LabelsConfig, compare
+    from .presets import load_preset
+    from .transfer import PRESET
+    try:
+        labels = tuple(int(v) for v in args.labels.split(","))
+    except ValueError:
+        raise SpecError([f"labels --labels: {clip(args.labels, 40)!r} is not a list of whole numbers such as "
+                         "10,30,100"]) from None
+    if not labels or min(labels) < 1 or args.seeds < 1 or args.steps < 1:
+        raise SpecError(["labels: --labels, --seeds and --steps must be at least 1"])
+    target = load_preset(args.target)
+    cfg = LabelsConfig(labels, args.seeds, args.steps, args.body_lr)
+    if not args.json:
+        sys.stderr.write(f"pretraining {args.pretrain} (once), then {len(labels) * args.seeds * len(METHODS)} runs\n")
+
+    def progress(done: int, total: int, what: str) -> None:
+        if not args.json:
+            sys.stderr.write(f"\r[{'#' * (30 * done // total):30s}] {done}/{total} {what:50s}")
+    result = compare(target, PRESET + args.pretrain, cfg=cfg, progress=progress)
+    if args.json:
+        for r in result.rows:
+            print(json.dumps(r.to_dict()))
+        print(json.dumps({"final": True, **{k: v for k, v in result.to_dict().items() if k != "rows"}}))
+        return 0
+    print(f"\nheld-out accuracy on {result.test_examples:,} test images; pretrained layers {list(result.loaded)}")
+    for r in result.rows:
+        print(f"{METHODS[r.method]:32s} {r.labels:>6,} labels  {r.mean:.3f} ± {r.std:.3f}")
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from .store import open_store
     store = open_store()
@@ -357,6 +394,18 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--seeds", type=int, default=3, help="student pairs, seeds 0..N-1 (default 3)")
             p.add_argument("--no-distill", action="store_true", help="skip distillation")
             p.add_argument("--json", action="store_true", help="print one JSON object")
+    lab = sub.add_parser("labels", help="accuracy against labelled examples: scratch, probe, fine-tune")
+    lab.add_argument("--labels", default="10,30,100,300,1000", help="labelled examples per point (default "
+                     "10,30,100,300,1000)")
+    lab.add_argument("--seeds", type=int, default=3, help="seeds per point: the mean and spread (default 3)")
+    lab.add_argument("--steps", type=int, default=200, help="training steps of every run (default 200)")
+    lab.add_argument("--pretrain", default="mnist_rotation", help="the preset pretrained once (default mnist_rotation)")
+    lab.add_argument("--target", default="mnist_finetune", help="the classifier preset: its network, optimizer "
+                     "and data (default mnist_finetune)")
+    lab.add_argument("--body-lr", type=float, default=1.0, help="fine-tuning: the pretrained layers' lr as a "
+                     "multiple of the head's (default 1)")
+    lab.add_argument("--json", action="store_true", help="one JSON object per method and label count, then a final one")
+    lab.set_defaults(fn=cmd_labels)
     b = sub.add_parser("bench", help="samples/s of the engine vs a bare PyTorch loop")
     b.add_argument("--json", action="store_true", help="print the results as JSON")
     b.add_argument("--quick", action="store_true", help="fewer, shorter cases (a smoke test)")

@@ -159,7 +159,9 @@ def export_script(spec: RunSpec) -> str:
 def _left_out(spec: RunSpec) -> str:
     """A docstring line naming the spec's settings the script does not write out ('' when none)."""
     parts = [text for on, text in ((spec.augment.active, "augmentation (engine/augment.py)"),
-                                   (spec.early_stop, "early stopping (engine/early_stop.py)")) if on]
+                                   (spec.early_stop, "early stopping (engine/early_stop.py)"),
+                                   (spec.transfer.source, "the pretrained start and frozen layers (transfer: this "
+                                                          "script trains the network from scratch)")) if on]
     it = "it" if len(parts) == 1 else "them"
     return (f"\nLeft out: {' and '.join(parts)}; the playground's run used {it}, so its numbers differ."
             if parts else "")

@@ -82,7 +82,8 @@ def make_scheduler(opt: torch.optim.Optimizer, spec: OptimSpec, steps_per_epoch:
     if spec.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, total_steps))
     if spec.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, spec.lr, total_steps=max(2, total_steps))
+        max_lr = [spec.lr * g.get("lr_scale", 1.0) for g in opt.param_groups]   # groups keep their lr ratio
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr, total_steps=max(2, total_steps))
     return None
 
 

@@ -26,6 +26,8 @@ from .metrics import classification_metrics, regression_metrics
 from .optim import LOSSES, make_optimizer, make_scheduler, predict, resolve_loss
 from .spec import RunSpec, SpecError
 from .tasks import OneOptimizer, problems
+from .transfer import Transfer, TransferError, param_groups
+from .transfer import apply as apply_transfer
 
 EVAL_CAP = 512                  # live evaluations use at most this many train / test examples
 EVAL_BUDGET = 8                 # by default they see at most 1 example per this many trained (see eval_cadence)
@@ -40,7 +42,10 @@ SPEED_PATHS = (CLOSED_FORM, CHANNELS_LAST, AUTOGRAD)
 
 
 class Run(OneOptimizer):
-    def __init__(self, spec: RunSpec, data: Dataset | None = None, device: torch.device | None = None):
+    def __init__(self, spec: RunSpec, data: Dataset | None = None, device: torch.device | None = None,
+                 weights: dict[str, torch.Tensor] | None = None):
+        """`weights`: spec.transfer.source's state_dict when the caller already has it (the
+        few-labels comparison pretrains once); None reads it from the source."""
         self.spec = spec
         self.data = data if data is not None else load_dataset(spec.data, spec.seed)
         if errs := problems(spec, self.data):
@@ -51,6 +56,13 @@ class Run(OneOptimizer):
         with _SEED_LOCK:
             torch.manual_seed(spec.seed)
             self.model = build_model(spec.layers, d.input_shape, spec.init).to(self.device)
+        # pretrained layers, frozen ones left out of the optimizer (engine/transfer.py); None: from scratch
+        self.transfer: Transfer | None = None
+        if spec.transfer.source:
+            try:
+                self.transfer = apply_transfer(self.model, spec.transfer, weights)
+            except TransferError as e:
+                raise SpecError([str(e)]) from None
         # conv nets on the CPU keep their images and conv weights channels-last (N, H, W, C in
         # memory): the same numbers to float rounding, and oneDNN's pooling and convolution run
         # 2-3x faster that way; with engine.layers.Flatten, whole steps up to 2x (docs/performance.md)
@@ -79,7 +91,9 @@ class Run(OneOptimizer):
         n_eval = min(EVAL_CAP, self.n_train) + min(EVAL_CAP, len(self.x_test))
         self.eval_every = spec.eval_every or eval_cadence(self.steps_per_epoch, self.batch_size, n_eval,
                                                           self.total_steps)
-        self.opt = make_optimizer(self.model.parameters(), spec.optim)
+        params = self.model.parameters() if self.transfer is None else \
+            param_groups(self.model, self.transfer, spec.optim.lr, spec.transfer.body_lr)
+        self.opt = make_optimizer(params, spec.optim)
         self.sched = make_scheduler(self.opt, spec.optim, self.steps_per_epoch, self.total_steps)
         self._weights = [p for n, p in self.model.named_parameters() if p.dim() > 1]
         self._gen = torch.Generator().manual_seed(spec.seed)           # batch order

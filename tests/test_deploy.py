@@ -24,11 +24,13 @@ def _trained(name: str, steps: int = 20):
 @pytest.mark.parametrize("name", sorted(n for n, s in all_presets().items() if len(s.networks) == 1))   # one-network runs
 def test_onnx_and_torchscript_equal_pytorch_on_every_preset(name):
     run = _trained(name)
+    trainable = [p.requires_grad for p in run.model.parameters()]     # a probe's body is frozen
     for fmt in ("onnx", "torchscript"):
         out = export(run.model, run.x_test, fmt)
         assert out.max_diff is not None and out.max_diff < 1e-5, (fmt, out.max_diff)
         assert out.size > 1000 and out.latency_ms > 0 and out.torch_latency_ms > 0
-    assert next(run.model.parameters()).requires_grad        # the live model is untouched (a copy is exported)
+    assert [p.requires_grad for p in run.model.parameters()] == trainable and any(trainable)   # the live model is
+    #                                                                       untouched (a copy is exported)
 
 
 @pytest.mark.parametrize("name", ["mnist_cnn", "names_transformer_char_lm"])

@@ -89,6 +89,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "ring8_gan_collapse"),
     Concept("Autoencoders", "app_pages/autoencoder.py",
             "Squeeze the data through a narrow code and back: what the code keeps is what the reconstruction shows."),
+    Concept("Transfer and self-supervised learning", "app_pages/transfer.py",
+            "Pretrain without labels, then freeze or fine-tune: the chart shows what it buys when labels are few."),
 )
 
 

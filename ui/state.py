@@ -9,6 +9,7 @@ import streamlit as st
 from engine.teach.backprop import start_params
 from ui.arena import ARENA_DEFAULTS
 from ui.compress import COMPRESS_DEFAULTS
+from ui.transfer import TRANSFER_DEFAULTS
 from ui.autoencoder import AE_DEFAULTS
 from ui.gan import GAN_DEFAULTS
 from ui.explain import EXPLAIN_DEFAULTS
@@ -82,6 +83,8 @@ DEFAULTS: dict[str, Any | Callable[[], Any]] = {
     **COMPRESS_DEFAULTS,
     # Overfitting & augmentation (ui/regularise.py): the augmentation widgets and the switched run's switches
     **REG_DEFAULTS,
+    # Few labels (ui/transfer.py): the source, frozen layers, body lr factor, labels; the comparison's settings
+    **TRANSFER_DEFAULTS,
 }
 
 

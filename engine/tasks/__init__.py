@@ -59,8 +59,10 @@ class OneOptimizer:
         return self.opt.param_groups[0]["lr"]
 
     def set_lr(self, lr: float) -> None:
+        """Every param group at lr, times its `lr_scale` where it has one (pretrained layers
+        fine-tuned at a share of it, engine/transfer.py)."""
         for g in self.opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)
 
 
 class SeveralOptimizers:
@@ -190,5 +192,5 @@ def task_for(spec: RunSpec, data: Dataset) -> str:
     return next((t.name for t in TASKS.values() if t.data_task == want and t.roles == task.roles), task.name)
 
 
-from . import supervised, language, gan, autoencoder  # noqa: E402,F401  (register classification, regression,
-#                                                      language_model, gan, autoencoder)
+from . import supervised, language, gan, autoencoder, rotation  # noqa: E402,F401  (register classification, regression,
+#                                                      language_model, gan, autoencoder, rotation)

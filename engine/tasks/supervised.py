@@ -11,8 +11,10 @@ from . import Score, Task, data_task, register
 
 
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
-    return check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train),
-                 tokens=data.token_input)
+    from ..transfer import check as transfer_check
+    found = check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train),
+                  tokens=data.token_input)
+    return found or transfer_check(spec, data.input_shape)
 
 
 def _build(spec, data, device):
