@@ -102,7 +102,7 @@ def test_the_conv_preset_trains_and_shows_its_conv_decoder(page, app_url):
     open_page(page, app_url, "autoencoder")
     page.locator("[data-testid='stSelectbox']").filter(has_text="Preset").first.click()
     page.get_by_role("option", name=re.compile("conv autoencoder")).click()
-    page.wait_for_function("() => document.body.innerText.includes('Run: ready')", timeout=60_000)
+    page.wait_for_function("() => document.body.innerText.includes('Run: ready')", timeout=120_000)
     wait_idle(page)
     radio = page.locator("[data-testid='stRadio']").filter(has_text="Architecture").first
     assert radio.locator("input[type='radio']:checked").count() == 1
@@ -115,9 +115,9 @@ def test_the_conv_preset_trains_and_shows_its_conv_decoder(page, app_url):
     assert _test_loss(page) <= 150, page.inner_text("body")[:2000]
     if "Pause" in train.inner_text():
         train.click()
-        page.wait_for_function("() => document.body.innerText.includes('Run: paused')")
+        page.wait_for_function("() => document.body.innerText.includes('Run: paused')", timeout=120_000)
     else:
-        page.wait_for_function("() => document.body.innerText.includes('Run: finished')")
+        page.wait_for_function("() => document.body.innerText.includes('Run: finished')", timeout=120_000)
     wait_idle(page)
     page.get_by_role("tab", name="Decoder").click()
     page.wait_for_function("() => document.body.innerText.includes('ConvTranspose2d')")
