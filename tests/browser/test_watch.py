@@ -60,8 +60,9 @@ def test_a_2d_run_trains_until_paused_and_the_speed_control_slows_it(page, app_u
     _shot_all(page, "playground_until_paused_slow")
     assert_no_exception(page)
     page.locator(".st-key-pg_train button").first.click()                  # Pause
+    page.wait_for_function("() => document.querySelector('.st-key-pg_train button').innerText.includes('Train')",
+                           timeout=60_000)
     wait_idle(page)
-    assert "Train" in page.locator(".st-key-pg_train button").first.inner_text()
     assert _steps_in(page, 2.5) == 0                                 # paused: no more steps
     assert "paused" in _main_text(page)
 
