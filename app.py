@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from engine.device import pick_device
-from engine.trainer import live_workers
+from engine import workers as backends
 from ui.session import workers
 from ui.state import init_defaults
 
@@ -47,10 +47,22 @@ with st.sidebar:
     dev = pick_device()
     st.markdown(f"**Device:** {dev.name}")
     st.caption(f"Chosen once at start: {dev.reason}.")
+    try:
+        where = backends.backend()
+        cap = backends.admission(where)
+        training, waiting = cap.counts()
+        st.markdown(f"**Workers:** {where}")
+        st.caption(f"Runs train in {backends.DESCRIBE[where]}; at most "
+                   f"{cap.max_runs if cap.max_runs < backends.NO_CAP else 'any number of'} at once on this server"
+                   f" ({training} training, {waiting} waiting).",
+                   help="Set by PLAYGROUND_BACKEND (thread, process or ray) and PLAYGROUND_MAX_RUNS when the "
+                        "server starts; a run beyond the cap waits in line and starts when a place frees.")
+    except backends.ConfigError as e:
+        st.error(str(e), icon=":material/error:")
     trainer = workers().get("playground")
     snap = trainer.snapshot() if trainer else None
     st.markdown(f"**Playground run:** {snap.state if snap else 'none yet'}")
-    st.caption(f"Training workers on this server: {live_workers()}",
+    st.caption(f"Training workers on this server: {backends.live_workers()}",
                help="Each browser session has its own runs; closing the tab stops them.")
 
 page.run()

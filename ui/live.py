@@ -141,6 +141,12 @@ STATE_TEXT = {"preparing": "preparing…", "idle": "ready", "running": "training
               "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}
 
 
-def state_text(state: str | None) -> str:
-    """A worker's state as the pages say it; 'no run' without one."""
+def state_text(state: "str | Snapshot | None") -> str:
+    """A worker's state (or a snapshot's) as the pages say it; 'no run' without one; 'waiting: 3rd
+    in line' for a run in the admission queue (engine.workers)."""
+    if isinstance(state, Snapshot):
+        if getattr(state, "waiting", 0):
+            from engine.workers import waiting_text
+            return waiting_text(state)
+        state = state.state
     return STATE_TEXT.get(state, "no run") if state else "no run"

@@ -30,7 +30,8 @@ from engine.trainer import Snapshot, Trainer, validate
 from engine.tasks import TASKS
 from ui import builder
 from ui.live import safe_callback, settle, step_once, train_or_pause
-from ui.session import workers
+from ui.live import state_text as run_state_text
+from ui.session import start_trainer, workers
 
 SLOT = "playground"
 DEFAULT_PRESET = "tf_playground"
@@ -141,7 +142,7 @@ def _keep_previous(t: Trainer | None) -> None:
 def start_run(new: RunSpec) -> Trainer:
     """A fresh trainer for `new` in the playground slot (the old one is stopped)."""
     _keep_previous(trainer())
-    t = Trainer(new, names=["playground"], views=TASKS[new.task].views(), history=default_store(),
+    t = start_trainer(new, names=["playground"], views=TASKS[new.task].views(), history=default_store(),
                 page="playground")
     workers().put(SLOT, t)
     st.session_state["pg_lr_applied"] = new.optim.lr
@@ -461,10 +462,7 @@ def too_small_hint(state: str, task: str, last_eval: dict, n_params: int) -> str
 
 
 def state_text(snap: Snapshot | None) -> str:
-    if snap is None:
-        return "no run"
-    return {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
-            "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}[snap.state]
+    return run_state_text(snap)
 
 
 def table_preview(data: Dataset, n: int = 50):
