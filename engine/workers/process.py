@@ -32,6 +32,14 @@ def context():
     return _CTX[0]
 
 
+def warm() -> None:
+    """Start the forkserver now (it imports torch and the engine once, ~3 s), so the first run
+    does not wait for it."""
+    if context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+        forkserver.ensure_running()
+
+
 def _child(commands, snapshots, payload: bytes) -> None:
     """The child: the Trainer, a thread pushing its snapshots, and this loop answering commands."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C stops the server, which stops us
