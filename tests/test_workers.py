@@ -103,6 +103,13 @@ def test_process_backend_gives_the_thread_backends_numbers_and_serves_views_and_
     assert run.step_count == 5
     assert run.evaluate()["train_loss"] == pytest.approx(local.runs()[0].evaluate()["train_loss"], rel=1e-6)
     assert run.evaluate()["train_loss"] != pytest.approx(snap.run.evals["train_loss"][0], rel=1e-3)
+    for p in run.model.parameters():                # weights loaded on the server (an upload) ...
+        p.data.fill_(0.5)
+    t.send_weights()                                # ... go back to the worker
+    before = t.snapshot().version
+    t.refresh_views()
+    t.wait(lambda s: s.version > before, 30)
+    assert all(float(p.abs().sum()) == 0.5 * p.numel() for p in t.runs()[0].model.parameters())
 
 
 def test_a_killed_worker_process_shows_the_run_as_failed_and_frees_its_place(monkeypatch):

@@ -524,6 +524,9 @@ def on_weights_upload() -> None:
         return
     try:
         load_state_dict(run.model, raw)
+        send = getattr(t, "send_weights", None)     # a run on another process (engine.workers) gets them too
+        if send is not None:
+            send()
     except ValueError as e:
         tell(errors=[f"{clip(f.name)} was not loaded: {e}."])
         return

@@ -28,6 +28,7 @@ def sidebar() -> None:
             st.error(str(e), icon=":material/error:")
         trainer = workers().get("playground")
         snap = trainer.snapshot() if trainer else None
-        st.markdown(f"**Playground run:** {snap.state if snap else 'none yet'}")
+        shown = (backends.waiting_text(snap) or snap.state) if snap else "none yet"
+        st.markdown(f"**Playground run:** {shown}")
         st.caption(f"Training workers on this server: {backends.live_workers()}",
                    help="Each browser session has its own runs; closing the tab stops them.")

@@ -57,6 +57,14 @@ class Host:
         if op == "weights":                       # each run's networks, to read the model on the server
             from ..store import weights_of
             return [(r.step_count, weights_of(r)) for r in t.runs()]
+        if op == "set_weights":                   # weights loaded on the server (an upload) go back
+            if t.snapshot().active:
+                raise ValueError("weights can be loaded only into a run that is not training: pause it first")
+            for run, weights in zip(t.runs(), rest[0]):
+                nets = getattr(run, "networks", None) or {MAIN: run.model}
+                for role, state in weights.items():
+                    nets[role].load_state_dict(state)
+            return None
         raise ValueError(f"unknown request {op!r}")
 
 
@@ -205,3 +213,10 @@ class RemoteTrainer:
                 pass
         self._local = (version, runs)
         return runs
+
+    def send_weights(self) -> None:
+        """After writing to the copies runs() gave (loading uploaded weights), send their weights
+        to the worker, which trains on from them."""
+        if self._local is not None:
+            from ..store import weights_of
+            self._rpc("set_weights", [weights_of(r) for r in self._local[1]])
