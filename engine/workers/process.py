@@ -6,6 +6,7 @@ failed with a sentence, and frees its place."""
 from __future__ import annotations
 
 import multiprocessing as mp
+from multiprocessing import spawn
 import pickle
 import signal
 import threading
@@ -13,6 +14,22 @@ import time
 from typing import Any
 
 from .remote import Host, RemoteTrainer, reply
+
+_STARTING = threading.local()   # set while this module starts a child (see _preparation_data)
+
+
+def _preparation_data(name: str, _original=spawn.get_preparation_data) -> dict:
+    """multiprocessing re-imports the parent's __main__ in every child; inside a Streamlit
+    script run __main__ is the page script, so a child would run the page. Our children need
+    no __main__: everything they run is in the engine package."""
+    data = _original(name)
+    if getattr(_STARTING, "on", False):
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
+
+
+spawn.get_preparation_data = _preparation_data
 
 PUSH_S = 0.03            # the child looks for a new snapshot this often
 REPLY_S = 30.0           # a command not answered in this long means the child is stuck
@@ -88,7 +105,11 @@ class ProcessTrainer(RemoteTrainer):
         self._snapshots, child_snapshots = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_child, args=(child_commands, child_snapshots, payload),
                                  daemon=True, name="playground-trainer")
-        self._proc.start()
+        _STARTING.on = True
+        try:
+            self._proc.start()
+        finally:
+            _STARTING.on = False
         child_commands.close()
         child_snapshots.close()
         self._reader = threading.Thread(target=self._read, daemon=True, name="playground-snapshots")

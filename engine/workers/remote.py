@@ -81,17 +81,21 @@ def reply(fn: Callable[[], Any]) -> tuple:
 
 
 class _RemoteView:
-    """A view living beside the remote trainer: attribute reads and setter calls are forwarded."""
+    """A view living beside the remote trainer: attribute reads and setter calls are forwarded.
+    Once the worker is gone, a setter does nothing and a read gives its last value, as a plain
+    Trainer's view object outlives its stopped worker."""
 
     def __init__(self, owner: "RemoteTrainer", name: str) -> None:
         self._owner, self._name = owner, name
+        self._seen: dict[str, tuple] = {}            # attr -> ('callable',) or ('value', last value)
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("_"):
             raise AttributeError(attr)
         got = self._owner._rpc("view_get", self._name, attr)
-        if got is None:
-            raise AttributeError(attr)
+        if got is None:                              # the worker is gone
+            got = self._seen.get(attr, ("value", None))
+        self._seen[attr] = got
         if got[0] == "value":
             return got[1]
         return lambda *a, **kw: self._owner._rpc("view_call", self._name, attr, a, kw)
