@@ -109,7 +109,7 @@ def test_process_backend_gives_the_thread_backends_numbers_and_serves_views_and_
     before = t.snapshot().version
     t.refresh_views()
     t.wait(lambda s: s.version > before, 30)
-    assert all(float(p.abs().sum()) == 0.5 * p.numel() for p in t.runs()[0].model.parameters())
+    assert all(float(p.detach().abs().sum()) == 0.5 * p.numel() for p in t.runs()[0].model.parameters())
 
 
 def test_a_killed_worker_process_shows_the_run_as_failed_and_frees_its_place(monkeypatch):

@@ -5,6 +5,7 @@ every new snapshot over another. A child that dies (SIGKILL, out of memory) show
 failed with a sentence, and frees its place."""
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 from multiprocessing import spawn
 import pickle
@@ -21,12 +22,21 @@ _STARTING = threading.local()   # set while this module starts a child (see _pre
 def _preparation_data(name: str, _original=spawn.get_preparation_data) -> dict:
     """multiprocessing re-imports the parent's __main__ in every child; inside a Streamlit
     script run __main__ is the page script, so a child would run the page. Our children need
-    no __main__: everything they run is in the engine package."""
+    no __main__: everything they run is in the engine package (the forkserver reads main_path)."""
     data = _original(name)
     if getattr(_STARTING, "on", False):
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
+        for key in ("init_main_from_path", "init_main_from_name", "main_path"):
+            data.pop(key, None)
     return data
+
+
+@contextlib.contextmanager
+def _without_main():
+    _STARTING.on = True
+    try:
+        yield
+    finally:
+        _STARTING.on = False
 
 
 spawn.get_preparation_data = _preparation_data
@@ -54,7 +64,8 @@ def warm() -> None:
     does not wait for it."""
     if context().get_start_method() == "forkserver":
         from multiprocessing import forkserver
-        forkserver.ensure_running()
+        with _without_main():
+            forkserver.ensure_running()
 
 
 def _child(commands, snapshots, payload: bytes) -> None:
@@ -105,11 +116,8 @@ class ProcessTrainer(RemoteTrainer):
         self._snapshots, child_snapshots = ctx.Pipe(duplex=False)
         self._proc = ctx.Process(target=_child, args=(child_commands, child_snapshots, payload),
                                  daemon=True, name="playground-trainer")
-        _STARTING.on = True
-        try:
+        with _without_main():
             self._proc.start()
-        finally:
-            _STARTING.on = False
         child_commands.close()
         child_snapshots.close()
         self._reader = threading.Thread(target=self._read, daemon=True, name="playground-snapshots")
