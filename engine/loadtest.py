@@ -1,24 +1,30 @@
 """`python -m engine loadtest`: a classroom on one server, simulated on loopback.
 
-It starts the real app (`streamlit run app.py`, engine/bench/browser.serve_app) with the chosen
-backend, then N sessions, each on its own thread: it loads the app's page over HTTP, starts a
-training run of the Playground's kind (an MLP on the spiral, with the Playground's views: the
-decision boundary, the neurons, the probes) through `engine.workers.start_trainer` with the
-backend and the admission queue the pages use, polls its snapshot every POLL_S as the page's
-live fragment does, and closes it (SessionWorkers' on_release stops it the same way). Meanwhile a
-prober times the server's health endpoint. Why this is faithful: the runs, their views, the
-snapshots and the queue are the pages' own code paths; what is not the browser's is the drawing
-of figures. With the thread backend the runs' threads live in this process rather than in the
-server's (same cores, not the same interpreter), so its figures understate the thread backend's
-cost to the server: its GIL is shared with the runs in a real deployment.
+It serves the real app (app.py, Streamlit's own server) inside this process, so the load test's
+sessions share the server's interpreter, its GIL and its cores just as the pages' script threads
+do. Then N sessions, each on its own thread: it loads the app's page over HTTP, starts a training
+run of the Playground's kind (an MLP on the spiral, with the Playground's views: the decision
+boundary, the neurons, the probes) through `engine.workers.start_trainer` with the backend and the
+admission queue the pages use, polls its snapshot every POLL_S as the page's live fragment does,
+and closes it (as SessionWorkers' on_release does when a tab closes). A separate prober process
+times the server's health endpoint throughout. Why this is faithful: the runs, their views, the
+snapshots, the queue and where they all live (threads of the server, or its child processes) are
+the pages' own; what is left out is the browser's drawing and the script reruns that turn
+snapshots into figures, so a real class costs the server somewhat more than this.
 """
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 from dataclasses import dataclass, field
 
 POLL_S = 0.25            # the pages' live fragments rerun about this often
@@ -117,22 +123,58 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def _server_pid(port: int) -> int | None:
-    """The streamlit child of this process serving `port`."""
-    for pid in _descendants(os.getpid()):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(cmd) and str(port).encode() in cmd:
-            return pid
-    return None
-
-
-def _tree_mb(pid: int, skip: int | None) -> float:
-    """RSS of `pid` and its descendants, without the app server's (skip)."""
+def _tree_mb(pid: int, skip: int | None = None) -> float:
+    """RSS of `pid` and its descendants (without `skip`, the prober)."""
     return _rss_mb(pid) + sum(_rss_mb(p) for p in _descendants(pid) if p != skip)
+
+
+class _Server:
+    """app.py on Streamlit's server, on a free loopback port, in this process (as `streamlit run`
+    does, less its signal handlers)."""
+
+    def __init__(self) -> None:
+        from streamlit.web import bootstrap
+        from streamlit.web.server import Server
+        main = str(Path(__file__).resolve().parents[1] / "app.py")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        bootstrap.load_config_options(flag_options={
+            "server_port": self.port, "server_headless": True, "server_address": "127.0.0.1",
+            "browser_gatherUsageStats": False, "server_fileWatcherType": "none"})
+        bootstrap._fix_sys_path(main)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server, self._ready, self._loop = Server(main, False), threading.Event(), None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True, name="loadtest-server")
+        self._thread.start()
+        if not self._ready.wait(60):
+            raise RuntimeError("the app's server did not start")
+
+    async def _run(self) -> None:
+        await self._server.start()
+        self._loop = asyncio.get_running_loop()
+        self._ready.set()
+        await self._server.stopped
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._server.stop)
+        self._thread.join(10)
+
+
+def _probe(url: str) -> None:
+    """The prober (its own process, so its timing does not wait on the server's GIL): GET the
+    health endpoint every HEALTH_S until stdin closes; print (time, seconds) pairs as JSON."""
+    stop, out = threading.Event(), []
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    while not stop.is_set():
+        t = time.perf_counter()
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=10).read()
+            out.append((time.time(), time.perf_counter() - t))
+        except OSError:
+            out.append((time.time(), 10.0))
+        time.sleep(HEALTH_S)
+    print(json.dumps(out))
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -145,69 +187,52 @@ def _pct(xs: list[float], q: float) -> float:
 def loadtest(sessions: int = 12, backend: str = "process", seconds: float = 20.0,
              max_runs: int | None = None) -> dict:
     """Run the load test; returns the figures as plain data (see the module docstring)."""
-    from .bench.browser import serve_app
     from .workers import BACKEND_ENV, MAX_RUNS_ENV, PER_SESSION_ENV, admission, live_workers
     os.environ[BACKEND_ENV] = backend
     os.environ[MAX_RUNS_ENV] = str(max_runs or sessions)
     os.environ.setdefault(PER_SESSION_ENV, "1")
-    with serve_app() as url:
-        port = int(url.rsplit(":", 1)[1])
-        server = _server_pid(port)
-        urllib.request.urlopen(url + "/", timeout=30).read()
-        server_start, host_start = _rss_mb(server or 0), _tree_mb(os.getpid(), server)
-        latencies, stop = [], threading.Event()
-        peak = {"server": server_start, "host": host_start}
-
-        def probe():
-            while not stop.is_set():
-                t = time.perf_counter()
-                try:
-                    urllib.request.urlopen(url + "/_stcore/health", timeout=10).read()
-                    latencies.append(time.perf_counter() - t)
-                except OSError:
-                    latencies.append(10.0)
-                peak["server"] = max(peak["server"], _rss_mb(server or 0))
-                time.sleep(HEALTH_S)
-
+    if backend == "process":
+        from .workers.process import warm
+        warm()                                    # as the app does after its first page
+    server = _Server()
+    prober = subprocess.Popen([sys.executable, "-m", "engine.loadtest", server.url], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    try:
+        urllib.request.urlopen(server.url + "/", timeout=30).read()
+        time.sleep(1.0)                           # the health endpoint with nothing training
+        start_mb, peak_mb = _tree_mb(os.getpid(), prober.pid), 0.0
         results = [SessionResult(f"s{i}") for i in range(sessions)]
-        prober = threading.Thread(target=probe, daemon=True)
-        prober.start()
-        if backend == "process":
-            from .workers.process import warm
-            warm()                                # as the app does after its first page
-        time.sleep(1.0)
-        idle = list(latencies)
-        threads = [threading.Thread(target=_session, args=(i, url, backend, seconds, r), daemon=True)
+        threads = [threading.Thread(target=_session, args=(i, server.url, backend, seconds, r), daemon=True)
                    for i, r in enumerate(results)]
-        n_before = len(latencies)
+        busy_from = time.time()
         for th in threads:
             th.start()
         while any(th.is_alive() for th in threads):
-            peak["host"] = max(peak["host"], _tree_mb(os.getpid(), server))
+            peak_mb = max(peak_mb, _tree_mb(os.getpid(), prober.pid))
             time.sleep(0.5)
-        busy = latencies[n_before:]
-        stop.set()
-        prober.join(5)
+        busy_to = time.time()
         time.sleep(1.0)
         after_workers = live_workers()
-        server_end, host_end = _rss_mb(server or 0), _tree_mb(os.getpid(), server)
+        end_mb = _tree_mb(os.getpid(), prober.pid)
         training, waiting = admission(backend).counts()
-    ms = [x * 1000 for x in busy]
+    finally:
+        probes, _ = prober.communicate("", timeout=30)
+        server.stop()
+    probes = json.loads(probes or "[]")
+    idle = [x * 1000 for t, x in probes if t < busy_from]
+    ms = [x * 1000 for t, x in probes if busy_from <= t <= busy_to]
     return {
         "backend": backend, "sessions": sessions, "seconds": seconds, "cores": os.cpu_count(),
         "max_runs": int(os.environ[MAX_RUNS_ENV]),
         "health_ms": {"p50": round(_pct(ms, 0.5), 1), "p99": round(_pct(ms, 0.99), 1),
-                      "max": round(max(ms, default=0), 1), "n": len(ms), "idle_p50": round(
-                          _pct([x * 1000 for x in idle], 0.5), 1)},
+                      "max": round(max(ms, default=0), 1), "n": len(ms), "idle_p50": round(_pct(idle, 0.5), 1)},
         "steps_per_s": [round(r.steps_per_s, 1) for r in results],
         "first_point_s": [None if r.first_point_s is None else round(r.first_point_s, 2) for r in results],
         "queue_wait_s": [round(r.queue_wait_s, 2) for r in results],
         "page_load_s": [round(r.page_load_s, 3) for r in results],
         "all_progressing": all(r.steps > 0 and not r.error for r in results),
         "errors": [r.error for r in results if r.error],
-        "memory_mb": {"server_start": round(server_start), "server_peak": round(peak["server"]),
-                      "server_end": round(server_end), "host_start": round(host_start),
-                      "host_peak": round(peak["host"]), "host_end": round(host_end)},
+        "memory_mb": {"start": round(start_mb), "peak": round(peak_mb), "end": round(end_mb)},
         "after_close": {"live_workers": after_workers, "training": training, "waiting": waiting},
     }
 
@@ -225,8 +250,11 @@ def summary(r: dict) -> str:
         f"max {max(sp, default=0):.0f}; every session progressing: {r['all_progressing']}",
         f"first loss point: median {statistics.median(fp) if fp else float('nan'):.2f} s, "
         f"max {max(fp, default=float('nan')):.2f} s; queue waits max {max(r['queue_wait_s'], default=0):.2f} s",
-        f"memory (MB): server {m['server_start']} -> peak {m['server_peak']} -> {m['server_end']} after close; "
-        f"trainer host {m['host_start']} -> peak {m['host_peak']} -> {m['host_end']}",
+        f"server memory with its worker processes (MB): {m['start']} -> peak {m['peak']} -> {m['end']} after close",
         f"after close: {r['after_close']['live_workers']} live workers, {r['after_close']['training']} training, "
         f"{r['after_close']['waiting']} waiting",
     ] + [f"error: {e}" for e in r["errors"]])
+
+
+if __name__ == "__main__":
+    _probe(sys.argv[1])
