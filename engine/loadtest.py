@@ -157,8 +157,10 @@ class _Server:
         await self._server.stopped
 
     def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._server.stop)
-        self._thread.join(10)
+        import contextlib
+        with contextlib.redirect_stdout(sys.stderr):      # Streamlit says "Stopping..." on stdout; --json owns it
+            self._loop.call_soon_threadsafe(self._server.stop)
+            self._thread.join(10)
 
 
 def _probe(url: str) -> None:
