@@ -135,3 +135,20 @@ def test_ray_backend_gives_the_thread_backends_numbers():
     finally:
         stop_all()
         ray.shutdown()
+
+
+def test_a_run_whose_views_cannot_leave_this_process_trains_here_on_the_thread_backend():
+    t = start_trainer(TINY, backend_name="process", views={"steps": lambda run: run.step_count})
+    assert type(t.inner).__name__ == "Trainer"          # a lambda cannot be pickled: it stays here
+    t.step(3)
+    snap = t.wait(lambda s: s.state == "paused" and s.run.step == 3, 60)
+    assert snap.run.views["steps"] == 3
+
+
+def test_the_range_test_runs_on_the_process_backend():
+    from engine.lr_finder import start_range_test
+    t = start_range_test(TINY, 1e-4, 1.0, 30, make=lambda *a, **k: start_trainer(*a, backend_name="process", **k))
+    assert type(t.inner).__name__ == "ProcessTrainer"
+    snap = t.wait(lambda s: s.state in ENDED, 120)
+    res = snap.run.views["result"]
+    assert snap.state == "done" and len(res.lrs) == 30 and res.lr_min <= res.suggested <= res.lr_max

@@ -12,11 +12,15 @@ per browser session (default 2); the others wait in line."""
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from typing import Any
 
 from .admission import Admission, ordinal
 from .queued import QueuedSnapshot, QueuedTrainer
+from .remote import NotPortable
+
+log = logging.getLogger(__name__)
 
 BACKEND_ENV = "PLAYGROUND_BACKEND"
 MAX_RUNS_ENV = "PLAYGROUND_MAX_RUNS"
@@ -79,7 +83,13 @@ def start_trainer(specs, *args: Any, backend_name: str | None = None, session: s
     autostart = kwargs.pop("autostart", False)
     queued = QueuedTrainer(None, admission(name), session)
     now = autostart and queued.claim()
-    queued.inner = make(specs, *args, autostart=now, **kwargs)
+    try:
+        queued.inner = make(specs, *args, autostart=now, **kwargs)
+    except NotPortable as e:                      # a view or builder that only lives here: train here
+        from ..trainer import Trainer
+        log.warning("this run trains in a thread of the server, not on the %s backend: its arguments cannot "
+                    "be sent to another process (%s); make its views and builder module-level functions", name, e)
+        queued.inner = Trainer(specs, *args, autostart=now, **kwargs)
     if autostart and not now:
         queued.resume()
     return queued

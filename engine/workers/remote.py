@@ -26,9 +26,16 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+class NotPortable(TypeError):
+    """A trainer's arguments that cannot be sent to another process (a lambda, a closure)."""
+
+
 def dumps(obj: Any) -> bytes:
     buf = io.BytesIO()
-    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    try:
+        _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    except (pickle.PicklingError, AttributeError, TypeError) as e:
+        raise NotPortable(f"{type(e).__name__}: {e}") from e
     return buf.getvalue()
 
 
@@ -121,7 +128,7 @@ class RemoteTrainer:
         self._snap = Snapshot(State.PREPARING)
         self._extra: dict = {"history_error": "", "record_ids": [None]}
         self._local: tuple[int, list] | None = None   # (version, runs rebuilt here) for runs()
-        self._start(dumps(((self.specs,), kwargs)))
+        self._start(dumps(((self.specs,), kwargs)))    # NotPortable before any worker starts
 
     # ------------------------------------------------------------ the channel (subclasses)
     def _start(self, payload: bytes) -> None: raise NotImplementedError
