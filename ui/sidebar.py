@@ -19,9 +19,9 @@ def sidebar() -> None:
             cap = backends.admission(where)
             training, waiting = cap.counts()
             st.markdown(f"**Workers:** {where}")
-            st.caption(f"Runs train in {backends.DESCRIBE[where]}; at most "
-                       f"{cap.max_runs if cap.max_runs < backends.NO_CAP else 'any number of'} at once on this "
-                       f"server ({training} training, {waiting} waiting).",
+            limit = f"at most {cap.max_runs} at once" if cap.max_runs < backends.NO_CAP else "no cap on how many at once"
+            st.caption(f"Runs train in {backends.DESCRIBE[where]}; {limit} on this server "
+                       f"({training} training, {waiting} waiting).",
                        help="Set by PLAYGROUND_BACKEND (thread, process or ray) and PLAYGROUND_MAX_RUNS when the "
                             "server starts; a run beyond the cap waits in line and starts when a place frees.")
         except backends.ConfigError as e:
