@@ -1,28 +1,25 @@
 """Deep-learning playground: `streamlit run app.py`.
 
 Entry point: navigation over app_pages/, session defaults, and the sidebar with the global
-state (device, this session's run, live workers)."""
+state (device, workers, this session's run). The Course map needs no torch: on a fresh server it
+renders at once while a background thread imports the engine (ui.warm), and every other page
+(and the Course map once the engine is in) gets the full set-up."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import streamlit as st
 
-from engine.device import pick_device
-from engine.trainer import live_workers
-from ui.session import workers
-from ui.state import init_defaults
+from ui import warm
 
 # The tab's icon is a file of this repository: a :material/ icon would be fetched from a web font
 # server, and the playground works offline.
 st.set_page_config(page_title="Deep-learning playground", page_icon=str(Path(__file__).parent / "assets" / "favicon.png"),
                    layout="wide")
-init_defaults()
 
+START = st.Page("app_pages/start.py", title="Course map", icon=":material/map:", default=True)
 PAGES = {
-    "Start": [
-        st.Page("app_pages/start.py", title="Course map", icon=":material/map:", default=True),
-    ],
+    "Start": [START],
     "Train": [
         st.Page("app_pages/playground.py", title="Playground", icon=":material/tune:"),
         st.Page("app_pages/inside.py", title="Inside the network", icon=":material/biotech:"),
@@ -45,14 +42,17 @@ PAGES = {
 }
 page = st.navigation(PAGES, expanded=True)     # every page listed: no 'View more' fold
 
-with st.sidebar:
-    dev = pick_device()
-    st.markdown(f"**Device:** {dev.name}")
-    st.caption(f"Chosen once at start: {dev.reason}.")
-    trainer = workers().get("playground")
-    snap = trainer.snapshot() if trainer else None
-    st.markdown(f"**Playground run:** {snap.state if snap else 'none yet'}")
-    st.caption(f"Training workers on this server: {live_workers()}",
-               help="Each browser session has its own runs; closing the tab stops them.")
+cold = page.url_path == START.url_path and not warm.ready()
+if cold:
+    with st.sidebar:
+        st.markdown("**Device:** starting the engine…")
+        st.caption("PyTorch is loading in the background; the training pages open as soon as it is in.")
+else:
+    from ui.sidebar import sidebar
+    from ui.state import init_defaults
+    init_defaults()
+    sidebar()
 
 page.run()
+if cold:
+    warm.start()                               # the engine loads while the Course map shows

@@ -112,7 +112,7 @@ def numbers(s, run, static: bool) -> None:
     if note := ae.knn_note(ev, len(data.class_names) if data else 10):
         st.caption(note)
     st.caption(f"{s.samples_per_s:,.0f} images/s on {s.device}" if s.state == "running" else
-               f"Run: **{live.state_text(s.state)}** · saved to the run history whenever it stops")
+               f"Run: **{live.state_text(s)}** · saved to the run history whenever it stops")
 
 
 def rebuilt(s, run, static: bool) -> None:

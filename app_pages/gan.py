@@ -126,7 +126,7 @@ def numbers(s, run, static: bool) -> None:
     if note := diagnosis(ev):
         st.warning(note, icon=":material/warning:")
     st.caption(f"{s.samples_per_s:,.0f} samples/s on {s.device}" if s.state == "running" else
-               f"Run: **{live.state_text(s.state)}** · saved to the run history whenever it stops")
+               f"Run: **{live.state_text(s)}** · saved to the run history whenever it stops")
 
 
 def picture(s, run, static: bool) -> None:

@@ -345,6 +345,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_loadtest(args: argparse.Namespace) -> int:
+    from .loadtest import loadtest, summary
+    from .workers import BACKENDS
+    if args.sessions < 1 or args.seconds <= 0 or args.backend not in BACKENDS:
+        print(f"error: --sessions must be 1 or more, --seconds above 0, --backend one of {', '.join(BACKENDS)}",
+              file=sys.stderr)
+        return 2
+    result = loadtest(args.sessions, args.backend, args.seconds, args.max_runs)
+    print(json.dumps(result) if args.json else summary(result))
+    return 0 if result["all_progressing"] and result["after_close"]["live_workers"] == 0 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m engine", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -412,6 +424,13 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--browser", action="store_true",
                    help="also measure Train -> first loss point and the chart's refresh in headless Chromium")
     b.set_defaults(fn=cmd_bench)
+    lt = sub.add_parser("loadtest", help="N simulated sessions training at once against a real server")
+    lt.add_argument("--sessions", type=int, default=12, help="simulated browser sessions (default 12)")
+    lt.add_argument("--backend", default="process", help="thread, process or ray (default process)")
+    lt.add_argument("--seconds", type=float, default=20.0, help="how long each session trains (default 20)")
+    lt.add_argument("--max-runs", type=int, help="the server's cap on runs at once (default: --sessions)")
+    lt.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    lt.set_defaults(fn=cmd_loadtest)
     r = sub.add_parser("runs", help="the run history: list, show, export (CSV) or delete runs")
     r.add_argument("action", choices=["list", "show", "export", "delete"])
     r.add_argument("ids", nargs="*", help="run ids (a unique prefix is enough)")

@@ -12,7 +12,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .optim import OPTIMIZERS
 from .spec import SCHEDULES, OptimSpec, RunSpec, SpecError
@@ -103,9 +103,10 @@ def race_specs(base: RunSpec, optims: Sequence[OptimSpec], steps: int,
 
 
 def start_race(specs: Sequence[RunSpec], names: Sequence[str] | None = None,
-               autostart: bool = True, history: RunStore | None = None) -> Trainer:
-    """A Trainer running every contestant in lock-step in one worker (each saved in `history`)."""
-    return Trainer(list(specs), names=list(names or [s.name for s in specs]), autostart=autostart,
+               autostart: bool = True, history: RunStore | None = None, make: Callable | None = None) -> Trainer:
+    """A Trainer running every contestant in lock-step in one worker (each saved in `history`);
+    `make` is the Trainer or engine.workers.start_trainer."""
+    return (make or Trainer)(list(specs), names=list(names or [s.name for s in specs]), autostart=autostart,
                    history=history, page="arena")
 
 

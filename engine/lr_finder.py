@@ -157,17 +157,26 @@ def lr_range_test(spec: RunSpec, lr_min: float = 1e-5, lr_max: float = 10.0, ste
     return test.result()
 
 
-def start_range_test(spec: RunSpec, lr_min: float, lr_max: float, steps: int):
-    """A Trainer running the range test in its worker. Its run's "result" view is None while
-    the sweep runs, then the LRFinderResult, or the SpecError saying why there is none."""
-    from .trainer import Trainer
+def _range_result(test: RangeTest) -> LRFinderResult | SpecError | None:
+    """The range test's "result" view: None while the sweep runs."""
+    if test.step_count < test.total_steps:
+        return None
+    try:
+        return test.result()
+    except SpecError as e:
+        return e
 
-    def result(test: RangeTest) -> LRFinderResult | SpecError | None:
-        if test.step_count < test.total_steps:
-            return None
-        try:
-            return test.result()
-        except SpecError as e:
-            return e
-    return Trainer(spec, names=["lr range test"], autostart=True, views={"result": result},
-                   build=lambda s, data, device: RangeTest(s, lr_min, lr_max, steps, data, device))
+
+def _build_range(spec: RunSpec, data, device, lr_min: float, lr_max: float, steps: int) -> RangeTest:
+    return RangeTest(spec, lr_min, lr_max, steps, data, device)
+
+
+def start_range_test(spec: RunSpec, lr_min: float, lr_max: float, steps: int, make: Callable | None = None):
+    """A trainer running the range test in its worker (`make`: the Trainer, or
+    engine.workers.start_trainer). Its run's "result" view is None while the sweep runs, then
+    the LRFinderResult, or the SpecError saying why there is none. Module-level functions, so
+    the process and Ray backends can send them to their worker."""
+    import functools
+    from .trainer import Trainer
+    return (make or Trainer)(spec, names=["lr range test"], autostart=True, views={"result": _range_result},
+                             build=functools.partial(_build_range, lr_min=lr_min, lr_max=lr_max, steps=steps))

@@ -16,8 +16,8 @@ os.environ.setdefault("PLAYGROUND_RUNS_DIR", tempfile.mkdtemp(prefix="playground
 def stop_trainers():
     """AppTest never calls on_release: stop every trainer the test started."""
     yield
-    from engine.trainer import stop_all_workers
-    stop_all_workers()
+    from engine.workers import stop_all
+    stop_all()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from engine.store import default_store
 from engine.trainer import Snapshot, Trainer
 from ui import builder
 from ui.live import settle
-from ui.session import workers
+from ui.session import start_trainer, workers
 
 SLOT = "arena"
 PLAYGROUND_KEY = "pg_spec"           # the Playground's current RunSpec (ui/playground.py)
@@ -167,7 +167,7 @@ def trainer() -> Trainer | None:
 
 
 def start(specs: list[RunSpec], names: list[str]) -> None:
-    workers().put(SLOT, arena.start_race(specs, names, history=default_store()))
+    workers().put(SLOT, arena.start_race(specs, names, history=default_store(), make=start_trainer))
     st.toast(f"Race started: {len(specs)} contestants from the same initial weights.")
 
 
@@ -241,7 +241,7 @@ LR_SLOT = "arena_lr"
 
 def start_lr_test(spec: RunSpec, lr_min: float, lr_max: float, steps: int, label: str, row: int) -> None:
     """Start the range test in a worker of its own (it replaces a running one)."""
-    workers().put(LR_SLOT, start_range_test(spec, lr_min, lr_max, steps))
+    workers().put(LR_SLOT, start_range_test(spec, lr_min, lr_max, steps, make=start_trainer))
     st.session_state["arena_lr_job"] = {"label": label, "row": row}
     st.session_state["arena_lr_error"] = ""
 

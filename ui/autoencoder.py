@@ -27,7 +27,7 @@ from engine.tasks.autoencoder import DECODER, ENCODER, TASK, architecture, fit_c
 from engine.trainer import Trainer, validate
 from ui import live
 from ui.networks import NetworksEditor, with_optim
-from ui.session import workers
+from ui.session import start_trainer, workers
 
 SLOT = PAGE = "autoencoder"
 DEFAULT_PRESET = "mnist_autoencoder"
@@ -111,7 +111,7 @@ def trainer() -> Trainer | None:
 
 def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
     """The session's run follows the spec: a new trainer for a new spec, none when it cannot train."""
-    return workers().follow(SLOT, s, ok, lambda: Trainer(s, names=[SLOT], views=autoencoder_views(),
+    return workers().follow(SLOT, s, ok, lambda: start_trainer(s, names=[SLOT], views=autoencoder_views(),
                                                           history=default_store(), page=PAGE))
 
 

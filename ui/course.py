@@ -120,5 +120,7 @@ OPENERS = {PLAYGROUND: _playground, SEQUENCES: _sequences, GAN: _gan}   # pages 
 
 def open_concept(c: Concept) -> None:
     """Set the session so that c's page opens with c's preset (the caller then switches page)."""
+    from ui.state import init_defaults
+    init_defaults()                      # a cold Course map ran without them (app.py, ui/warm.py)
     if c.preset:
         OPENERS[c.page](c.preset)

@@ -8,7 +8,7 @@ from engine.deploy import saved_model
 from engine.presets import load_preset
 from engine.store import RunRecord, default_store
 from engine.trainer import Trainer
-from ui.session import workers
+from ui.session import start_trainer, workers
 
 SLOT = "draw"
 MNIST_DATA = ("mnist", "mnist_idx")
@@ -32,7 +32,7 @@ def model_for(run_id: str):
 
 def start_training() -> None:
     """Train the mnist_cnn preset (about 15 s on a laptop CPU); it is saved to the history."""
-    workers().put(SLOT, Trainer(load_preset("mnist_cnn"), autostart=True, history=default_store(), page="draw"))
+    workers().put(SLOT, start_trainer(load_preset("mnist_cnn"), autostart=True, history=default_store(), page="draw"))
 
 
 def trainer() -> Trainer | None:

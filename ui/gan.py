@@ -29,7 +29,7 @@ from engine.tasks.gan import DISCRIMINATOR, GENERATOR, TASK, default_networks
 from engine.trainer import Trainer, validate
 from ui import live
 from ui.networks import NetworksEditor, with_optim
-from ui.session import workers
+from ui.session import start_trainer, workers
 
 SLOT = PAGE = "gan"
 DEFAULT_PRESET = "ring8_gan"
@@ -110,7 +110,7 @@ def trainer() -> Trainer | None:
 
 def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
     """The session's run follows the spec: a new trainer for a new spec, none when it cannot train."""
-    return workers().follow(SLOT, s, ok, lambda: Trainer(s, names=[SLOT], views=gan_views(), history=default_store(),
+    return workers().follow(SLOT, s, ok, lambda: start_trainer(s, names=[SLOT], views=gan_views(), history=default_store(),
                                                           page=PAGE))
 
 

@@ -28,16 +28,17 @@ def follow(trainer: Callable[[], Trainer | None], shown: str, every: float,
            draw: Callable[[Trainer, Snapshot], None]) -> None:
     """Call draw(trainer, snapshot) now and, while the trainer prepares or trains, every `every`
     seconds in a fragment. `shown` is the state the page's buttons were drawn for: when the
-    trainer leaves it, or `trainer()` returns another one (replaced, stopped), the whole page
-    reruns."""
+    trainer leaves it, leaves the admission queue, or `trainer()` returns another one (replaced,
+    stopped), the whole page reruns."""
     t = trainer()
     if t is None:
         return
+    queued = bool(getattr(t.snapshot(), "waiting", 0))     # in the admission queue (engine.workers)
 
     @st.fragment(run_every=every if shown in ACTIVE else None)
     def panel() -> None:
         snap = t.snapshot()
-        if trainer() is not t or snap.state != shown:
+        if trainer() is not t or snap.state != shown or bool(getattr(snap, "waiting", 0)) != queued:
             st.rerun()
         draw(t, snap)
     panel()
@@ -141,6 +142,12 @@ STATE_TEXT = {"preparing": "preparing…", "idle": "ready", "running": "training
               "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}
 
 
-def state_text(state: str | None) -> str:
-    """A worker's state as the pages say it; 'no run' without one."""
+def state_text(state: "str | Snapshot | None") -> str:
+    """A worker's state (or a snapshot's) as the pages say it; 'no run' without one; 'waiting: 3rd
+    in line' for a run in the admission queue (engine.workers)."""
+    if isinstance(state, Snapshot):
+        if getattr(state, "waiting", 0):
+            from engine.workers import waiting_text
+            return waiting_text(state)
+        state = state.state
     return STATE_TEXT.get(state, "no run") if state else "no run"

@@ -31,7 +31,8 @@ from engine.trainer import Snapshot, Trainer, validate
 from engine.tasks import TASKS
 from ui import builder, diagram
 from ui.live import safe_callback, settle, step_once, train_or_pause
-from ui.session import workers
+from ui.live import state_text as run_state_text
+from ui.session import start_trainer, workers
 
 SLOT = "playground"
 DEFAULT_PRESET = "tf_playground"
@@ -151,7 +152,7 @@ def _keep_previous(t: Trainer | None) -> None:
 def start_run(new: RunSpec) -> Trainer:
     """A fresh trainer for `new` in the playground slot (the old one is stopped)."""
     _keep_previous(trainer())
-    t = Trainer(new, names=["playground"], views=TASKS[new.task].views(), history=default_store(),
+    t = start_trainer(new, names=["playground"], views=TASKS[new.task].views(), history=default_store(),
                 page="playground")
     t.set_speed(steps_per_s())
     workers().put(SLOT, t)
@@ -498,10 +499,7 @@ def too_small_hint(state: str, task: str, last_eval: dict, n_params: int, past_e
 
 
 def state_text(snap: Snapshot | None) -> str:
-    if snap is None:
-        return "no run"
-    return {"preparing": "preparing…", "idle": "ready", "running": "training", "paused": "paused",
-            "diverged": "diverged", "done": "finished", "error": "error", "stopped": "stopped"}[snap.state]
+    return run_state_text(snap)
 
 
 def table_preview(data: Dataset, n: int = 50):
@@ -563,6 +561,9 @@ def on_weights_upload() -> None:
         return
     try:
         load_state_dict(run.model, raw)
+        send = getattr(t, "send_weights", None)     # a run on another process (engine.workers) gets them too
+        if send is not None:
+            send()
     except ValueError as e:
         tell(errors=[f"{clip(f.name)} was not loaded: {e}."])
         return

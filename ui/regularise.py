@@ -18,7 +18,7 @@ from engine.spec import AugmentSpec, RunSpec
 from engine.store import default_store
 from engine.trainer import Trainer
 from ui.live import settle
-from ui.session import workers
+from ui.session import start_trainer, workers
 
 SLOT = "regularise"
 PRESET = "mnist_overfit"             # a big MLP on 100 MNIST digits: the curves part
@@ -103,8 +103,8 @@ def trainer() -> Trainer | None:
 
 def start(specs: list[RunSpec]) -> None:
     """Train both runs from the same seed, in lock-step in one worker; each saved to Runs."""
-    workers().put(SLOT, Trainer(specs, names=list(NAMES), views={"batch": batch_view}, autostart=True,
-                                history=default_store(), page=SLOT))
+    workers().put(SLOT, start_trainer(specs, names=list(NAMES), views={"batch": batch_view}, autostart=True,
+                                      history=default_store(), page=SLOT))
     settle(trainer(), lambda s: s.state != "preparing", timeout=5)
     st.toast("Training both runs from the same starting weights.")
 

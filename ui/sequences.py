@@ -29,7 +29,7 @@ from engine.store import default_store
 from engine.tasks.language import TASK as LANGUAGE_MODEL, marked
 from engine.trainer import Snapshot, Trainer, validate
 from ui import builder, live
-from ui.session import workers
+from ui.session import start_trainer, workers
 
 SLOT = "sequences"
 PAGE = "sequences"                   # the run history's page name
@@ -164,7 +164,7 @@ def new_trainer(s: RunSpec) -> Trainer:
     views = sequence_views(**settings["samples"], prefix=settings["next_chars"]["prefix"],
                            **settings["classes"], **settings["forecast"], inside_text=settings["inside"]["text"],
                            inside_index=settings["inside"]["index"])
-    return Trainer(s, names=[SLOT], views=views, history=default_store(), page=PAGE)
+    return start_trainer(s, names=[SLOT], views=views, history=default_store(), page=PAGE)
 
 
 def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
@@ -214,7 +214,7 @@ on_train, on_step, on_reset = live.buttons(trainer, safe)
 def race_run() -> Trainer:
     """The race's trainer: a plain RNN, a GRU and an LSTM at the chosen lag (a new one for a new lag)."""
     specs = race_specs(int(st.session_state["seq_race_lag"]))
-    return workers().follow(RACE_SLOT, specs[0], True, lambda: Trainer(
+    return workers().follow(RACE_SLOT, specs[0], True, lambda: start_trainer(
         specs, names=[RACE_LABELS[c] for c in RACE_CELLS], history=default_store(), page=PAGE))
 
 
@@ -281,7 +281,7 @@ def layer_notes(rows: list[LayerInfo]) -> str:
 
 
 def state_text(snap: Snapshot | None) -> str:
-    return live.state_text(snap.state if snap is not None else None)
+    return live.state_text(snap)
 
 
 def loss_labels(k: str) -> tuple[str, str]:

@@ -3,9 +3,11 @@ stopped when the browser session ends (cache_resource scope='session' + on_relea
 from __future__ import annotations
 
 import threading
+import uuid
 
 import streamlit as st
 
+from engine import workers as backends
 from engine.trainer import Trainer
 
 
@@ -15,6 +17,7 @@ class SessionWorkers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._trainers: dict[str, Trainer] = {}
+        self.session = uuid.uuid4().hex[:12]       # this session's name in the admission queue
 
     def get(self, slot: str) -> Trainer | None:
         return self._trainers.get(slot)
@@ -46,6 +49,11 @@ class SessionWorkers:
             trainers, self._trainers = list(self._trainers.values()), {}
         for t in trainers:
             t.stop(timeout=2)
+
+
+def start_trainer(specs, *args, **kwargs) -> Trainer:
+    """A trainer on the configured backend (engine.workers), counted against this session's cap."""
+    return backends.start_trainer(specs, *args, session=workers().session, **kwargs)
 
 
 @st.cache_resource(scope="session", on_release=lambda w: w.stop_all(), show_spinner=False)

@@ -14,7 +14,7 @@ from engine.store import default_store
 from engine.trainer import Trainer
 from ui import builder
 from ui.live import follow, settle
-from ui.session import workers
+from ui.session import start_trainer, workers
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Study:
         """Train the chosen preset for its few steps, headless in a worker; saved to the history."""
         name = st.session_state[self.key("preset")]
         spec = load_preset(name).with_(steps=self.presets[name][1])
-        workers().put(self.slot, Trainer(spec, autostart=True, history=default_store(), page=self.slot))
+        workers().put(self.slot, start_trainer(spec, autostart=True, history=default_store(), page=self.slot))
         st.session_state[self.key("source")] = self.slot
         self.on_start()
 

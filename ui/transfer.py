@@ -24,7 +24,7 @@ from engine.data.folder import save_upload
 from engine.schema import clip
 from engine.transfer import MAX_BYTES, PRESET, Transfer, TransferError, loaded_layers
 from ui import live
-from ui.session import workers
+from ui.session import start_trainer, workers
 
 SLOT = PAGE = "transfer"
 TARGET = "mnist_finetune"                    # the classifier: network, optimizer, data
@@ -141,7 +141,7 @@ def trainer() -> Trainer | None:
 
 
 def sync_run(s: RunSpec, ok: bool) -> Trainer | None:
-    return workers().follow(SLOT, s, ok, lambda: Trainer(s, names=[SLOT], history=default_store(), page=PAGE))
+    return workers().follow(SLOT, s, ok, lambda: start_trainer(s, names=[SLOT], history=default_store(), page=PAGE))
 
 
 def _report(message: str) -> None:
