@@ -8,6 +8,7 @@ import streamlit as st
 
 from engine.records import AugmentedBatch
 from engine.regularise import describe, gap
+from ui import builder
 from ui import regularise as ur
 from ui.live import STATE_TEXT, follow, record
 from ui.state import init_defaults
@@ -25,24 +26,24 @@ st.subheader("1 · Augmentation: new training images from the old ones")
 c = st.columns(5)
 c[0].selectbox("Images", list(ur.DATA), key="reg_data", format_func=ur.DATA.get,
                help="The dataset whose training images are augmented below.")
-c[1].slider("Shift (pixels)", 0, 6, key="reg_shift",
+c[1].slider("Shift (pixels)", 0, 6, key="reg_shift", **builder.seed("reg_shift", st.session_state["reg_shift"], st.slider),
             help="Moves each image up to this many pixels up/down and left/right; the gap fills with black.")
-c[2].slider("Rotate (degrees)", 0.0, 45.0, step=1.0, key="reg_rotate",
+c[2].slider("Rotate (degrees)", 0.0, 45.0, step=1.0, key="reg_rotate", **builder.seed("reg_rotate", st.session_state["reg_rotate"], st.slider),
             help="Turns each image by a random angle up to this much, either way.")
-c[3].slider("Zoom (± share)", 0.0, 0.5, step=0.05, key="reg_scale",
+c[3].slider("Zoom (± share)", 0.0, 0.5, step=0.05, key="reg_scale", **builder.seed("reg_scale", st.session_state["reg_scale"], st.slider),
             help="Zooms each image in or out by up to this share of its size (0.1 = ±10%).")
-c[4].slider("Flip (chance)", 0.0, 1.0, step=0.1, key="reg_flip",
+c[4].slider("Flip (chance)", 0.0, 1.0, step=0.1, key="reg_flip", **builder.seed("reg_flip", st.session_state["reg_flip"], st.slider),
             help="Chance that an image is mirrored left to right (harmless for shapes, wrong for digits: a "
                  "mirrored 3 is no digit).")
 c = st.columns(5)
-c[0].slider("Noise (σ)", 0.0, 1.0, step=0.05, key="reg_noise",
+c[0].slider("Noise (σ)", 0.0, 1.0, step=0.05, key="reg_noise", **builder.seed("reg_noise", st.session_state["reg_noise"], st.slider),
             help="Standard deviation of the random number added to every pixel (pixels run from 0 to 1).")
-c[1].slider("Cutout (square side, px)", 0, 14, key="reg_cutout",
+c[1].slider("Cutout (square side, px)", 0, 14, key="reg_cutout", **builder.seed("reg_cutout", st.session_state["reg_cutout"], st.slider),
             help="Blanks a square of this side at a random place, so the network cannot rely on one spot.")
-c[2].slider("Mixup (a)", 0.0, 1.0, step=0.1, key="reg_mixup",
+c[2].slider("Mixup (a)", 0.0, 1.0, step=0.1, key="reg_mixup", **builder.seed("reg_mixup", st.session_state["reg_mixup"], st.slider),
             help="Blends each image with another of the batch, and their labels by the same share, drawn from "
                  "Beta(a, a); 0 = off, 0.2-0.4 is usual.")
-c[3].number_input("Batch seed", 0, 10_000, key="reg_seed",
+c[3].number_input("Batch seed", 0, 10_000, key="reg_seed", **builder.seed("reg_seed", st.session_state["reg_seed"], st.number_input),
                   help="Which random batch and which random changes are drawn: the run with this seed trains "
                        "on exactly this batch first.")
 spec = ur.preview_spec()
@@ -65,16 +66,16 @@ st.markdown(f"**{base.name}**: {' → '.join(l.kind for l in base.layers)}, abou
             "labelled examples, tested on 1,000 others. The grey run trains it as it is; the red run with your "
             "switches, from the same starting weights and batches.")
 c = st.columns([1, 1, 1, 1.2, 1])
-c[0].slider("Dropout", 0.0, 0.8, step=0.1, key="reg_dropout",
+c[0].slider("Dropout", 0.0, 0.8, step=0.1, key="reg_dropout", **builder.seed("reg_dropout", st.session_state["reg_dropout"], st.slider),
             help="After each ReLU, zero this share of the values at every training step, so no unit can be relied on.")
 c[1].select_slider("Weight decay", ur.WEIGHT_DECAYS, key="reg_wd", format_func=lambda v: f"{v:g}",
                    help="Adam's weight decay: pulls every weight a little toward zero at each step.")
-c[2].number_input("Early stopping (patience)", 0, 40, key="reg_early",
+c[2].number_input("Early stopping (patience)", 0, 40, key="reg_early", **builder.seed("reg_early", st.session_state["reg_early"], st.number_input),
                   help="Stop when the test loss has not improved for this many evaluations (one every 10 steps), "
                        "and put back the weights of the best one; 0 = train to the end.")
 c[3].toggle("Augmentation", key="reg_use_aug",
             help="Train the red run on augmented digits (part 1's settings; its dataset choice does not apply).")
-c[4].number_input("Steps", 50, 2000, step=50, key="reg_steps",
+c[4].number_input("Steps", 50, 2000, step=50, key="reg_steps", **builder.seed("reg_steps", st.session_state["reg_steps"], st.number_input),
                   help="Training steps (batches of 32) of each run; the 100 examples make 4 batches an epoch.")
 for p in (why := ur.switch_problems(mine)):
     st.error(f"{p}.")

@@ -11,6 +11,7 @@ import streamlit as st
 from engine.records import Forecast, Inside, NextChars, Samples, SequenceClasses, ViewError
 from engine.tasks import TASKS
 from engine.tasks.language import TASK as LANGUAGE_MODEL
+from ui import builder
 from ui import sequences as sq
 from ui import live
 from ui.state import init_defaults
@@ -294,6 +295,7 @@ def race_part() -> None:
     state = race.snapshot().state
     a, b, c = st.columns([4, 1.2, 1.2], vertical_alignment="bottom")
     a.slider("Lag (steps to remember across)", 5, 60, key="seq_race_lag",
+             **builder.seed("seq_race_lag", st.session_state["seq_race_lag"], st.slider),
              help="How many letters come after the one to recall. A new lag starts a new race.")
     running = state == "running"
     b.button("Pause" if running else "Race", key="seq_race_go", type="primary", on_click=sq.on_race,

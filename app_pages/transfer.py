@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from engine.few_labels import METHODS
+from ui import builder
 from ui import live
 from ui import transfer as tl
 from ui.state import init_defaults
@@ -72,7 +73,7 @@ def settings() -> None:
     c2.select_slider("Labelled examples", tl.LABEL_CHOICES, key="tl_labels",
                      help="How many labelled training digits the classifier sees (the classes in turn); "
                           "the 1,000 test digits stay the same.")
-    st.number_input("Training steps", 1, 100_000, key="tl_steps", help="Updates of the classifier (batches of 32).")
+    st.number_input("Training steps", 1, 100_000, key="tl_steps", **builder.seed("tl_steps", st.session_state["tl_steps"], st.number_input), help="Updates of the classifier (batches of 32).")
 
 
 def numbers(s, run, static: bool) -> None:
@@ -123,7 +124,7 @@ c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
 with c1:
     st.pills("Label counts", tl.LABEL_CHOICES, selection_mode="multi", key="tl_points",
              help="The points of the curve: labelled training digits per run (click to add or leave out).")
-c2.number_input("Seeds", 1, 5, key="tl_seeds", help="Runs per point with other labelled digits and initial weights: "
+c2.number_input("Seeds", 1, 5, key="tl_seeds", **builder.seed("tl_seeds", st.session_state["tl_seeds"], st.number_input), help="Runs per point with other labelled digits and initial weights: "
                 "the band shows their spread (± one standard deviation).")
 job = tl.job()
 c3.button("Stop" if job is not None and job.running else "Compare methods", key="tl_compare", on_click=tl.on_compare,

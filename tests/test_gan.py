@@ -265,3 +265,10 @@ def test_bad_point_files_are_refused_with_a_sentence(tmp_path, content, suffix, 
         make_dataset(_own(save_upload(content, suffix)), 0)
     assert problems(load_preset("ring8_gan").with_(data=_own(""))) == [
         "data: draw the points the generator should learn, or upload a CSV of them"]
+
+
+def test_a_classifier_on_points_to_imitate_is_refused_with_a_sentence(tmp_path, monkeypatch):
+    """(found by the fuzz pass: the GAN lab's datasets have no targets, and the check raised IndexError)"""
+    spec = load_preset("tf_playground").with_(data=DataSpec("ring8", 200))
+    assert problems(spec) == ["data: Ring of 8 gaussians are points for a GAN to imitate, with nothing to predict; "
+                              "classification needs a labelled dataset"]

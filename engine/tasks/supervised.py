@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from ..build import check
-from ..data import Dataset
+from ..data import DATASETS, Dataset
 from ..spec import MAIN, LayerSpec, RunSpec
 from . import Score, Task, data_task, register
 
 
-
-
 def _check(spec: RunSpec, data: Dataset) -> list[str]:
     from ..transfer import check as transfer_check
+    if data.task == "generative":                      # points to imitate (the GAN lab's), no targets
+        return [f"data: {DATASETS[spec.data.name].label} are points for a GAN to imitate, with nothing to "
+                f"predict; {spec.task} needs a labelled dataset"]
     found = check(spec, data.input_shape, data.n_outputs, data_task(spec, data), len(data.x_train),
                   tokens=data.token_input)
     return found or transfer_check(spec, data.input_shape)

@@ -22,6 +22,13 @@ BASELINE = """() => {
 }"""
 
 
+# the number of points of each line of the memory race's chart (None before it is drawn)
+RACE_POINTS = """() => {
+  const el = document.querySelector('.st-key-seq_race_box .js-plotly-plot');
+  return el && el._fullData ? el._fullData.map(d => d.x ? d.x.length : 0) : null;
+}"""
+
+
 def _shot_all(page, name: str):
     """Grow the viewport to the content (Streamlit scrolls an inner box), then a screenshot."""
     need = page.evaluate("""() => Math.max(...[...document.querySelectorAll('*')]
@@ -163,12 +170,16 @@ def test_your_own_text_and_the_memory_race(page, app_url, tmp_path):
     wait_idle(page)
     assert_no_exception(page)
     assert "Start of a text" in page.locator("body").inner_text()
-    page.locator(".st-key-seq_race_go button").first.click()             # lag 30: the classic gap
+    race = page.locator(".st-key-seq_race_go button").first
+    race.scroll_into_view_if_needed()                                    # (a click mid-scroll can land on the slider)
+    page.wait_for_timeout(500)
+    race.click()                                                         # lag 30: the classic gap
     # three curves with a few points each (who wins is tests/test_memory_race.py's to assert: the
     # LSTM pulls away near step 800, which a loaded machine takes minutes to reach)
-    page.wait_for_function("""() => [...document.querySelectorAll('.st-key-seq_race_box .js-plotly-plot')].some(e =>
-        e.layout && e.layout.title.text.includes('Who remembers across 30 steps?') && e._fullData &&
-        e._fullData.slice(0, 3).every(d => d.x && d.x.length >= 4))""", timeout=120_000)
+    end = time.monotonic() + 120
+    while not all(n >= 4 for n in (page.evaluate(RACE_POINTS) or [0])[:3]):
+        assert time.monotonic() < end, (page.evaluate(RACE_POINTS), page.locator(".st-key-seq_race_box").inner_text()[-300:])
+        time.sleep(0.5)
     box = page.locator(".st-key-seq_race_box").inner_text()
     assert "At a lag of 30" in box or "None recalls the symbol so far at a lag of 30" in box, box
     assert _inside_shot(page, "sequences_race", "seq_race_box").stat().st_size > 10_000
