@@ -266,12 +266,7 @@ class Trainer:
 
     def wait(self, until: Callable[[Snapshot], bool], timeout: float = 60.0) -> Snapshot:
         """Block until `until(snapshot)` holds (for the CLI and tests); raises TimeoutError."""
-        end = time.monotonic() + timeout
-        while not until(snap := self.snapshot()):
-            if time.monotonic() > end:
-                raise TimeoutError(f"trainer still {snap.state} after {timeout}s")
-            time.sleep(0.01)
-        return snap
+        return wait_for(self.snapshot, until, timeout)
 
     def record_ids(self) -> list[str | None]:
         """Each run's id in the run history (None before its first save or without a history)."""
@@ -571,6 +566,16 @@ def pace(steps_per_s: float | None) -> tuple[int | None, float]:
         return None, 0.0
     most = max(1, round(steps_per_s * CHUNK_S))
     return most, most / steps_per_s
+
+
+def wait_for(snapshot: Callable[[], Snapshot], until: Callable[[Snapshot], bool], timeout: float) -> Snapshot:
+    """Poll `snapshot()` until `until` holds; TimeoutError after `timeout` seconds (any worker's wait)."""
+    end = time.monotonic() + timeout
+    while not until(snap := snapshot()):
+        if time.monotonic() > end:
+            raise TimeoutError(f"trainer still {snap.state} after {timeout}s")
+        time.sleep(0.01)
+    return snap
 
 
 def _whole(n: Any) -> bool:

@@ -11,7 +11,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..trainer import Snapshot, State
+from ..trainer import Snapshot, State, wait_for
 from .admission import Admission
 
 WATCH_S = 0.1            # how often the watcher looks for admitted runs that stopped training
@@ -105,12 +105,7 @@ class QueuedTrainer:
         return QueuedSnapshot(**fields, waiting=pos)
 
     def wait(self, until: Callable[[Snapshot], bool], timeout: float = 60.0) -> Snapshot:
-        end = time.monotonic() + timeout
-        while not until(snap := self.snapshot()):
-            if time.monotonic() > end:
-                raise TimeoutError(f"trainer still {snap.state} after {timeout}s")
-            time.sleep(0.01)
-        return snap
+        return wait_for(self.snapshot, until, timeout)
 
     def __getattr__(self, name: str) -> Any:
         """Everything else (step, set_lr, refresh_views, views, runs, specs, ...) is the inner trainer's."""

@@ -7,11 +7,10 @@ from __future__ import annotations
 import io
 import pickle
 import threading
-import time
 from typing import Any, Callable
 
 from ..spec import MAIN
-from ..trainer import Snapshot, State, Trainer
+from ..trainer import Snapshot, State, Trainer, wait_for
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
@@ -188,12 +187,7 @@ class RemoteTrainer:
         return list(self._extra.get("record_ids") or [None])
 
     def wait(self, until: Callable[[Snapshot], bool], timeout: float = 60.0) -> Snapshot:
-        end = time.monotonic() + timeout
-        while not until(snap := self.snapshot()):
-            if time.monotonic() > end:
-                raise TimeoutError(f"trainer still {snap.state} after {timeout}s")
-            time.sleep(0.01)
-        return snap
+        return wait_for(self.snapshot, until, timeout)
 
     def runs(self) -> list:
         """Copies of the runs, rebuilt here and loaded with the worker's weights (to read the
