@@ -49,8 +49,7 @@ def test_the_slow_motion_schedule():
 def test_a_slow_run_takes_one_step_per_chunk_until_full_speed_again(trainers):
     t = trainers(TINY.with_(until_paused=True))
     t.set_speed(0.25)                                       # set before the run is built: kept
-    t.wait(lambda s: s.state == "idle", 30)
-    assert t.pace == (1, 4.0)
+    t.wait(lambda s: s.state == "idle" and t.pace == (1, 4.0), 30)   # (the worker applies it once built)
     t.resume()
     first = t.wait(lambda s: s.run.step >= 1, 30)
     assert first.run.step == 1 and t.snapshot().run.step == 1   # the next step is 4 s away

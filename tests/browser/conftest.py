@@ -88,3 +88,23 @@ def shot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def choose(page, label: str, option, until: str, tries: int = 3, timeout: float = 40_000) -> None:
+    """Pick `option` (a name or a regex) in the selectbox labelled `label` and wait until `until`
+    holds (a JS predicate, or a CSS selector, which also finds elements in a component's shadow
+    DOM); again if it does not (a click that lands while the page is still redrawing closes the
+    list without choosing)."""
+    for attempt in range(tries):
+        wait_idle(page)
+        page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
+        page.get_by_role("option", name=option).first.click()
+        try:
+            if until.lstrip().startswith("()"):
+                page.wait_for_function(until, timeout=timeout)
+            else:
+                page.wait_for_selector(until, timeout=timeout)
+            return
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try the choice again
+            if attempt == tries - 1:
+                raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from .conftest import assert_no_exception, open_page, wait_idle
+from .conftest import choose, assert_no_exception, open_page, wait_idle
 from .test_sequences import _shot_all
 
 KNN = r"kNN accuracy\s*(\d+)%"
@@ -71,9 +71,8 @@ def test_train_the_mnist_autoencoder_and_decode_a_clicked_point(page, app_url):
 
 def test_the_vae_preset_trains_and_shows_its_kl(page, app_url):
     open_page(page, app_url, "autoencoder")
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Preset").first.click()
-    page.get_by_role("option", name=re.compile("variational")).click()
-    page.wait_for_function("() => document.body.innerText.includes('Run: ready')", timeout=60_000)
+    choose(page, "Preset", re.compile("variational"),                   # the VAE's own KL weight, then ready
+           "() => document.body.innerText.includes('KL weight') && document.body.innerText.includes('Run: ready')")
     wait_idle(page)
     train = page.locator(".st-key-ae_train button").first
     train.click()

@@ -6,7 +6,7 @@ import math
 import re
 import time
 
-from .conftest import assert_no_exception, open_page, wait_idle
+from .conftest import choose, assert_no_exception, open_page, wait_idle
 from .test_sequences import _shot_all
 
 MODES = r"Modes covered\s*(\d+) of 8"
@@ -94,9 +94,7 @@ def test_the_digits_gan_shows_a_grid_of_samples(page, app_url):
 def test_a_drawn_density_becomes_the_target_and_trains(page, app_url):
     open_page(page, app_url, "gan")
     page.wait_for_function("() => document.body.innerText.includes('GAN lab')")
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Target").first.click()
-    page.get_by_role("option", name=re.compile("Your own points")).click()
-    page.wait_for_selector("canvas[aria-label^='drawing area']", timeout=60_000)
+    choose(page, "Target", re.compile("Your own points"), "canvas[aria-label^='drawing area']")
     page.wait_for_function("() => document.body.innerText.includes('draw the points the generator should learn')")
     box = page.locator("canvas[aria-label^='drawing area']").bounding_box()
     cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] * 0.3
