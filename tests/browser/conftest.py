@@ -90,16 +90,18 @@ def shot(page, name: str) -> Path:
     return path
 
 
-def choose(page, label: str, option, until: str, tries: int = 3, timeout: float = 40_000) -> None:
+def choose(page, label: str, option, until: str, tries: int = 3, timeout: float = 40_000, typed: str = "") -> None:
     """Pick `option` (a name or a regex) in the selectbox labelled `label` and wait until `until`
     holds (a JS predicate, or a CSS selector, which also finds elements in a component's shadow
     DOM); again if it does not (a click that lands while the page is still redrawing closes the
-    list without choosing)."""
+    list without choosing). `typed` is typed first, to bring an option of a long list into view."""
     for attempt in range(tries):
         wait_idle(page)
-        page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
-        page.get_by_role("option", name=option).first.click()
         try:
+            page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
+            if typed:
+                page.keyboard.type(typed)
+            page.get_by_role("option", name=option).first.click(timeout=10_000)
             if until.lstrip().startswith("()"):
                 page.wait_for_function(until, timeout=timeout)
             else:

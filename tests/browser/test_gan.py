@@ -94,7 +94,7 @@ def test_the_digits_gan_shows_a_grid_of_samples(page, app_url):
 def test_a_drawn_density_becomes_the_target_and_trains(page, app_url):
     open_page(page, app_url, "gan")
     page.wait_for_function("() => document.body.innerText.includes('GAN lab')")
-    choose(page, "Target", re.compile("Your own points"), "canvas[aria-label^='drawing area']")
+    choose(page, "Target", re.compile("Your own points"), "canvas[aria-label^='drawing area']", typed="Your own")
     page.wait_for_function("() => document.body.innerText.includes('draw the points the generator should learn')")
     box = page.locator("canvas[aria-label^='drawing area']").bounding_box()
     cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] * 0.3
